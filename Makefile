@@ -1,0 +1,51 @@
+# CardForge: `make run` for the demo back office, `make test` for lint and the whole suite.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+
+# What pyscard needs to build and WeasyPrint to render.
+RUN_PACKAGES := gcc libpcsclite-dev libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+# What the tests drive for real: pcscd + vpcd, OpenSC, yubico-piv-tool, SoftHSM2, Chromium, poppler.
+TEST_PACKAGES := $(RUN_PACKAGES) pcscd vsmartcard-vpcd opensc yubico-piv-tool softhsm2 chromium poppler-utils
+
+.PHONY: run test lint format check-migrations system-packages test-system-packages clean
+
+run: system-packages $(VENV)/.run-installed .env
+	scripts/run-demo
+
+test: test-system-packages $(VENV)/.dev-installed .env lint
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev-installed .env
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+
+format: $(VENV)/.dev-installed
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+system-packages:
+	scripts/ensure-system-packages $(RUN_PACKAGES)
+
+test-system-packages:
+	scripts/ensure-system-packages $(TEST_PACKAGES)
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(VENV)/.run-installed: requirements.txt | $(VENV)/bin/python
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@ $(VENV)/.run-installed
+
+.env:
+	scripts/write-dotenv .env
+
+clean:
+	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from audit.chain import ChainReport, verify_events
+from audit.models import AuditChainHead, AuditEvent
+
+
+def audit_chain_verify(*, chunk_size: int = 5000) -> ChainReport:
+    """Verify the whole chain from the first event, streaming rows in sequence order."""
+    head = AuditChainHead.objects.filter(pk=1).first()
+    events = AuditEvent.objects.order_by("sequence").only(
+        "sequence",
+        "created_at",
+        "actor",
+        "event",
+        "object_type",
+        "object_id",
+        "payload",
+        "prev_hash",
+        "hash",
+    )
+    return verify_events(
+        events.iterator(chunk_size=chunk_size),
+        head_sequence=head.sequence if head else None,
+        head_hash=head.hash if head else None,
+    )
+
+
+def audit_event_list(*, event: int | None = None, object_type: str = "", object_id: str = ""):
+    events = AuditEvent.objects.select_related("actor_user").order_by("-sequence")
+    if event is not None:
+        events = events.filter(event=event)
+    if object_type:
+        events = events.filter(object_type=object_type)
+    if object_id:
+        events = events.filter(object_id=object_id)
+    return events

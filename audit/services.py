@@ -1,0 +1,119 @@
+"""Appending to the audit trail. Every state-changing service calls `audit_record` inside its
+own transaction, so the change and its event commit or roll back together."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from audit.chain import GENESIS_HASH, check_payload, event_hash
+from audit.events import EventType
+from audit.models import AuditChainHead, AuditEvent
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    event: EventType
+    actor: object = None  # a user, or None for the system
+    obj: object = None  # a model instance, or None
+    payload: Mapping = field(default_factory=dict)
+    object_type: str = ""
+    object_id: str = ""
+
+
+def _lock_head() -> AuditChainHead:
+    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+    if head is not None:
+        return head
+    # First event ever (or after a test flush): start the chain from whatever is stored.
+    last = AuditEvent.objects.order_by("-sequence").first()
+    try:
+        with transaction.atomic():
+            AuditChainHead.objects.create(
+                pk=1,
+                sequence=last.sequence if last else 0,
+                hash=last.hash if last else GENESIS_HASH,
+            )
+    except IntegrityError:
+        pass  # another writer created it first; lock theirs
+    return AuditChainHead.objects.select_for_update().get(pk=1)
+
+
+def _describe(pending: PendingEvent) -> tuple[str, str, str, object]:
+    actor = pending.actor
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    actor_name = user.get_username() if user is not None else ""
+    if pending.obj is not None:
+        return actor_name, pending.obj._meta.label_lower, str(pending.obj.pk), user
+    return actor_name, pending.object_type, pending.object_id, user
+
+
+def audit_record_many(events: Sequence[PendingEvent]) -> list[AuditEvent]:
+    """Append events, in order, to the chain. Must run inside the caller's transaction."""
+    if not events:
+        return []
+    if not connection.in_atomic_block:
+        msg = "audit events must be written in the same transaction as the change they record"
+        raise RuntimeError(msg)
+    for pending in events:
+        check_payload(pending.payload)
+    head = _lock_head()
+    now = timezone.now()
+    rows = []
+    sequence, prev_hash = head.sequence, head.hash
+    for pending in events:
+        actor_name, object_type, object_id, user = _describe(pending)
+        sequence += 1
+        payload = dict(pending.payload)
+        digest = event_hash(
+            sequence=sequence,
+            created_at=now,
+            actor=actor_name,
+            event=pending.event,
+            object_type=object_type,
+            object_id=object_id,
+            payload=payload,
+            prev_hash=prev_hash,
+        )
+        rows.append(
+            AuditEvent(
+                sequence=sequence,
+                created_at=now,
+                actor=actor_name,
+                actor_user=user,
+                event=int(pending.event),
+                object_type=object_type,
+                object_id=object_id,
+                payload=payload,
+                prev_hash=prev_hash,
+                hash=digest,
+            )
+        )
+        prev_hash = digest
+    AuditEvent.objects.bulk_create(rows, batch_size=2000)
+    AuditChainHead.objects.filter(pk=1).update(sequence=sequence, hash=prev_hash)
+    return rows
+
+
+def audit_record(
+    *,
+    event: EventType,
+    actor=None,
+    obj=None,
+    payload: Mapping | None = None,
+    object_type: str = "",
+    object_id: str = "",
+) -> AuditEvent:
+    """Append one event. `obj` names the object changed; `payload` must hold no secret."""
+    pending = PendingEvent(
+        event=event,
+        actor=actor,
+        obj=obj,
+        payload=payload or {},
+        object_type=object_type,
+        object_id=str(object_id),
+    )
+    return audit_record_many([pending])[0]

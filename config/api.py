@@ -1,0 +1,94 @@
+"""What every API view shares: pagination, permission by role, and one error shape.
+
+Every error answer is `{"code": ..., "message": ..., "errors": [{"field": ..., "message": ...}]}`.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from config.errors import DomainError
+
+
+class Pagination(PageNumberPagination):
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class HasPermission(BasePermission):
+    """Allows a view to users holding `view.required_permissions[request.method or '*']`.
+
+    Views declare e.g. `required_permissions = {"GET": "issuance.view_professional",
+    "POST": "issuance.add_professional"}`; a missing entry falls back to `"*"`.
+    """
+
+    def has_permission(self, request, view) -> bool:
+        if not (request.user and request.user.is_authenticated):
+            return False
+        needed = getattr(view, "required_permissions", {})
+        perm = needed.get(request.method, needed.get("*"))
+        if perm is None:
+            return False
+        return request.user.has_perm(perm)
+
+
+def _flatten(detail, prefix: str = "") -> list[dict]:
+    """DRF's nested error detail to a flat list of {field, message} with dotted field names."""
+    if isinstance(detail, dict):
+        items = []
+        for key, value in detail.items():
+            name = prefix if key == "non_field_errors" else (f"{prefix}.{key}" if prefix else key)
+            items.extend(_flatten(value, name))
+        return items
+    if isinstance(detail, list):
+        items = []
+        for index, value in enumerate(detail):
+            if isinstance(value, dict | list):
+                items.extend(_flatten(value, f"{prefix}.{index}" if prefix else str(index)))
+            else:
+                items.extend(_flatten(value, prefix))
+        return items
+    return [{"field": prefix or None, "message": str(detail)}]
+
+
+def error_response(code: str, message: str, errors: list[dict], http_status: int) -> Response:
+    return Response({"code": code, "message": message, "errors": errors}, status=http_status)
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DomainError):
+        return error_response(
+            exc.code, exc.message, [error.as_dict() for error in exc.errors], exc.status
+        )
+    if isinstance(exc, DjangoValidationError):
+        detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        exc = exceptions.ValidationError(detail)
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        errors = _flatten(exc.detail)
+        first = errors[0] if errors else {"field": None, "message": "invalid input"}
+        message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
+        return error_response("validation_error", message, errors, status.HTTP_400_BAD_REQUEST)
+    code = getattr(exc, "default_code", "error")
+    if isinstance(exc, exceptions.APIException):
+        detail = exc.detail
+        code = detail.code if hasattr(detail, "code") else code
+        message = str(detail)
+    else:
+        message = str(exc)
+    response.data = {"code": code, "message": message, "errors": []}
+    return response

@@ -1,0 +1,148 @@
+"""The environment, read once and typed.
+
+Every setting CardForge takes from its environment goes through these readers so that a wrong
+value stops the process at start-up with a message naming the variable. A `.env` file in the
+project directory (written by `make run` / `make test`, never committed) is read first; real
+environment variables win over it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def load_dotenv(path: Path) -> None:
+    """Put `KEY=value` lines of `path` into os.environ where the variable is not already set."""
+    if not path.is_file():
+        return
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip().isidentifier():
+            msg = f"{path.name} line {number}: expected KEY=value"
+            raise ImproperlyConfigured(msg)
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        os.environ.setdefault(key.strip(), value)
+
+
+def env_str(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return default if value is None else value
+
+
+def env_secret(name: str) -> str | None:
+    """A secret from `NAME`, or from the file named by `NAME_FILE` (as Docker secrets are given)."""
+    value = os.environ.get(name)
+    file_name = os.environ.get(f"{name}_FILE")
+    if value and file_name:
+        msg = f"set {name} or {name}_FILE, not both"
+        raise ImproperlyConfigured(msg)
+    if file_name:
+        try:
+            return Path(file_name).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            msg = f"{name}_FILE: cannot read {file_name} ({exc.strerror})"
+            raise ImproperlyConfigured(msg) from None
+    return value or None
+
+
+def env_bool(name: str, *, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    msg = f"{name} must be a boolean (1/0, true/false, yes/no, on/off), not {value!r}"
+    raise ImproperlyConfigured(msg)
+
+
+def env_int(name: str, *, default: int, minimum: int | None = None) -> int:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        msg = f"{name} must be an integer, not {value!r}"
+        raise ImproperlyConfigured(msg) from None
+    if minimum is not None and number < minimum:
+        msg = f"{name} must be at least {minimum}, not {number}"
+        raise ImproperlyConfigured(msg)
+    return number
+
+
+def env_list(name: str, *, default: list[str]) -> list[str]:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+@dataclass(frozen=True)
+class DatabaseURL:
+    """`sqlite:///relative/or//absolute/path` or `postgres://user:password@host:port/name`."""
+
+    settings: dict
+
+    @classmethod
+    def parse(cls, url: str, *, base_dir: Path) -> DatabaseURL:
+        parts = urlsplit(url)
+        if parts.scheme == "sqlite":
+            raw_path = unquote(parts.path)
+            if raw_path in {"", "/"}:
+                msg = "DATABASE_URL: sqlite URL needs a file path, e.g. sqlite:///var/cardforge.sqlite3"
+                raise ImproperlyConfigured(msg)
+            # sqlite:///var/db.sqlite3 is relative to the project, sqlite:////abs/db is absolute.
+            path = Path(raw_path[1:]) if raw_path.startswith("/") else Path(raw_path)
+            if not path.is_absolute():
+                path = base_dir / path
+            return cls(sqlite_settings(path))
+        if parts.scheme in {"postgres", "postgresql", "pgsql"}:
+            name = unquote(parts.path.lstrip("/"))
+            if not name:
+                msg = "DATABASE_URL: PostgreSQL URL needs a database name after the host"
+                raise ImproperlyConfigured(msg)
+            options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+            return cls(
+                {
+                    "ENGINE": "django.db.backends.postgresql",
+                    "NAME": name,
+                    "USER": unquote(parts.username or ""),
+                    "PASSWORD": unquote(parts.password or ""),
+                    "HOST": parts.hostname or "",
+                    "PORT": str(parts.port or ""),
+                    "CONN_MAX_AGE": 60,
+                    "OPTIONS": options,
+                }
+            )
+        msg = f"DATABASE_URL: unsupported scheme {parts.scheme!r} (use sqlite or postgres)"
+        raise ImproperlyConfigured(msg)
+
+
+def sqlite_settings(path: Path) -> dict:
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(path),
+        "OPTIONS": {
+            # Writers take the lock when their transaction begins, so two audit writers queue
+            # instead of both reading the same chain head (see audit/services.py).
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        },
+    }
