@@ -12,6 +12,7 @@ from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from config.errors import DomainError
@@ -92,3 +93,15 @@ def exception_handler(exc, context):
         message = str(exc)
     response.data = {"code": code, "message": message, "errors": []}
     return response
+
+
+class ServiceAPIView(APIView):
+    """Base for API views: authenticated, permission per HTTP method, errors in one shape."""
+
+    permission_classes = [HasPermission]
+    required_permissions: dict[str, str] = {}
+
+    def paginate(self, request, queryset, serializer_class):
+        paginator = Pagination()
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        return paginator.get_paginated_response(serializer_class(page, many=True).data)

@@ -1,9 +1,21 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+api_v1 = [
+    path("", include("accounts.api")),
+    path("", include("issuance.api.urls")),
+    path("", include("cardprofiles.api")),
+    path("", include("audit.api")),
+]
+
 urlpatterns = [
+    path("", include("issuance.urls")),
+    path("", include("accounts.urls")),
+    path("profiles/", include("cardprofiles.urls")),
+    path("audit/", include("audit.urls")),
     path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -1,0 +1,51 @@
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts.roles import Role
+from accounts.services import user_ensure_with_role
+from cardprofiles.services.versions import card_profile_sync_builtin
+from issuance.demo import DEMO_ORGANISATION, DEMO_PROFESSIONALS
+from issuance.models import Organisation, Professional
+from issuance.services.registry import organisation_create, professional_create
+
+DEMO_USERS = [
+    ("enrolment", Role.ENROLMENT_OFFICER, "Emma Enrolment"),
+    ("approver", Role.APPROVING_OFFICER, "Arthur Approver"),
+    ("encoder", Role.ENCODING_OPERATOR, "Oscar Encoder"),
+    ("auditor", Role.AUDITOR, "Alice Auditor"),
+    ("admin", Role.ADMINISTRATOR, "Ada Administrator"),
+]
+
+
+class Command(BaseCommand):
+    help = (
+        "Set up a demo: one user per role (each password printed once, when the user is "
+        "created), the built-in card profiles and a few demo professionals. Idempotent: run it "
+        "again and it only adds what is missing."
+    )
+
+    def handle(self, *args, **options):
+        logins = [
+            user_ensure_with_role(username=name, role=role, full_name=full_name)
+            for name, role, full_name in DEMO_USERS
+        ]
+        for result in card_profile_sync_builtin():
+            if result.created:
+                self.stdout.write(f"card profile {result.version} loaded")
+        with transaction.atomic():
+            if not Organisation.objects.filter(finess=DEMO_ORGANISATION["finess"]).exists():
+                organisation_create(**DEMO_ORGANISATION, by=None)
+            for data in DEMO_PROFESSIONALS:
+                if not Professional.objects.filter(rpps=data["rpps"]).exists():
+                    professional_create(data=data, by=None)
+
+        self.stdout.write("")
+        self.stdout.write("Demo logins (role: username / password):")
+        for login in logins:
+            password = login.password or "(set when first created; reset with changepassword)"
+            self.stdout.write(f"  {login.role.value:<18} {login.username:<10} {password}")
+        if not any(login.password for login in logins):
+            self.stdout.write(
+                "Passwords are printed only when a user is created. "
+                "Reset one with: python manage.py changepassword USERNAME"
+            )

@@ -1,0 +1,105 @@
+from django.shortcuts import get_object_or_404
+from django.urls import path
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from audit.events import EventType
+from audit.models import AuditEvent
+from audit.selectors import audit_chain_verify, audit_event_list
+from config.api import ServiceAPIView
+from config.errors import FieldError, ValidationFailed
+
+
+class AuditEventOutput(serializers.ModelSerializer):
+    event_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AuditEvent
+        fields = [
+            "sequence",
+            "created_at",
+            "actor",
+            "event",
+            "event_name",
+            "object_type",
+            "object_id",
+            "payload",
+            "prev_hash",
+            "hash",
+        ]
+
+    def get_event_name(self, event) -> str:
+        return event.event_type.name
+
+
+class AuditEventListAPI(ServiceAPIView):
+    required_permissions = {"GET": "audit.view_auditevent"}
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("event", int, description="event code, e.g. 201"),
+            OpenApiParameter("object_type", str, description="e.g. issuance.cardrequest"),
+            OpenApiParameter("object_id", str),
+        ],
+        responses=AuditEventOutput(many=True),
+    )
+    def get(self, request):
+        code = request.query_params.get("event")
+        if code is not None and (
+            not code.isdigit() or int(code) not in EventType._value2member_map_
+        ):
+            raise ValidationFailed([FieldError("event", f"{code!r} is not an event code")])
+        events = audit_event_list(
+            event=int(code) if code else None,
+            object_type=request.query_params.get("object_type", ""),
+            object_id=request.query_params.get("object_id", ""),
+        )
+        return self.paginate(request, events, AuditEventOutput)
+
+
+class AuditEventDetailAPI(ServiceAPIView):
+    required_permissions = {"GET": "audit.view_auditevent"}
+
+    @extend_schema(responses=AuditEventOutput)
+    def get(self, request, sequence: int):
+        return Response(AuditEventOutput(get_object_or_404(AuditEvent, sequence=sequence)).data)
+
+
+class AuditVerifyAPI(ServiceAPIView):
+    """Verify the whole hash chain now, as `manage.py verify_audit` does."""
+
+    required_permissions = {"GET": "audit.view_auditevent"}
+
+    @extend_schema(
+        responses=inline_serializer(
+            "AuditChainReport",
+            {
+                "intact": serializers.BooleanField(),
+                "checked": serializers.IntegerField(),
+                "broken_at": serializers.IntegerField(allow_null=True),
+                "reason": serializers.CharField(),
+                "first_hash": serializers.CharField(allow_null=True),
+                "last_hash": serializers.CharField(allow_null=True),
+            },
+        )
+    )
+    def get(self, request):
+        report = audit_chain_verify()
+        return Response(
+            {
+                "intact": report.intact,
+                "checked": report.checked,
+                "broken_at": report.broken_at,
+                "reason": report.reason,
+                "first_hash": report.first_hash,
+                "last_hash": report.last_hash,
+            }
+        )
+
+
+urlpatterns = [
+    path("audit-events/", AuditEventListAPI.as_view()),
+    path("audit-events/verify/", AuditVerifyAPI.as_view()),
+    path("audit-events/<int:sequence>/", AuditEventDetailAPI.as_view()),
+]

@@ -1,0 +1,37 @@
+import yaml
+from django.contrib.auth.decorators import login_required, permission_required
+from django.shortcuts import get_object_or_404, render
+
+from cardprofiles.models import CardProfile
+from cardprofiles.selectors import card_profile_list, card_profile_versions
+
+
+@login_required
+@permission_required("cardprofiles.view_cardprofile", raise_exception=True)
+def card_profile_list_view(request):
+    return render(request, "cardprofiles/list.html", {"profiles": card_profile_list()})
+
+
+@login_required
+@permission_required("cardprofiles.view_cardprofile", raise_exception=True)
+def card_profile_detail_view(request, name: str):
+    profile = get_object_or_404(CardProfile, name=name)
+    versions = card_profile_versions(profile=profile)
+    shown = (
+        versions.filter(number=request.GET.get("version")).first()
+        if request.GET.get("version", "").isdigit()
+        else None
+    )
+    shown = shown or versions.first()
+    return render(
+        request,
+        "cardprofiles/detail.html",
+        {
+            "profile": profile,
+            "versions": versions,
+            "shown": shown,
+            "shown_yaml": yaml.safe_dump(shown.definition, sort_keys=False, allow_unicode=True)
+            if shown
+            else "",
+        },
+    )

@@ -1,0 +1,27 @@
+"""What every back-office view shares."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.forms import Form
+
+from config.errors import DomainError
+
+
+def show_domain_error(
+    request, form: Form | None, error: DomainError, field_map: dict | None = None
+) -> None:
+    """Put a service's error on the form fields it names, or as a message when it names none."""
+    field_map = field_map or {}
+    placed = False
+    if form is not None:
+        for item in error.errors:
+            name = field_map.get(item.field, item.field)
+            if name in form.fields:
+                form.add_error(name, item.message)
+                placed = True
+            elif item.field:
+                form.add_error(None, f"{item.field}: {item.message}")
+                placed = True
+    if not placed:
+        messages.error(request, error.message)

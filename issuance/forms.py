@@ -1,0 +1,70 @@
+from django import forms
+
+from cardprofiles.models import CardProfile
+from issuance.models import CardRequest, Organisation
+from issuance.professions import Profession
+
+
+class ProfessionalForm(forms.Form):
+    """Text in, like the CSV columns; the registry service does the validation."""
+
+    rpps = forms.CharField(label="RPPS number", max_length=20, help_text="11 digits")
+    last_name = forms.CharField(max_length=200)
+    first_name = forms.CharField(max_length=200)
+    profession = forms.ChoiceField(choices=[("", "—"), *Profession.choices])
+    specialty = forms.CharField(max_length=250, required=False)
+    email = forms.CharField(max_length=300)
+    phone = forms.CharField(max_length=40, required=False)
+    address_line1 = forms.CharField(label="Address", max_length=250, required=False)
+    address_line2 = forms.CharField(label="Address (continued)", max_length=250, required=False)
+    postal_code = forms.CharField(max_length=20, required=False)
+    city = forms.CharField(max_length=120, required=False)
+    country = forms.CharField(max_length=2, initial="FR", help_text="ISO 3166 code, e.g. FR")
+    organisation = forms.ModelChoiceField(
+        queryset=Organisation.objects.all(), required=False, to_field_name="finess"
+    )
+    photo = forms.ImageField(required=False, help_text="JPEG or PNG, for the card face")
+
+    FIELD_MAP = {"organisation_finess": "organisation"}
+
+    def service_data(self) -> dict:
+        data = {name: value for name, value in self.cleaned_data.items() if name != "photo"}
+        organisation = data.pop("organisation")
+        data["organisation_finess"] = organisation.finess if organisation else ""
+        data["profession"] = str(data["profession"])
+        return data
+
+    @classmethod
+    def initial_for(cls, professional) -> dict:
+        initial = {name: getattr(professional, name) for name in cls.base_fields if name != "photo"}
+        initial["organisation"] = professional.organisation
+        return initial
+
+
+class OrganisationForm(forms.Form):
+    name = forms.CharField(max_length=250)
+    finess = forms.CharField(label="FINESS number", max_length=20, help_text="9 digits")
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(help_text="CSV, UTF-8, comma or semicolon separated, with a header row")
+    dry_run = forms.BooleanField(required=False, label="Dry run: check only, write nothing")
+    skip_invalid = forms.BooleanField(
+        required=False, label="Import the valid rows even if some rows are invalid"
+    )
+
+
+class CardRequestForm(forms.Form):
+    profile = forms.ModelChoiceField(
+        queryset=CardProfile.objects.filter(is_active=True), to_field_name="name"
+    )
+    reason = forms.ChoiceField(choices=CardRequest.Reason.choices)
+    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+
+class DecisionForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        help_text="Required to reject; recorded in the audit trail.",
+    )

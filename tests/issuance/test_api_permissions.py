@@ -1,0 +1,253 @@
+"""Every role against every API endpoint: allowed roles succeed, others get 403, anonymous 401."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from accounts.roles import Role
+from issuance.models import CardRequest
+from issuance.services.card_requests import card_request_submit
+from tests.factories import OrganisationFactory, ProfessionalFactory, make_user, valid_rpps
+
+E, A, OP, U, ADM = (
+    Role.ENROLMENT_OFFICER,
+    Role.APPROVING_OFFICER,
+    Role.ENCODING_OPERATOR,
+    Role.AUDITOR,
+    Role.ADMINISTRATOR,
+)
+EVERYONE = {E, A, OP, U, ADM}
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    method: str
+    allowed: set
+    success: int
+    build: Callable  # (context) -> (url, data, format)
+
+
+def _submitted_request(ctx) -> CardRequest:
+    # Submitted by a dedicated officer, so no role under test is the submitter.
+    return card_request_submit(
+        professional=ProfessionalFactory(),
+        profile=ctx["profiles"]["hpc-physician"],
+        by=ctx["submitter"],
+    )
+
+
+def _csv(ctx):
+    content = (
+        f"rpps,last_name,first_name,profession,email\n{valid_rpps()},Durand,Zoé,10,z@example.org\n"
+    )
+    return SimpleUploadedFile("people.csv", content.encode(), content_type="text/csv")
+
+
+CASES = [
+    Case(
+        "list professionals", "get", EVERYONE, 200, lambda c: ("/api/v1/professionals/", None, None)
+    ),
+    Case(
+        "create professional",
+        "post",
+        {E, ADM},
+        201,
+        lambda c: (
+            "/api/v1/professionals/",
+            {
+                "rpps": valid_rpps(),
+                "last_name": "Roux",
+                "first_name": "Anaïs",
+                "profession": "nurse",
+                "email": "a@example.org",
+            },
+            "json",
+        ),
+    ),
+    Case(
+        "get professional",
+        "get",
+        EVERYONE,
+        200,
+        lambda c: (f"/api/v1/professionals/{c['professional'].pk}/", None, None),
+    ),
+    Case(
+        "update professional",
+        "patch",
+        {E, ADM},
+        200,
+        lambda c: (f"/api/v1/professionals/{c['professional'].pk}/", {"city": "Lille"}, "json"),
+    ),
+    Case(
+        "import professionals",
+        "post",
+        {E, ADM},
+        200,
+        lambda c: ("/api/v1/professionals/import/", {"file": _csv(c)}, "multipart"),
+    ),
+    Case(
+        "list organisations", "get", EVERYONE, 200, lambda c: ("/api/v1/organisations/", None, None)
+    ),
+    Case(
+        "create organisation",
+        "post",
+        {E, ADM},
+        201,
+        lambda c: ("/api/v1/organisations/", {"name": "CHU", "finess": f"{c['seq']:09d}"}, "json"),
+    ),
+    Case(
+        "get organisation",
+        "get",
+        EVERYONE,
+        200,
+        lambda c: (f"/api/v1/organisations/{c['organisation'].pk}/", None, None),
+    ),
+    Case(
+        "update organisation",
+        "patch",
+        {E, ADM},
+        200,
+        lambda c: (f"/api/v1/organisations/{c['organisation'].pk}/", {"name": "Renamed"}, "json"),
+    ),
+    Case(
+        "list card profiles", "get", EVERYONE, 200, lambda c: ("/api/v1/card-profiles/", None, None)
+    ),
+    Case(
+        "get card profile",
+        "get",
+        EVERYONE,
+        200,
+        lambda c: ("/api/v1/card-profiles/hpc-rsa/", None, None),
+    ),
+    Case(
+        "list card requests", "get", EVERYONE, 200, lambda c: ("/api/v1/card-requests/", None, None)
+    ),
+    Case(
+        "submit card request",
+        "post",
+        {E, ADM},
+        201,
+        lambda c: (
+            "/api/v1/card-requests/",
+            {"professional": c["professional"].rpps, "profile": "hpc-physician"},
+            "json",
+        ),
+    ),
+    Case(
+        "get card request",
+        "get",
+        EVERYONE,
+        200,
+        lambda c: (f"/api/v1/card-requests/{_submitted_request(c).pk}/", None, None),
+    ),
+    Case(
+        "approve card request",
+        "post",
+        {A, ADM},
+        200,
+        lambda c: (f"/api/v1/card-requests/{_submitted_request(c).pk}/approve/", {}, "json"),
+    ),
+    Case(
+        "reject card request",
+        "post",
+        {A, ADM},
+        200,
+        lambda c: (
+            f"/api/v1/card-requests/{_submitted_request(c).pk}/reject/",
+            {"reason": "duplicate"},
+            "json",
+        ),
+    ),
+    Case(
+        "cancel card request",
+        "post",
+        {E, ADM},
+        200,
+        lambda c: (f"/api/v1/card-requests/{_submitted_request(c).pk}/cancel/", {}, "json"),
+    ),
+    Case(
+        "list audit events", "get", {U, ADM}, 200, lambda c: ("/api/v1/audit-events/", None, None)
+    ),
+    Case(
+        "get audit event", "get", {U, ADM}, 200, lambda c: ("/api/v1/audit-events/1/", None, None)
+    ),
+    Case(
+        "verify audit chain",
+        "get",
+        {U, ADM},
+        200,
+        lambda c: ("/api/v1/audit-events/verify/", None, None),
+    ),
+]
+
+_seq = iter(range(700000000, 800000000))
+
+
+@pytest.fixture
+def context(db, profiles):
+    return {
+        "profiles": profiles,
+        "submitter": make_user(Role.ENROLMENT_OFFICER),
+        "professional": ProfessionalFactory(),
+        "organisation": OrganisationFactory(),
+        "seq": next(_seq),
+    }
+
+
+def _call(client, case: Case, ctx):
+    url, data, fmt = case.build(ctx)
+    method = getattr(client, case.method)
+    return method(url, data, format=fmt) if data is not None else method(url)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
+@pytest.mark.parametrize("role", list(Role), ids=lambda role: role.slug)
+def test_role_permissions(api, context, case, role):
+    user = make_user(role)
+    response = _call(api.as_user(user), case, context)
+    if role in case.allowed:
+        assert response.status_code == case.success, response.content
+    else:
+        assert response.status_code == 403, response.content
+        assert response.json()["code"] == "permission_denied"
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
+def test_anonymous_gets_401(api, context, case):
+    response = _call(api.as_user(None), case, context)
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
+    assert response.has_header("WWW-Authenticate")
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
+def test_user_without_role_gets_403(api, context, case):
+    response = _call(api.as_user(make_user(None)), case, context)
+    assert response.status_code == 403
+
+
+def test_token_authentication_works_end_to_end(api, db):
+    make_user(Role.AUDITOR, username="tokenuser")
+    token = api.post(
+        "/api/v1/auth/token/",
+        {"username": "tokenuser", "password": "correct horse battery staple"},
+        format="json",
+    ).json()["token"]
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert api.get("/api/v1/audit-events/").status_code == 200
+    api.credentials(HTTP_AUTHORIZATION="Token not-a-token")
+    assert api.get("/api/v1/audit-events/").status_code == 401
+
+
+def test_wrong_password_gets_no_token(api, db):
+    make_user(Role.AUDITOR, username="tokenuser")
+    response = api.post(
+        "/api/v1/auth/token/", {"username": "tokenuser", "password": "wrong"}, format="json"
+    )
+    assert response.status_code == 400
+    assert "token" not in response.json()
