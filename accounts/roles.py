@@ -1,8 +1,10 @@
 """The platform's roles: Django groups, each granted a fixed set of permissions.
 
 Code checks permissions (`user.has_perm("issuance.decide_cardrequest")`), never group names, so a
-role is changed here and in a migration, not across the code base. Migrations call
-`grant_role_permissions` with the permissions that exist at that point of the schema.
+role is changed here, not across the code base. ROLE_PERMISSIONS is the living declaration:
+after every `migrate` (and every test-database flush) `sync_role_groups` makes the groups match
+it exactly. Migrations create the groups with the permissions of their time, through
+`grant_role_permissions`.
 """
 
 from __future__ import annotations
@@ -48,3 +50,67 @@ def grant_role_permissions(apps, grants: dict[str, list[str]], *, app_labels: li
                 msg = f"role {role_name!r}: permission {dotted} does not exist"
                 raise LookupError(msg)
             group.permissions.add(permission)
+
+
+_REGISTRY_VIEW = ["issuance.view_organisation", "issuance.view_professional"]
+_PROFILES_VIEW = ["cardprofiles.view_cardprofile", "cardprofiles.view_cardprofileversion"]
+_REQUESTS_VIEW = ["issuance.view_cardrequest"]
+_ENROLMENT = [
+    "issuance.add_organisation",
+    "issuance.change_organisation",
+    "issuance.add_professional",
+    "issuance.change_professional",
+    "issuance.import_professionals",
+    "issuance.add_cardrequest",
+    "issuance.cancel_cardrequest",
+]
+
+ROLE_PERMISSIONS: dict[Role, list[str]] = {
+    Role.ENROLMENT_OFFICER: [*_REGISTRY_VIEW, *_PROFILES_VIEW, *_REQUESTS_VIEW, *_ENROLMENT],
+    Role.APPROVING_OFFICER: [
+        *_REGISTRY_VIEW,
+        *_PROFILES_VIEW,
+        *_REQUESTS_VIEW,
+        "issuance.decide_cardrequest",
+    ],
+    Role.ENCODING_OPERATOR: [*_REGISTRY_VIEW, *_PROFILES_VIEW, *_REQUESTS_VIEW],
+    Role.AUDITOR: [*_REGISTRY_VIEW, *_PROFILES_VIEW, *_REQUESTS_VIEW, "audit.view_auditevent"],
+    Role.ADMINISTRATOR: [
+        *_REGISTRY_VIEW,
+        *_PROFILES_VIEW,
+        *_REQUESTS_VIEW,
+        *_ENROLMENT,
+        "issuance.decide_cardrequest",
+        "audit.view_auditevent",
+        "cardprofiles.add_cardprofile",
+        "cardprofiles.change_cardprofile",
+        "cardprofiles.add_cardprofileversion",
+        "auth.view_user",
+        "auth.add_user",
+        "auth.change_user",
+        "auth.view_group",
+        "authtoken.view_token",
+        "authtoken.add_token",
+        "authtoken.delete_token",
+    ],
+}
+
+
+def sync_role_groups(**kwargs) -> None:
+    """Make every role's group hold exactly its declared permissions (post_migrate handler)."""
+    from django.contrib.auth.models import Group, Permission
+
+    wanted = {dotted for perms in ROLE_PERMISSIONS.values() for dotted in perms}
+    found = {
+        f"{app_label}.{codename}": pk
+        for pk, app_label, codename in Permission.objects.values_list(
+            "pk", "content_type__app_label", "codename"
+        )
+    }
+    missing = sorted(wanted - set(found))
+    if missing:
+        msg = f"roles name permissions that do not exist: {', '.join(missing)}"
+        raise LookupError(msg)
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role.value)
+        group.permissions.set([found[dotted] for dotted in perms])

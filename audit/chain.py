@@ -7,6 +7,7 @@ Editing any of those, deleting an event or reordering events breaks the chain at
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
@@ -47,6 +48,7 @@ def check_payload(value, path: str = "payload") -> None:
         raise PayloadError(msg)
 
 
+@functools.lru_cache(maxsize=64)  # a bulk write stamps thousands of events with one time
 def canonical_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 

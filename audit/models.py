@@ -38,11 +38,12 @@ class AuditEvent(models.Model):
         editable=False,
     )
     event = models.PositiveSmallIntegerField(choices=EventType.choices(), editable=False)
-    object_type = models.CharField(max_length=100, blank=True, editable=False, db_index=True)
+    object_type = models.CharField(max_length=100, blank=True, editable=False)
     object_id = models.CharField(max_length=64, blank=True, editable=False)
     payload = models.JSONField(default=dict, editable=False)
     prev_hash = models.CharField(max_length=64, editable=False)
-    hash = models.CharField(max_length=64, unique=True, editable=False)
+    # Not indexed: prev_hash (unique) already links each hash once; verification streams rows.
+    hash = models.CharField(max_length=64, editable=False)
 
     objects = AuditEventQuerySet.as_manager()
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from audit.chain import GENESIS_HASH, check_payload, event_hash
 from audit.events import EventType
 from audit.models import AuditChainHead, AuditEvent
+from config.bulk import insert_rows
 
 
 @dataclass(frozen=True)
@@ -51,10 +52,22 @@ def _describe(pending: PendingEvent) -> tuple[str, str, str, object]:
     return actor_name, pending.object_type, pending.object_id, user
 
 
-def audit_record_many(events: Sequence[PendingEvent]) -> list[AuditEvent]:
-    """Append events, in order, to the chain. Must run inside the caller's transaction."""
-    if not events:
-        return []
+_COLUMNS = (
+    "sequence",
+    "created_at",
+    "actor",
+    "actor_user_id",
+    "event",
+    "object_type",
+    "object_id",
+    "payload",
+    "prev_hash",
+    "hash",
+)
+
+
+def _chained_rows(events: Sequence[PendingEvent]) -> list[tuple]:
+    """Lock the chain head, link `events` after it, move the head; rows in _COLUMNS order."""
     if not connection.in_atomic_block:
         msg = "audit events must be written in the same transaction as the change they record"
         raise RuntimeError(msg)
@@ -78,24 +91,34 @@ def audit_record_many(events: Sequence[PendingEvent]) -> list[AuditEvent]:
             payload=payload,
             prev_hash=prev_hash,
         )
+        user_id = user.pk if user is not None else None
         rows.append(
-            AuditEvent(
-                sequence=sequence,
-                created_at=now,
-                actor=actor_name,
-                actor_user=user,
-                event=int(pending.event),
-                object_type=object_type,
-                object_id=object_id,
-                payload=payload,
-                prev_hash=prev_hash,
-                hash=digest,
+            (
+                sequence,
+                now,
+                actor_name,
+                user_id,
+                int(pending.event),
+                object_type,
+                object_id,
+                payload,
+                prev_hash,
+                digest,
             )
         )
         prev_hash = digest
-    AuditEvent.objects.bulk_create(rows, batch_size=2000)
     AuditChainHead.objects.filter(pk=1).update(sequence=sequence, hash=prev_hash)
     return rows
+
+
+def audit_record_many(events: Sequence[PendingEvent]) -> int:
+    """Append events, in order, to the chain. Must run inside the caller's transaction.
+
+    For bulk changes (imports): rows go to the database in one executemany.
+    """
+    if not events:
+        return 0
+    return insert_rows(AuditEvent, _COLUMNS, _chained_rows(events))
 
 
 def audit_record(
@@ -116,4 +139,5 @@ def audit_record(
         object_type=object_type,
         object_id=str(object_id),
     )
-    return audit_record_many([pending])[0]
+    (row,) = _chained_rows([pending])
+    return AuditEvent.objects.create(**dict(zip(_COLUMNS, row, strict=True)))

@@ -45,12 +45,12 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
-    "accounts",
     "audit",
     "cardprofiles",
     "issuance",
     "pki",
     "personalization",
+    "accounts",  # last: syncs role permissions after every other app's post_migrate
 ]
 
 MIDDLEWARE = [

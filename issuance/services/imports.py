@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from audit.events import EventType
 from audit.services import PendingEvent, audit_record, audit_record_many
+from config.bulk import insert_rows
 from config.errors import DomainError
 from issuance.models import Organisation, Professional
 from issuance.professional_fields import COLUMNS, REQUIRED, clean_professional
@@ -200,17 +201,17 @@ def _existing(rpps_numbers: list[str]) -> dict[str, Professional]:
 
 
 def _plan(rows: list[_Row], header: list[str]):
-    """Split rows into professionals to create and (professional, changed fields) to update."""
+    """Split rows into values to create and (professional, changed fields) to update."""
     existing = _existing([row.values["rpps"] for row in rows])
     now = timezone.now()
-    to_create: list[Professional] = []
+    to_create: list[dict] = []
     to_update: list[tuple[Professional, list[str]]] = []
     unchanged = 0
     for row in rows:
         values = row.values
         current = existing.get(values["rpps"])
         if current is None:
-            to_create.append(Professional(**values))
+            to_create.append(values)
             continue
         # Only columns present in the file are compared: an absent column changes nothing.
         changed = [
@@ -253,8 +254,29 @@ def professionals_import(
     return report
 
 
+def _create(to_create: list[dict]) -> dict[str, int]:
+    """Insert new professionals in one pass; returns their ids by RPPS."""
+    now = timezone.now()
+    defaults = dict.fromkeys(_MODEL_FIELDS, "") | {"country": "FR", "organisation_id": None}
+    columns = (*_MODEL_FIELDS, "photo", "created_at", "updated_at")
+    insert_rows(
+        Professional,
+        columns,
+        (
+            (*(values.get(name, defaults[name]) for name in _MODEL_FIELDS), "", now, now)
+            for values in to_create
+        ),
+    )
+    created = [values["rpps"] for values in to_create]
+    ids: dict[str, int] = {}
+    for start in range(0, len(created), _QUERY_CHUNK):
+        chunk = created[start : start + _QUERY_CHUNK]
+        ids.update(Professional.objects.filter(rpps__in=chunk).values_list("rpps", "pk"))
+    return ids
+
+
 def _write(to_create, to_update, report: ImportReport, *, by, file_name: str) -> None:
-    Professional.objects.bulk_create(to_create, batch_size=1000)
+    ids = _create(to_create)
     fields = sorted({name for _, changed in to_update for name in changed} | {"updated_at"})
     Professional.objects.bulk_update([p for p, _ in to_update], fields, batch_size=500)
     source = {"source": "import", "file_sha256": report.file_sha256}
@@ -262,10 +284,11 @@ def _write(to_create, to_update, report: ImportReport, *, by, file_name: str) ->
         PendingEvent(
             EventType.PROFESSIONAL_CREATED,
             actor=by,
-            obj=professional,
-            payload={"rpps": professional.rpps, "profession": professional.profession, **source},
+            object_type="issuance.professional",
+            object_id=str(ids[values["rpps"]]),
+            payload={"rpps": values["rpps"], "profession": values["profession"], **source},
         )
-        for professional in to_create
+        for values in to_create
     ]
     events += [
         PendingEvent(

@@ -1,0 +1,90 @@
+"""Real Chromium (Debian's /usr/bin/chromium) driven by Playwright against a live server.
+
+Playwright's sync API runs an event loop; in the test's own thread that changes which database
+connection Django hands out. So the browser lives in one dedicated thread for the session, and a
+test passes it the browser steps to run (`in_browser(steps)`), keeping ORM calls in the test
+thread before and after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+import pytest
+
+from tests.services import CHROMIUM
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+PASSWORD = "correct horse battery staple"
+T = TypeVar("T")
+
+
+class BrowserThread:
+    def __init__(self) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chromium")
+        self._playwright = None
+        self._browser = None
+        self._executor.submit(self._start).result()
+
+    def _start(self) -> None:
+        from playwright.sync_api import sync_playwright
+
+        self._playwright = sync_playwright().start()
+        self._browser = self._playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+
+    def _run(self, steps: Callable) -> object:
+        context = self._browser.new_context(locale="en-GB")
+        context.set_default_timeout(15_000)
+        try:
+            return steps(context.new_page())
+        finally:
+            context.close()
+
+    def run(self, steps: Callable[..., T]) -> T:
+        return self._executor.submit(self._run, steps).result()
+
+    def close(self) -> None:
+        def stop() -> None:
+            self._browser.close()
+            self._playwright.stop()
+
+        self._executor.submit(stop).result()
+        self._executor.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser_thread():
+    thread = BrowserThread()
+    yield thread
+    thread.close()
+
+
+@pytest.fixture
+def in_browser(browser_thread, live_server):
+    """`in_browser(steps)` runs `steps(page, base_url)` in Chromium and returns its result."""
+
+    def run(steps: Callable) -> object:
+        return browser_thread.run(lambda page: steps(page, live_server.url))
+
+    return run
+
+
+def sign_in(page, base_url: str, username: str, password: str = PASSWORD) -> None:
+    page.goto(f"{base_url}/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base_url}/")
