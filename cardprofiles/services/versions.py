@@ -90,3 +90,20 @@ def card_profile_sync_builtin(*, by=None) -> list[VersionResult]:
         )
         for path in sorted(BUILTIN_DIR.glob("*.yaml"))
     ]
+
+
+@transaction.atomic
+def card_profile_set_active(*, profile: CardProfile, active: bool, by) -> CardProfile:
+    """An inactive profile keeps its versions and requests but takes no new request."""
+    profile = CardProfile.objects.select_for_update().get(pk=profile.pk)
+    if profile.is_active == active:
+        return profile
+    profile.is_active = active
+    profile.save(update_fields=["is_active"])
+    audit_record(
+        event=EventType.CARD_PROFILE_STATUS_CHANGED,
+        actor=by,
+        obj=profile,
+        payload={"name": profile.name, "active": active},
+    )
+    return profile

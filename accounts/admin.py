@@ -1,0 +1,51 @@
+"""User administration, audited: granting or removing a role is recorded with who did it."""
+
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.db import transaction
+
+from audit.events import EventType
+from audit.services import audit_record
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+def _access(user) -> dict:
+    return {
+        "roles": sorted(user.groups.values_list("name", flat=True)),
+        "is_active": user.is_active,
+        "is_staff": user.is_staff,
+        "is_superuser": user.is_superuser,
+    }
+
+
+@admin.register(User)
+class AuditedUserAdmin(UserAdmin):
+    def has_delete_permission(self, request, obj=None):
+        # Users are deactivated, never deleted: the audit trail and requests refer to them.
+        return False
+
+    def save_related(self, request, form, formsets, change):
+        with transaction.atomic():
+            user = form.instance
+            before = getattr(form, "_access_before", None)
+            super().save_related(request, form, formsets, change)
+            after = _access(user)
+            if after != before:
+                audit_record(
+                    event=EventType.USER_ACCESS_CHANGED,
+                    actor=request.user,
+                    obj=user,
+                    payload={"username": user.get_username(), "before": before, "after": after},
+                )
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        before = _access(obj) if obj is not None else None
+
+        class RememberingForm(form_class):
+            _access_before = before
+
+        return RememberingForm

@@ -1,0 +1,37 @@
+"""Read-only admin views of the registry: changes go through the back office and its services,
+which validate them and write the audit trail."""
+
+from django.contrib import admin
+
+from issuance.models import CardRequest, Organisation, Professional
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(ReadOnlyAdmin):
+    list_display = ("finess", "name", "created_at")
+    search_fields = ("finess", "name")
+
+
+@admin.register(Professional)
+class ProfessionalAdmin(ReadOnlyAdmin):
+    list_display = ("rpps", "last_name", "first_name", "profession", "organisation", "city")
+    list_filter = ("profession",)
+    search_fields = ("rpps", "last_name", "first_name", "email")
+
+
+@admin.register(CardRequest)
+class CardRequestAdmin(ReadOnlyAdmin):
+    list_display = ("pk", "professional", "card_profile", "status", "submitted_by", "decided_by")
+    list_filter = ("status", "card_profile")
+    search_fields = ("professional__rpps", "professional__last_name")
