@@ -32,7 +32,3 @@ class EventType(IntEnum):
     @property
     def label(self) -> str:
         return self.name.replace("_", " ").capitalize()
-
-    @classmethod
-    def choices(cls) -> list[tuple[int, str]]:
-        return [(member.value, member.label) for member in cls]

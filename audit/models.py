@@ -37,7 +37,8 @@ class AuditEvent(models.Model):
         related_name="+",
         editable=False,
     )
-    event = models.PositiveSmallIntegerField(choices=EventType.choices(), editable=False)
+    # No `choices`: the codes live in audit/events.py and grow without a migration each time.
+    event = models.PositiveSmallIntegerField(editable=False)
     object_type = models.CharField(max_length=100, blank=True, editable=False)
     object_id = models.CharField(max_length=64, blank=True, editable=False)
     payload = models.JSONField(default=dict, editable=False)
@@ -71,6 +72,10 @@ class AuditEvent(models.Model):
     @property
     def event_type(self) -> EventType:
         return EventType(self.event)
+
+    @property
+    def event_label(self) -> str:
+        return self.event_type.label
 
 
 class AuditChainHead(models.Model):
