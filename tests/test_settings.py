@@ -1,0 +1,112 @@
+"""Settings come from the environment, are validated at start-up, and fail with clear messages."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import DatabaseURL, env_bool, env_int, load_dotenv
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _start_django(**env: str) -> subprocess.CompletedProcess:
+    environment = {**os.environ, **env}
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); print('started')"],
+        cwd=ROOT,
+        env={**environment, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_secret_key_is_required_when_debug_is_off():
+    result = _start_django(DEBUG="0", SECRET_KEY="")
+    assert result.returncode != 0
+    assert "SECRET_KEY is required when DEBUG is off" in result.stderr
+
+
+def test_a_bad_boolean_names_the_variable():
+    result = _start_django(DEBUG="maybe")
+    assert result.returncode != 0
+    assert "DEBUG must be a boolean" in result.stderr
+
+
+def test_a_bad_database_url_names_the_problem():
+    result = _start_django(DATABASE_URL="mysql://db/cardforge")
+    assert result.returncode != 0
+    assert "DATABASE_URL: unsupported scheme 'mysql'" in result.stderr
+
+
+def test_secret_key_from_a_file(tmp_path):
+    secret = tmp_path / "secret_key"
+    secret.write_text("from-a-file-" + "x" * 40 + "\n")
+    result = _start_django(DEBUG="0", SECRET_KEY="", SECRET_KEY_FILE=str(secret))
+    assert result.returncode == 0, result.stderr
+    assert "started" in result.stdout
+
+
+def test_development_default_is_refused_by_check_deploy():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env={**os.environ, "DEBUG": "1", "SECRET_KEY": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "security.W009" in result.stderr  # the django-insecure- development key
+
+
+def test_database_urls(tmp_path):
+    sqlite = DatabaseURL.parse("sqlite:///var/x.sqlite3", base_dir=tmp_path).settings
+    assert sqlite["NAME"] == str(tmp_path / "var" / "x.sqlite3")
+    absolute = DatabaseURL.parse("sqlite:////srv/db.sqlite3", base_dir=tmp_path).settings
+    assert absolute["NAME"] == "/srv/db.sqlite3"
+    pg = DatabaseURL.parse(
+        "postgres://u:p%40ss@db.example:5433/cards?sslmode=require", base_dir=tmp_path
+    )
+    assert pg.settings["ENGINE"] == "django.db.backends.postgresql"
+    assert (pg.settings["USER"], pg.settings["PASSWORD"]) == ("u", "p@ss")
+    assert (pg.settings["HOST"], pg.settings["PORT"], pg.settings["NAME"]) == (
+        "db.example",
+        "5433",
+        "cards",
+    )
+    assert pg.settings["OPTIONS"] == {"sslmode": "require"}
+    with pytest.raises(ImproperlyConfigured, match="needs a database name"):
+        DatabaseURL.parse("postgres://db.example", base_dir=tmp_path)
+
+
+def test_typed_readers(monkeypatch):
+    monkeypatch.setenv("X_FLAG", "Yes")
+    assert env_bool("X_FLAG", default=False) is True
+    monkeypatch.setenv("X_NUMBER", "12a")
+    with pytest.raises(ImproperlyConfigured, match="X_NUMBER must be an integer"):
+        env_int("X_NUMBER", default=1)
+    monkeypatch.setenv("X_NUMBER", "0")
+    with pytest.raises(ImproperlyConfigured, match="at least 1"):
+        env_int("X_NUMBER", default=1, minimum=1)
+
+
+def test_dotenv_does_not_override_the_environment(tmp_path, monkeypatch):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text('# comment\nX_FROM_FILE="quoted value"\nX_ALREADY=file\n')
+    monkeypatch.setenv("X_ALREADY", "environment")
+    monkeypatch.delenv("X_FROM_FILE", raising=False)
+    load_dotenv(dotenv)
+    assert os.environ["X_FROM_FILE"] == "quoted value"
+    assert os.environ["X_ALREADY"] == "environment"
+    dotenv.write_text("not a pair\n")
+    with pytest.raises(ImproperlyConfigured, match="line 1: expected KEY=value"):
+        load_dotenv(dotenv)
