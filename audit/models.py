@@ -77,6 +77,11 @@ class AuditEvent(models.Model):
     def event_label(self) -> str:
         return self.event_type.label
 
+    @property
+    def payload_summary(self) -> str:
+        """The payload as `key: value` pairs, for tables."""
+        return " · ".join(f"{key}: {value}" for key, value in self.payload.items())
+
 
 class AuditChainHead(models.Model):
     """The last sequence number and hash of the chain: one row, locked by every writer.

@@ -152,7 +152,10 @@ def validate_definition(definition: Any) -> dict:
         errors = _rule_errors(definition)
     if errors:
         raise ValidationFailed(errors)
-    return {**definition, "documents": {**DEFAULT_DOCUMENTS, **definition.get("documents", {})}}
+    cleaned = {**definition, "documents": {**DEFAULT_DOCUMENTS, **definition.get("documents", {})}}
+    if "description" in cleaned:
+        cleaned["description"] = cleaned["description"].strip()
+    return cleaned
 
 
 def parse_yaml(text: str, *, source: str = "profile") -> dict:

@@ -64,6 +64,7 @@ class CardRequestForm(forms.Form):
 
 class DecisionForm(forms.Form):
     reason = forms.CharField(
+        label="Decision note",
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
         help_text="Required to reject; recorded in the audit trail.",

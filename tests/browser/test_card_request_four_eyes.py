@@ -57,7 +57,7 @@ def test_enrol_request_and_approve_with_four_eyes(in_browser):
         expect(page.get_by_text("Waiting for your decision")).to_be_visible()
         page.get_by_role("link", name=re.compile(r"^#\d+$")).first.click()
         assert page.url == request_url
-        page.get_by_label("Reason").fill("Identity checked against the RPPS register.")
+        page.get_by_label("Decision note").fill("Identity checked against the RPPS register.")
         page.get_by_role("button", name="Approve").click()
         expect(page.locator("#request-status")).to_have_text("Approved")
 
