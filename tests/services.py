@@ -1,6 +1,6 @@
 """Checks for the outside services some tests need.
 
-A test marked `postgres`, `redis`, `pcsc`, `browser` or `softhsm` is skipped when its service is
+A test marked `postgres`, `redis`, `pcsc`, `browser`, `softhsm` or `poppler` is skipped when its service is
 missing, unless CARDFORGE_REQUIRE_SERVICES=1 (as in CI): then it fails, so a broken set-up can
 never pass by skipping.
 """
@@ -68,10 +68,19 @@ def _softhsm() -> str | None:
     return None
 
 
+@functools.cache
+def _poppler() -> str | None:
+    missing = [name for name in ("pdftotext", "pdfinfo") if shutil.which(name) is None]
+    if missing:
+        return f"{', '.join(missing)} not installed (apt-get install poppler-utils)"
+    return None
+
+
 CHECKS = {
     "postgres": _postgres,
     "redis": _redis,
     "browser": _browser,
     "pcsc": _pcsc,
     "softhsm": _softhsm,
+    "poppler": _poppler,
 }
