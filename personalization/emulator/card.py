@@ -94,6 +94,10 @@ CHAINABLE = frozenset(
 )
 
 
+class _StateNotSaved(Exception):
+    """The store refused the new state; `process` rolls back and answers 65 81."""
+
+
 def _status(sw: int) -> bytes:
     return int(sw).to_bytes(2, "big")
 
@@ -163,6 +167,12 @@ class PivCardEmulator:
             snapshot = self._state.copy()
             try:
                 return self._process(bytes(apdu))
+            except _StateNotSaved:
+                # The host hears 65 81 (memory failure): the command did not happen, so neither
+                # its state change nor any security status it granted may remain.
+                self._state = snapshot
+                self._session.reset()
+                return _status(StatusWord.MEMORY_FAILURE)
             except Exception:
                 # The card's last line of defence: whatever went wrong, answer and stay sane.
                 # The log names the instruction only; APDU data may be a PIN or a key.
@@ -213,14 +223,15 @@ class PivCardEmulator:
             challenge=challenge,
             generate_key=self._generate_key,
             random_bytes=self._random_bytes,
+            save_state=self._persist,
         )
         command = Command(apdu.ins, apdu.p1, apdu.p2, data, apdu.le)
         try:
             response, sw = handler(context, command), int(StatusWord.SUCCESS)
         except CardStatus as status:
             response, sw = b"", status.sw
-        if context.state_changed and not self._persist():
-            return _status(StatusWord.MEMORY_FAILURE)
+        if context.state_changed:
+            self._persist()
         logger.debug("emulated card: %r -> %04X", command, sw)
         return self._respond(response, sw)
 
@@ -234,15 +245,14 @@ class PivCardEmulator:
             return StatusWord.SECURE_MESSAGING_NOT_SUPPORTED  # SP 800-73-4 SM is out of scope
         return StatusWord.CLA_NOT_SUPPORTED
 
-    def _persist(self) -> bool:
+    def _persist(self) -> None:
         if self._store is None:
-            return True
+            return
         try:
             self._store.save(self._state.to_dict())
         except (CardStorageError, CardStateError, OSError) as exc:
             logger.error("emulated card: cannot save its state: %s", exc)
-            return False
-        return True
+            raise _StateNotSaved from None
 
     def _chain_part(self, apdu: CommandApdu) -> bytes:
         """Buffer one part of a chain (CLA 10) and acknowledge it with 90 00."""

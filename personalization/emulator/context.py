@@ -37,8 +37,14 @@ class CommandContext:
     challenge: PendingChallenge | None
     generate_key: KeyGenerator
     random_bytes: RandomSource
+    save_state: Callable[[], None]
     state_changed: bool = False
 
     def changed(self) -> None:
         """Mark persistent state as modified: the card saves it before it answers."""
         self.state_changed = True
+
+    def save_now(self) -> None:
+        """Save the state before going on (a failure ends the command with 65 81)."""
+        self.save_state()
+        self.state_changed = False

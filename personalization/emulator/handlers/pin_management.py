@@ -25,16 +25,20 @@ VERIFY_LOGOUT = 0xFF  # SP 800-73-4 Part 2 §3.2.1: P1 = FF resets the security 
 
 
 def _check(ctx: CommandContext, reference: ReferenceData, presented: bytes) -> None:
-    """Compare, count and save; raises 63CX on a mismatch (69 83 once blocked)."""
+    """Count the try, save, then compare; raises 63CX on a mismatch (69 83 once blocked).
+
+    The try is counted and saved *before* the comparison, as cards do against tearing: if
+    saving fails the card answers 65 81 having compared nothing, so a store that can be made to
+    fail is no way around the retry counter.
+    """
     if reference.blocked:
         raise fail(StatusWord.AUTHENTICATION_METHOD_BLOCKED)
+    reference.retries_left -= 1
+    ctx.save_now()
     if not hmac.compare_digest(reference.value.reveal(), presented):
-        reference.retries_left -= 1
-        ctx.changed()
         raise wrong_reference_data(reference.retries_left)
-    if reference.retries_left != reference.retry_limit:
-        reference.retries_left = reference.retry_limit
-        ctx.changed()
+    reference.retries_left = reference.retry_limit
+    ctx.changed()
 
 
 def handle_verify(ctx: CommandContext, command: Command) -> bytes:
