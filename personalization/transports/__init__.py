@@ -41,7 +41,7 @@ def transport_class(name: str) -> type[CardTransport]:
         msg = f"unknown card transport {name!r} (known: {', '.join(TRANSPORTS)})"
         raise ValueError(msg) from None
     if not (isinstance(cls, type) and issubclass(cls, CardTransport)):
-        msg = f"{path} is not a CardTransport"
+        msg = f"{path} is not a card transport (a CardTransport subclass)"
         raise ValueError(msg)
     return cls
 

@@ -15,7 +15,7 @@ EMULATED_READER_NAME = "CardForge emulated reader"
 
 
 class EmulatedTransport(CardTransport):
-    """Connects to an in-process card. `connect()` powers it on, like inserting it.
+    """Connects to an in-process card, as if it sat in a reader of its own.
 
     A lock makes `transaction()` exclusive between threads sharing the card, as PC/SC does
     between applications.
@@ -25,10 +25,15 @@ class EmulatedTransport(CardTransport):
         self.card: VirtualCard = card if card is not None else PivCardEmulator()
         self.reader = reader
         self._lock = threading.RLock()
+        self._card_powered = False
 
     def connect(self) -> CardIdentity:
+        """Power the card on the first time (a cold reset); later connections find it as the
+        last disconnect left it, as with PC/SC."""
         with self._lock:
-            self.card.power_on()
+            if not self._card_powered:
+                self.card.power_on()
+                self._card_powered = True
             self._identity = CardIdentity(reader=self.reader, atr=self.card.atr)
             return self._identity
 

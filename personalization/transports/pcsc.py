@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -46,6 +47,10 @@ _NO_READER = frozenset(
 )
 
 ReaderSelector = str | re.Pattern[str] | None
+# SCardStatus reader state bit (pcsclite.h); pyscard does not export it.
+SCARD_ABSENT = 0x0002
+# vpcd polls presence every 0.4 s (pcscd's PCSCLITE_STATUS_POLL_RATE); allow a few polls.
+REMOVAL_GRACE_SECONDS = 1.5
 
 
 def _describe(hresult: int) -> str:
@@ -185,21 +190,37 @@ class PcscTransport(CardTransport):
     def transmit(self, apdu: bytes) -> bytes:
         card = self._handle()
         hresult, response = scard.SCardTransmit(card, self._protocol, list(apdu))
-        if hresult != scard.SCARD_S_SUCCESS:
-            raise self._transmit_error(card, hresult)
-        return bytes(response)
+        if hresult == scard.SCARD_S_SUCCESS and len(response) >= 2:
+            return bytes(response)
+        raise self._transmit_failure(card, hresult)
 
-    def _transmit_error(self, card: int, hresult: int) -> TransportError:
-        """Tell a card pulled out mid-command from a communication error."""
+    def _transmit_failure(self, card: int, hresult: int) -> TransportError:
+        """Tell a card pulled out mid-command from a communication error.
+
+        A reader may notice a removal only at its next presence poll: vpcd even reports the
+        aborted exchange as a success with no response at all. So, on the failure path only,
+        watch the reader state for a moment before calling it a communication error.
+        """
         if hresult in _NO_CARD:
             msg = f"the card was removed during a command ({_describe(hresult)})"
             return CardRemoved(msg, hresult=hresult)
         if hresult in _SERVICE_DOWN or hresult == scard.SCARD_W_RESET_CARD:
             return _error(hresult, "transmit")
-        status, _reader, state, _protocol, _atr = scard.SCardStatus(card)
-        if status in _NO_CARD or (status == scard.SCARD_S_SUCCESS and state & scard.SCARD_ABSENT):
-            msg = f"the card was removed during a command ({_describe(hresult)})"
-            return CardRemoved(msg, hresult=hresult)
+        deadline = time.monotonic() + REMOVAL_GRACE_SECONDS
+        while True:
+            status, _reader, state, _protocol, _atr = scard.SCardStatus(card)
+            if status in _NO_CARD or (status == scard.SCARD_S_SUCCESS and state & SCARD_ABSENT):
+                detail = "no response" if hresult == scard.SCARD_S_SUCCESS else _describe(hresult)
+                msg = f"the card was removed during a command ({detail})"
+                return CardRemoved(
+                    msg, hresult=None if hresult == scard.SCARD_S_SUCCESS else hresult
+                )
+            if status != scard.SCARD_S_SUCCESS or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        if hresult == scard.SCARD_S_SUCCESS:
+            msg = "the card answered without a status word"
+            return CardCommunicationError(msg)
         return _error(hresult, "the reader could not exchange the APDU")
 
     @contextmanager
