@@ -36,6 +36,11 @@ SLOT_PLAN: dict[Slot, KeyAlgorithm] = {
     Slot.KEY_MANAGEMENT: KeyAlgorithm.ECC_P384,
     Slot.CARD_AUTHENTICATION: KeyAlgorithm.ECC_P256,
 }
+# DESIGN.md allows P-256 for 9A too: the all-ECC profile.
+ECC_SLOT_PLAN: dict[Slot, KeyAlgorithm] = {
+    **SLOT_PLAN,
+    Slot.PIV_AUTHENTICATION: KeyAlgorithm.ECC_P256,
+}
 
 
 @dataclass
@@ -55,13 +60,14 @@ def prepare_card(
     puk: Puk,
     holder: str = "Dr Camille Martin",
     management_key: ManagementKey | None = None,
+    plan: dict[Slot, KeyAlgorithm] | None = None,
 ) -> PreparedCard:
     client.authenticate(management_key or default_management_key())
     client.change_pin(Pin(DEFAULT_PIN), pin)
     client.change_puk(Puk(DEFAULT_PUK), puk)
     chuid = Chuid(guid=uuid.uuid4(), expiry=dt.date.today() + dt.timedelta(days=3 * 365))
     prepared = PreparedCard(pin=pin, puk=puk, chuid=chuid)
-    for slot, algorithm in SLOT_PLAN.items():
+    for slot, algorithm in (plan or SLOT_PLAN).items():
         public_key = client.generate_key(slot, algorithm)
         certificate = ca.issue(public_key, f"{holder} ({slot.name.replace('_', ' ').lower()})")
         client.write_certificate(slot, certificate)
