@@ -21,6 +21,7 @@ from personalization.vpcd import VpcdBridge, parse_address
 
 
 class Command(BaseCommand):
+    requires_system_checks = []  # a card daemon: it uses no model, URL or template
     help = (
         "Insert an emulated PIV card into pcscd's vpcd virtual reader and serve it until stopped "
         "(SIGTERM or Ctrl-C). Reconnects when pcscd restarts."
@@ -69,13 +70,19 @@ class Command(BaseCommand):
         except (CardStateError, CardStorageError, ValueError) as exc:
             raise CommandError(str(exc)) from None
         bridge = VpcdBridge(card, host, port)
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda _signum, _frame: bridge.stop())
+        previous = {
+            signum: signal.signal(signum, lambda _signum, _frame: bridge.stop())
+            for signum in (signal.SIGTERM, signal.SIGINT)
+        }
         where = f"state in {state_path}" if state_path else "state in memory only"
         self.stdout.write(
             f"Emulated PIV card, serial {card.serial} ({where}), in vpcd at {host}:{port}. "
             "Stop with Ctrl-C."
         )
         self.stdout.flush()
-        bridge.serve_forever()
+        try:
+            bridge.serve_forever()
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
         self.stdout.write("Card removed, stopped.")

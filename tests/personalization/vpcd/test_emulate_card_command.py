@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import re
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
 
+from personalization.emulator import DEFAULT_ATR
 from tests.personalization.pcsc_harness import EmulatorProcess, PrivatePcscd
+from tests.personalization.vpcd.test_bridge import FakeVpcd
 
 
 def test_a_bad_vpcd_address_is_refused() -> None:
@@ -26,6 +31,42 @@ def test_a_corrupt_state_file_is_refused(tmp_path: Path) -> None:
     state.write_text('{"format": "something else"}')
     with pytest.raises(CommandError, match="not an emulated card state"):
         call_command("emulate_card", "--vpcd", "127.0.0.1:35963", "--state", str(state))
+
+
+def test_in_process_plain_piv_card_with_serial_stops_on_sigterm() -> None:
+    """The command in this process against a vpcd stand-in: options reach the card, SIGTERM
+    stops it, and this process's own signal handlers are back afterwards."""
+    vpcd = FakeVpcd()
+    answers: dict[str, bytes] = {}
+
+    def drive() -> None:
+        vpcd.accept()
+        answers["atr"] = vpcd.exchange(b"\x04")
+        answers["version"] = vpcd.exchange(bytes.fromhex("00 FD 00 00"))
+        answers["select"] = vpcd.exchange(bytes.fromhex("00 A4 04 0C 05 A0 00 00 03 08"))
+        os.kill(os.getpid(), signal.SIGTERM)  # only once the card answers: the handler is set
+
+    before = signal.getsignal(signal.SIGTERM)
+    driver = threading.Thread(target=drive, daemon=True)
+    driver.start()
+    out = io.StringIO()
+    try:
+        call_command(
+            "emulate_card",
+            "--vpcd",
+            f"127.0.0.1:{vpcd.port}",
+            "--plain-piv",
+            "--serial",
+            "1234",
+            stdout=out,
+        )
+    finally:
+        driver.join(5)
+        vpcd.close()
+    assert answers == {"atr": DEFAULT_ATR, "version": b"\x6d\x00", "select": b"\x90\x00"}
+    assert "serial 1234" in out.getvalue()
+    assert out.getvalue().endswith("Card removed, stopped.\n")
+    assert signal.getsignal(signal.SIGTERM) is before
 
 
 def _free_port() -> int:
