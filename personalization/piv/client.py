@@ -87,7 +87,7 @@ _VERIFY_LOGOUT = 0xFF
 class ApplicationProperties:
     """What SELECT returned (SP 800-73-4 Part 1 Table 3, Application Property Template)."""
 
-    aid: bytes
+    aid: bytes  # tag 4F as the card gives it: the PIX (00 00 10 00 01 00) or the whole AID
     label: str | None
     algorithms: tuple[int, ...]
 
