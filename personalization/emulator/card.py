@@ -176,7 +176,7 @@ class PivCardEmulator:
             except Exception:
                 # The card's last line of defence: whatever went wrong, answer and stay sane.
                 # The log names the instruction only; APDU data may be a PIN or a key.
-                ins = apdu[1] if len(apdu) > 1 else None
+                ins = f"{apdu[1]:02X}" if len(apdu) > 1 else "?"
                 logger.exception("emulated card: internal error on INS %s", ins)
                 self._state = snapshot
                 self._session.chain = None

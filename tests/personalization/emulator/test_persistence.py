@@ -116,7 +116,7 @@ def test_an_unforeseen_error_answers_6f00_rolls_back_and_logs_no_data(
     authenticate_3des(card, DEFAULT_3DES_KEY)
     with caplog.at_level(logging.ERROR):
         assert sw(card, "00 47 00 9A 05 AC 03 80 01 11 00") == 0x6F00
-    assert "INS 71" in caplog.text  # 0x47, named by number; no APDU bytes
+    assert "internal error on INS 47" in caplog.text  # the instruction, no APDU data
     assert sw(card, "00 F7 00 9A") == 0x6A88  # no half-made key
     assert sw(card, VERIFY_123456) == 0x9000  # and the card carries on
 
