@@ -142,6 +142,26 @@ def test_pkcs11_signature_verifies_with_openssl(
     assert "Verified OK" in verified
 
 
+def test_pkcs11_random_numbers_come_from_the_card(
+    pcsc_harness: PcscCardHarness, prepared_card: PreparedCard, tmp_path: Path
+) -> None:
+    """OpenSC draws randomness with GENERAL AUTHENTICATE 00 87 00 9B 7C{81 00} (piv-brief §11)."""
+    _run(
+        pcsc_harness,
+        "pkcs11-tool",
+        "--module",
+        OPENSC_PKCS11,
+        "--generate-random",
+        "64",
+        "--output-file",
+        "random",
+        cwd=tmp_path,
+    )
+    random = (tmp_path / "random").read_bytes()
+    assert len(random) == 64
+    assert len(set(random)) > 16
+
+
 def test_pkcs11_login_with_a_wrong_pin_fails(
     pcsc_harness: PcscCardHarness, prepared_card: PreparedCard
 ) -> None:
