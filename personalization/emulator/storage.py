@@ -92,7 +92,16 @@ class FileCardStore(CardStore):
                 handle.flush()
                 os.fsync(handle.fileno())
             Path(temporary).replace(self.path)
+            _fsync_directory(directory)  # make the rename itself durable
         except OSError as exc:
             Path(temporary).unlink(missing_ok=True)
             msg = f"cannot write the card state {self.path}: {exc.strerror}"
             raise CardStorageError(msg) from None
+
+
+def _fsync_directory(directory: Path) -> None:
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
