@@ -14,6 +14,7 @@ from pathlib import Path
 CHROMIUM = Path("/usr/bin/chromium")
 SOFTHSM_MODULE = Path("/usr/lib/softhsm/libsofthsm2.so")
 VPCD_DRIVER = Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so")
+OPENSC_PKCS11 = Path("/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so")
 
 
 def _postgres() -> str | None:
@@ -53,11 +54,16 @@ def _browser() -> str | None:
 
 @functools.cache
 def _pcsc() -> str | None:
-    missing = [name for name in ("pcscd", "opensc-tool") if shutil.which(name) is None]
+    tools = ("pcscd", "opensc-tool", "pkcs15-tool", "pkcs11-tool", "yubico-piv-tool", "unshare")
+    missing = [name for name in (*tools, "openssl") if shutil.which(name) is None]
     if missing:
-        return f"{', '.join(missing)} not installed (apt-get install pcscd opensc)"
-    if not VPCD_DRIVER.exists():
-        return f"{VPCD_DRIVER} is missing (apt-get install vsmartcard-vpcd)"
+        return (
+            f"{', '.join(missing)} not installed "
+            "(apt-get install pcscd opensc yubico-piv-tool util-linux openssl)"
+        )
+    for path, package in ((VPCD_DRIVER, "vsmartcard-vpcd"), (OPENSC_PKCS11, "opensc-pkcs11")):
+        if not path.exists():
+            return f"{path} is missing (apt-get install {package})"
     return None
 
 
