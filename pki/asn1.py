@@ -1,6 +1,6 @@
-"""ASN.1 of the certificate extensions `cryptography` has no class for, encoded with asn1crypto:
-QCStatements (RFC 3739 §3.2.6, ETSI EN 319 412-5 §4) and Admission (Common PKI / ISIS-MTT
-SigG extension 1.3.36.8.3.3, as carried by the German eHBA)."""
+"""ASN.1 of the certificate extension `cryptography` has no class for, encoded with asn1crypto:
+QCStatements (RFC 3739 §3.2.6, ETSI EN 319 412-5 §4); and the object identifiers the profiles
+use. (Admission, 1.3.36.8.3.3, is `cryptography.x509.Admissions`.)"""
 
 from __future__ import annotations
 
@@ -58,55 +58,6 @@ class QcStatements(core.SequenceOf):
     _child_spec = QcStatement
 
 
-class NamingAuthority(core.Sequence):
-    _fields = [
-        ("naming_authority_id", core.ObjectIdentifier, {"optional": True}),
-        ("naming_authority_url", core.IA5String, {"optional": True}),
-        ("naming_authority_text", x509.DirectoryString, {"optional": True}),
-    ]
-
-
-class ProfessionItems(core.SequenceOf):
-    _child_spec = x509.DirectoryString
-
-
-class ProfessionOids(core.SequenceOf):
-    _child_spec = core.ObjectIdentifier
-
-
-class ProfessionInfo(core.Sequence):
-    _fields = [
-        ("naming_authority", NamingAuthority, {"explicit": 0, "optional": True}),
-        ("profession_items", ProfessionItems),
-        ("profession_oids", ProfessionOids, {"optional": True}),
-        ("registration_number", core.PrintableString, {"optional": True}),
-        ("add_profession_info", core.OctetString, {"optional": True}),
-    ]
-
-
-class ProfessionInfos(core.SequenceOf):
-    _child_spec = ProfessionInfo
-
-
-class Admissions(core.Sequence):
-    _fields = [
-        ("admission_authority", x509.GeneralName, {"explicit": 0, "optional": True}),
-        ("naming_authority", NamingAuthority, {"explicit": 1, "optional": True}),
-        ("profession_infos", ProfessionInfos),
-    ]
-
-
-class ContentsOfAdmissions(core.SequenceOf):
-    _child_spec = Admissions
-
-
-class AdmissionSyntax(core.Sequence):
-    _fields = [
-        ("admission_authority", x509.GeneralName, {"optional": True}),
-        ("contents_of_admissions", ContentsOfAdmissions),
-    ]
-
-
 def qc_statements_der(
     *, pds_url: str, name_registration_authority: str, pds_language: str = "en"
 ) -> bytes:
@@ -139,49 +90,6 @@ def qc_statements_der(
         ]
     )
     return statements.dump(force=True)
-
-
-def admission_der(
-    *, profession: str, registration_number: str, naming_authority_text: str
-) -> bytes:
-    """AdmissionSyntax naming one profession and the professional's registration number."""
-    admission = AdmissionSyntax(
-        {
-            "contents_of_admissions": [
-                {
-                    "naming_authority": {
-                        "naming_authority_text": x509.DirectoryString(
-                            name="utf8_string", value=naming_authority_text
-                        )
-                    },
-                    "profession_infos": [
-                        {
-                            "profession_items": [
-                                x509.DirectoryString(name="utf8_string", value=profession)
-                            ],
-                            "registration_number": registration_number,
-                        }
-                    ],
-                }
-            ]
-        }
-    )
-    return admission.dump(force=True)
-
-
-def parse_admission(der: bytes) -> list[dict]:
-    """(profession items, registration number) of each ProfessionInfo, for tests and display."""
-    parsed = AdmissionSyntax.load(der)
-    found = []
-    for admissions in parsed["contents_of_admissions"]:
-        for info in admissions["profession_infos"]:
-            found.append(
-                {
-                    "professions": [item.native for item in info["profession_items"]],
-                    "registration_number": info["registration_number"].native,
-                }
-            )
-    return found
 
 
 def parse_qc_statements(der: bytes) -> dict[str, bytes | None]:

@@ -339,17 +339,7 @@ def build_certificate(
             ),
             critical=False,  # EN 319 412-5 QCS-4.1-02
         )
-        builder = builder.add_extension(
-            x509.UnrecognizedExtension(
-                ObjectIdentifier(asn1.ID_ISISMTT_AT_ADMISSION),
-                asn1.admission_der(
-                    profession=professional.get_profession_display(),
-                    registration_number=professional.rpps,
-                    naming_authority_text=RPPS_NAMING_AUTHORITY,
-                ),
-            ),
-            critical=False,
-        )
+        builder = builder.add_extension(_admission(professional), critical=False)
     return builder
 
 
@@ -388,6 +378,31 @@ def _add_revocation_pointers(
             ]
         ),
         critical=False,  # ETSI EN 319 412-2 GEN-4.3.11-5
+    )
+
+
+def _admission(professional) -> x509.Admissions:
+    """Common PKI / ISIS-MTT admission (1.3.36.8.3.3), as the German eHBA carries it: the
+    profession and the registration number under the register that assigned it."""
+    return x509.Admissions(
+        authority=None,
+        admissions=[
+            x509.Admission(
+                admission_authority=None,
+                naming_authority=x509.NamingAuthority(
+                    id=None, url=RPPS_REGISTRATION_AUTHORITY_URL, text=RPPS_NAMING_AUTHORITY
+                ),
+                profession_infos=[
+                    x509.ProfessionInfo(
+                        naming_authority=None,
+                        profession_items=[professional.get_profession_display()],
+                        profession_oids=None,
+                        registration_number=professional.rpps,
+                        add_profession_info=None,
+                    )
+                ],
+            )
+        ],
     )
 
 

@@ -26,8 +26,10 @@ def fingerprint_sha256(der: bytes) -> str:
 
 
 def serial_hex(serial: int) -> str:
-    """The stored form of a serial number: upper-case hex, no leading zeros (as openssl prints)."""
-    return format(serial, "X")
+    """The stored form of a serial number: upper-case hex in whole octets, as openssl prints it
+    (0EAC3..., never EAC3...)."""
+    text = format(serial, "X")
+    return text if len(text) % 2 == 0 else "0" + text
 
 
 def parse_serial(text: str, *, field: str = "serial") -> str:
