@@ -1,10 +1,13 @@
 """PKCS#11 key backend: keys generated and used inside a token (an HSM; SoftHSM2 in tests).
 
 Private and secret keys are created with CKA_SENSITIVE=true and CKA_EXTRACTABLE=false, so the
-token never lets them out; this process only ever holds handles. Sessions are pooled: PKCS#11
-logs in per application, so the first session logs in with the user PIN and the others share
-that login (PKCS#11 v2.40 §5.6). A forked child (Celery prefork) re-initialises the library
-before its first use, as the standard requires of a child process.
+token never lets them out; this process only ever holds handles. Sessions are pooled: opened and
+logged in once, then reused. PKCS#11 logs in per application, so the first session logs in with
+the user PIN and the others share that login (PKCS#11 v2.40 §5.6). python-pkcs11 initialises
+the module with C_Initialize(NULL_PTR), which tells the module it need not be thread-safe
+(§5.4; SoftHSM2 then runs without locks), so every call into a module is serialised by a lock of
+this process; throughput scales with worker processes, each with its own sessions. A forked
+child (Celery prefork) re-initialises the library before its first use, as the standard requires.
 
 Mechanisms are the ones every token offers, SoftHSM2 2.6.1 included: ECDSA over a digest
 computed here (SoftHSM2 has no CKM_ECDSA_SHA256), CKM_SHA*_RSA_PKCS, CKM_SHA256_HMAC.
@@ -80,6 +83,16 @@ _SECRET_TEMPLATE = {
 }
 
 
+# One lock per PKCS#11 module path, shared by every backend alias using that module.
+_MODULE_LOCKS: dict[str, threading.RLock] = {}
+_MODULE_LOCKS_GUARD = threading.Lock()
+
+
+def _module_lock(module: str) -> threading.RLock:
+    with _MODULE_LOCKS_GUARD:
+        return _MODULE_LOCKS.setdefault(module, threading.RLock())
+
+
 def _key_id(label: str) -> bytes:
     """CKA_ID shared by the two halves of a key pair; derived from the label."""
     return hashlib.sha256(label.encode()).digest()[:16]
@@ -99,6 +112,7 @@ class Pkcs11KeyBackend(KeyBackend):
         self._token_label = options["token_label"]
         self._pool_size = int(options.get("pool_size", 4))
         self._lock = threading.Lock()
+        self._module_lock = _module_lock(self._module)
         self._pid: int | None = None
         self._token = None
         self._pool: queue.LifoQueue = queue.LifoQueue()
@@ -147,27 +161,22 @@ class Pkcs11KeyBackend(KeyBackend):
 
     @contextmanager
     def _session(self):
-        self._ensure_process()
-        try:
-            session = self._pool.get_nowait()
-        except queue.Empty:
-            with self._lock:
-                may_open = self._open_sessions < self._pool_size
-                if may_open:
-                    self._open_sessions += 1
-            if may_open:
-                try:
-                    session = self._open_session()
-                except Exception:
-                    with self._lock:
-                        self._open_sessions -= 1
-                    raise
-            else:
-                session = self._pool.get(timeout=30)
-        try:
-            yield session
-        finally:
-            self._pool.put(session)
+        """A logged-in session from the pool, used under the module's lock. (The lock is
+        re-entrant: a nested use in one thread takes a second session.)"""
+        with self._module_lock:
+            self._ensure_process()
+            try:
+                session = self._pool.get_nowait()
+            except queue.Empty:
+                if self._open_sessions >= self._pool_size:
+                    msg = f"key backend {self.alias!r}: all {self._pool_size} sessions are in use"
+                    raise KeyBackendError(msg) from None
+                session = self._open_session()
+                self._open_sessions += 1
+            try:
+                yield session
+            finally:
+                self._pool.put(session)
 
     # --- lookups -----------------------------------------------------------------------------
 
