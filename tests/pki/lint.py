@@ -60,3 +60,40 @@ def lint_etsi_cert(der: bytes) -> tuple[str, list[str]]:
         create_etsi_finding_filters(certificate_type), results
     )
     return certificate_type.to_option_str, _findings(results)
+
+
+def lint_crl(der: bytes) -> list[str]:
+    """As `lint_crl lint -t CRL -p PKIX -s WARNING` (the PKIX profile treats ARLs alike)."""
+    from pkilint import pkix
+    from pkilint.pkix import crl
+
+    validator = crl.create_pkix_crl_validator_container(
+        [
+            pkix.create_attribute_decoder(name.ATTRIBUTE_TYPE_MAPPINGS),
+            pkix.create_extension_decoder(extension.EXTENSION_MAPPINGS),
+        ],
+        [
+            crl.create_issuer_validator_container([]),
+            crl.create_validity_validator_container([]),
+            crl.create_extensions_validator_container([]),
+        ],
+    )
+    document = loader.RFC5280CertificateListDocumentLoader().load_der_document(der, "crl")
+    return _findings(validator.validate(document.root))
+
+
+def lint_ocsp_response(der: bytes) -> list[str]:
+    """As `lint_ocsp_response lint -s WARNING`."""
+    from pkilint import pkix
+    from pkilint.pkix import ocsp
+
+    validator = ocsp.create_pkix_ocsp_response_validator_container(
+        [
+            ocsp.create_response_decoder(),
+            pkix.create_attribute_decoder(name.ATTRIBUTE_TYPE_MAPPINGS),
+            pkix.create_extension_decoder(extension.EXTENSION_MAPPINGS),
+        ],
+        [],
+    )
+    document = loader.RFC6960OCSPResponseDocumentLoader().load_der_document(der, "response")
+    return _findings(validator.validate(document.root))
