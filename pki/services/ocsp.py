@@ -21,10 +21,11 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 from django.conf import settings
+from django.db import DatabaseError
 from django.utils import timezone
 
 from pki import der
-from pki.key_backends import KeyAlgorithm, key_backend
+from pki.key_backends import KeyAlgorithm, KeyBackendError, key_backend
 from pki.models import Certificate, OcspResponder
 from pki.reasons import RevocationReason
 from pki.x509util import serial_hex
@@ -155,7 +156,16 @@ def _nonce(request: ocsp.OCSPRequest) -> bytes | None:
 
 
 def ocsp_respond(*, ca_slug: str, request_der: bytes) -> OcspAnswer:
-    """The DER OCSPResponse answering `request_der` for the CA `ca_slug`."""
+    """The DER OCSPResponse answering `request_der` for the CA `ca_slug`: always a response,
+    `internalError` (RFC 6960 §2.3) when the database or the responder's key is unavailable."""
+    try:
+        return _respond(ca_slug, request_der)
+    except (DatabaseError, KeyBackendError):
+        logger.exception("OCSP responder for %s cannot answer", ca_slug)
+        return _unsuccessful(ocsp.OCSPResponseStatus.INTERNAL_ERROR)
+
+
+def _respond(ca_slug: str, request_der: bytes) -> OcspAnswer:
     if not request_der or len(request_der) > MAX_REQUEST_BYTES:
         return _unsuccessful(ocsp.OCSPResponseStatus.MALFORMED_REQUEST)
     try:

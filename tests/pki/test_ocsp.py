@@ -279,3 +279,22 @@ def test_ocsp_needs_no_login_and_no_csrf(pki, client):
     )
     assert response.status_code == 200
     assert client.put("/pki/ocsp/authentication/").status_code == 405
+
+
+def test_an_unusable_responder_key_answers_internal_error(
+    pki, professional, subject_keys, client, settings
+):
+    from config.env import Secret
+    from pki.key_backends import key_backend
+
+    ca = pki.software.authentication
+    row = certificate_issue(
+        public_key=subject_keys["ec"].public_key(),
+        profile="hp-authentication",
+        professional=professional,
+    )
+    body = _request(_certificate(row), _ca_certificate(ca), nonce=os.urandom(8))
+    key_backend("software").forget()
+    settings.CARDFORGE_KEK = Secret(os.urandom(32))  # the wrong key-encryption key
+    answer = _post(client, ca.slug, body)
+    assert answer.response_status == ocsp.OCSPResponseStatus.INTERNAL_ERROR
