@@ -20,6 +20,7 @@ QCP-n-qscd and the admission extension. docs/pki.md shows the same table for rel
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -261,16 +262,21 @@ def professional_name(professional) -> x509.Name:
 # --- URLs ------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=512)
+def _url(base: str, name: str, slug: str) -> str:
+    return base + reverse(name, kwargs={"slug": slug})
+
+
 def crl_url(slug: str) -> str:
-    return settings.CARDFORGE_PKI_BASE_URL + reverse("pki:crl", kwargs={"slug": slug})
+    return _url(settings.CARDFORGE_PKI_BASE_URL, "pki:crl", slug)
 
 
 def ca_certificate_url(slug: str) -> str:
-    return settings.CARDFORGE_PKI_BASE_URL + reverse("pki:ca-certificate", kwargs={"slug": slug})
+    return _url(settings.CARDFORGE_PKI_BASE_URL, "pki:ca-certificate", slug)
 
 
 def ocsp_url(slug: str) -> str:
-    return settings.CARDFORGE_PKI_BASE_URL + reverse("pki:ocsp", kwargs={"slug": slug})
+    return _url(settings.CARDFORGE_PKI_BASE_URL, "pki:ocsp", slug)
 
 
 # --- building --------------------------------------------------------------------------------

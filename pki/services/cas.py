@@ -32,7 +32,7 @@ from pki.models import (
     MasterKey,
     OcspResponder,
 )
-from pki.services.signing import ca_hash, ca_signing_key, issuer_context
+from pki.services.signing import ca_hash, ca_signing_key, forget_current_cas, issuer_context
 from pki.x509util import fingerprint_sha256, serial_hex
 
 logger = logging.getLogger(__name__)
@@ -327,3 +327,4 @@ def _forget_cached_state() -> None:
     from pki.services.ocsp import ocsp_cache_clear
 
     ocsp_cache_clear()
+    forget_current_cas()

@@ -299,3 +299,61 @@ def test_long_names_fit_the_x520_bounds(pki, professional, subject_keys):
     assert len(common_name) <= 64
     assert common_name.startswith("M. de La Tour")
     assert lint_pkix_cert(bytes(issued.der)) == []
+
+
+def test_a_cards_set_is_issued_at_once(pki, professional, subject_keys, user_with_role):
+    from pki.services.certificates import CertificateRequest, certificates_issue
+
+    card = user_with_role(None)
+    rows = certificates_issue(
+        requests=[
+            CertificateRequest(subject_keys["ec"].public_key(), "hp-authentication", "9A"),
+            CertificateRequest(subject_keys["ec"].public_key(), "hp-qualified-signature", "9C"),
+            CertificateRequest(subject_keys["rsa"].public_key(), "hp-encryption", "9D"),
+            CertificateRequest(subject_keys["ec"].public_key(), "hp-card-authentication"),
+        ],
+        professional=professional,
+        card=card,
+    )
+    assert [row.card_slot for row in rows] == ["9A", "9C", "9D", "9E"]
+    assert all(row.pk for row in rows)
+    assert {row.ca for row in rows} == {pki.software.authentication, pki.software.qualified}
+    assert Certificate.objects.for_card(card).count() == 4
+    events = AuditEvent.objects.filter(event=EventType.CERTIFICATE_ISSUED)
+    assert sorted(events.values_list("object_id", flat=True)) == sorted(str(r.pk) for r in rows)
+
+
+def test_a_cards_set_is_all_or_nothing(pki, professional, subject_keys):
+    from pki.services.certificates import CertificateRequest, certificates_issue
+
+    with pytest.raises(ValidationFailed) as caught:
+        certificates_issue(
+            requests=[
+                CertificateRequest(subject_keys["ec"].public_key(), "hp-authentication"),
+                CertificateRequest(b"junk", "hp-qualified-signature"),
+            ],
+            professional=professional,
+        )
+    assert caught.value.errors[0].field == "requests.1.public_key"
+    assert not Certificate.objects.filter(professional=professional).exists()
+    with pytest.raises(ValidationFailed):
+        certificates_issue(requests=[], professional=professional)
+
+
+@pytest.mark.softhsm
+def test_a_new_current_ca_is_used_at_once(pki, professional, subject_keys):
+    from pki.models import CertificateAuthority
+
+    key = subject_keys["ec"].public_key()
+    first = certificate_issue(
+        public_key=key, profile="hp-authentication", professional=professional
+    )
+    assert first.ca == pki.software.authentication
+    CertificateAuthority.objects.filter(pk=pki.software.authentication.pk).update(is_current=False)
+    rotated = CertificateAuthority.objects.get(pk=pki.pkcs11.authentication.pk)
+    rotated.is_current = True
+    rotated.save()  # a rotation in this process is seen by the next issuance
+    second = certificate_issue(
+        public_key=key, profile="hp-authentication", professional=professional
+    )
+    assert second.ca == rotated
