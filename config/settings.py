@@ -153,6 +153,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        # PKI: two "status" choice sets (certificates, revocation requests).
+        "CertificateStatusEnum": "pki.models.Certificate.Status",
+        "RevocationRequestStatusEnum": "pki.models.RevocationRequest.Status",
+    },
 }
 
 # Celery: Redis in production; `filesystem://` is the embedded broker `make run` uses.

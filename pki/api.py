@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.generics import GenericAPIView
+from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.response import Response
 
 from config.api import HasPermission
@@ -137,14 +137,13 @@ class RevocationRequestOutput(serializers.ModelSerializer):
         return RevocationReason(request.reason).label
 
 
-class CaListApi(GenericAPIView):
+class CaListApi(ListAPIView):
     permission_classes = [HasPermission]
     required_permissions = {"GET": "pki.view_certificateauthority"}
     serializer_class = CaOutput
 
-    def get(self, request):
-        page = self.paginate_queryset(selectors.ca_list())
-        return self.get_paginated_response(CaOutput(page, many=True).data)
+    def get_queryset(self):
+        return selectors.ca_list()
 
 
 class CaDetailApi(GenericAPIView):
@@ -156,7 +155,7 @@ class CaDetailApi(GenericAPIView):
         return Response(CaOutput(selectors.ca_get(slug=slug)).data)
 
 
-class CertificateListApi(GenericAPIView):
+class CertificateListApi(ListAPIView):
     permission_classes = [HasPermission]
     required_permissions = {"GET": "pki.view_certificate"}
     serializer_class = CertificateOutput
@@ -177,11 +176,13 @@ class CertificateListApi(GenericAPIView):
             OpenApiParameter("serial", str, description="serial number, hex"),
         ]
     )
-    def get(self, request):
-        filters = self.FilterInput(data=request.query_params)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        filters = self.FilterInput(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
-        page = self.paginate_queryset(selectors.certificate_list(**filters.validated_data))
-        return self.get_paginated_response(CertificateOutput(page, many=True).data)
+        return selectors.certificate_list(**filters.validated_data)
 
 
 class CertificateDetailApi(GenericAPIView):
@@ -224,7 +225,7 @@ class CertificateRevokeApi(GenericAPIView):
         return Response(RevocationRequestOutput(revocation).data, status=status.HTTP_201_CREATED)
 
 
-class RevocationRequestListApi(GenericAPIView):
+class RevocationRequestListApi(ListAPIView):
     permission_classes = [HasPermission]
     required_permissions = {"GET": "pki.view_revocationrequest"}
     serializer_class = RevocationRequestOutput
@@ -239,11 +240,13 @@ class RevocationRequestListApi(GenericAPIView):
             OpenApiParameter("certificate", int),
         ]
     )
-    def get(self, request):
-        filters = self.FilterInput(data=request.query_params)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        filters = self.FilterInput(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
-        page = self.paginate_queryset(selectors.revocation_request_list(**filters.validated_data))
-        return self.get_paginated_response(RevocationRequestOutput(page, many=True).data)
+        return selectors.revocation_request_list(**filters.validated_data)
 
 
 class RevocationRequestDetailApi(GenericAPIView):
