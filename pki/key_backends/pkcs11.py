@@ -15,11 +15,14 @@ computed here (SoftHSM2 has no CKM_ECDSA_SHA256), CKM_SHA*_RSA_PKCS, CKM_SHA256_
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import queue
+import tempfile
 import threading
 from contextlib import contextmanager
+from pathlib import Path
 
 import pkcs11
 from cryptography.hazmat.primitives import hashes, serialization
@@ -93,6 +96,24 @@ def _module_lock(module: str) -> threading.RLock:
         return _MODULE_LOCKS.setdefault(module, threading.RLock())
 
 
+@contextmanager
+def _host_lock(module: str, token_label: str):
+    """Serialise initialisation and login across the processes of this host.
+
+    SoftHSM2 rewrites its token file when a user logs in; a process reading it meanwhile (as
+    Celery's prefork children starting together do) sees no token, or an uninitialised PIN. An
+    HSM does not need this lock; it costs one flock per process start.
+    """
+    digest = hashlib.sha256(f"{module}|{token_label}".encode()).hexdigest()[:16]
+    path = Path(tempfile.gettempdir()) / f"cardforge-pkcs11-{digest}.lock"
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _key_id(label: str) -> bytes:
     """CKA_ID shared by the two halves of a key pair; derived from the label."""
     return hashlib.sha256(label.encode()).digest()[:16]
@@ -129,7 +150,7 @@ class Pkcs11KeyBackend(KeyBackend):
         pid = os.getpid()
         if self._pid == pid:
             return
-        with self._lock:
+        with self._lock, _host_lock(self._module, self._token_label):
             if self._pid == pid:
                 return
             lib = pkcs11.lib(self._module)
@@ -144,8 +165,10 @@ class Pkcs11KeyBackend(KeyBackend):
                     f"{self._token_label!r} in {self._module} ({type(exc).__name__})"
                 )
                 raise KeyBackendError(msg) from None
+            # The first session logs the application in, under the host lock too.
             self._pool = queue.LifoQueue()
-            self._open_sessions = 0
+            self._pool.put(self._open_session())
+            self._open_sessions = 1
             self._public.clear()
             self._pid = pid
 

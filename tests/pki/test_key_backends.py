@@ -279,3 +279,39 @@ def test_pkcs11_wrong_pin_or_token_is_a_clear_error(softhsm, settings):
     }
     with pytest.raises(KeyBackendError, match="no single token labelled 'no-such-token'"):
         key_backend("wrong-token").has_key("x")
+
+
+def _sign_in_child(queue, handle: str) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    try:
+        backend = key_backend("pkcs11")  # the parent's instance: it notices the fork
+        public = backend.public_key(handle)
+        for index in range(10):
+            data = f"child {index}".encode()
+            signature = backend.sign(handle, data, algorithm=hashes.SHA256())
+            public.verify(signature, data, ec.ECDSA(hashes.SHA256()))
+        queue.put("ok")
+    except Exception as exc:  # noqa: BLE001 - reported to the parent
+        queue.put(f"{type(exc).__name__}: {exc}")
+
+
+@pytest.mark.softhsm
+def test_pkcs11_works_in_forked_workers_starting_together(softhsm):
+    """As Celery's prefork children do: the parent used the token, children start at once."""
+    import multiprocessing
+
+    backend = key_backend("pkcs11")
+    handle = backend.create_key(label=_label("prefork"), algorithm=KeyAlgorithm.EC_P256)
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    children = [context.Process(target=_sign_in_child, args=(queue, handle)) for _ in range(4)]
+    for child in children:
+        child.start()
+    results = [queue.get(timeout=60) for _ in children]
+    for child in children:
+        child.join(timeout=60)
+    assert results == ["ok"] * 4
+    assert backend.sign(
+        handle, b"parent", algorithm=hashes.SHA256()
+    )  # the parent's sessions live on
