@@ -7,6 +7,7 @@ import logging
 
 from celery import shared_task
 from django.db import OperationalError
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from pki.models import CertificateAuthority
 from pki.services.cas import ocsp_responders_renew_due
@@ -48,7 +49,7 @@ def queue_crl_regeneration(*, ca_id: int, requested_at: dt.datetime) -> None:
     here and now instead: a revocation must reach the CRL without waiting for the schedule."""
     try:
         crl_regenerate.delay(ca_id, requested_at.isoformat())
-    except Exception:  # noqa: BLE001 - any broker failure falls back to doing the work inline
+    except (KombuOperationalError, OSError):
         logger.warning("broker unavailable; generating the CRL of CA %s in process", ca_id)
         ca = CertificateAuthority.objects.filter(pk=ca_id).first()
         if ca is not None:

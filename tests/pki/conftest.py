@@ -158,8 +158,14 @@ def _celery_eager():
 
 @pytest.fixture(scope="session")
 def _pki_snapshot(django_db_setup, django_db_blocker, softhsm, _pki_settings):
+    from django.db import connection
+
     from pki.services.cas import pki_bootstrap
 
+    name = str(connection.settings_dict["NAME"])
+    if not (name.startswith("test_") or "memorydb" in name or "/test_" in name):
+        # Never bootstrap a hierarchy in a database that is not a test database.
+        raise RuntimeError(f"the PKI test hierarchy would go into {name!r}")
     with django_db_blocker.unblock(), transaction.atomic():
         pki_bootstrap(backend="software")
         if softhsm is not None:
@@ -200,13 +206,13 @@ def _hierarchy(backend: str, slugs: tuple[str, str, str]) -> Hierarchy | None:
 
 
 @pytest.fixture
-def pki(_pki_snapshot, django_db_blocker, request) -> Hierarchies:
+def pki(_pki_snapshot, db) -> Hierarchies:
     """The session's hierarchies, present in this test's database: software (EC P-384 root,
-    EC P-256 issuing CAs, the current CAs) and pkcs11 (RSA, in SoftHSM2)."""
-    if "transactional_db" not in request.fixturenames and "live_server" not in (
-        request.fixturenames
-    ):
-        request.getfixturevalue("db")
+    EC P-256 issuing CAs, the current CAs) and pkcs11 (RSA, in SoftHSM2).
+
+    Depends on `db` by name so pytest-django sets the test database up for every test using it
+    (it decides from the fixture names); with `live_server` the test is transactional anyway.
+    """
     for model, rows in _pki_snapshot:
         model.objects.bulk_create(rows)
     ocsp_cache_clear()
