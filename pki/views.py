@@ -72,7 +72,8 @@ def ocsp_post(request: HttpRequest, slug: str) -> HttpResponse:
 def ocsp_get(request: HttpRequest, slug: str, encoded: str) -> HttpResponse:
     """RFC 6960 Appendix A.1: GET {url}/{url-encoding of base-64 encoding of the DER request}."""
     text = unquote(encoded).strip()
-    text = text.replace("-", "+").replace("_", "/")  # tolerate the URL-safe alphabet too
+    # Tolerate the URL-safe alphabet, and a "+" a proxy turned into a space.
+    text = text.replace("-", "+").replace("_", "/").replace(" ", "+")
     try:
         request_der = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
     except (binascii.Error, ValueError):

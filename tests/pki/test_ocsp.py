@@ -298,3 +298,29 @@ def test_an_unusable_responder_key_answers_internal_error(
     settings.CARDFORGE_KEK = Secret(os.urandom(32))  # the wrong key-encryption key
     answer = _post(client, ca.slug, body)
     assert answer.response_status == ocsp.OCSPResponseStatus.INTERNAL_ERROR
+
+
+def test_get_accepts_plus_slash_and_url_safe_encodings(pki, professional, subject_keys, client):
+    ca = pki.software.authentication
+    issuer = _ca_certificate(ca)
+    row = certificate_issue(
+        public_key=subject_keys["ec"].public_key(),
+        profile="hp-authentication",
+        professional=professional,
+    )
+    # Find a request whose base64 has both "+" and "/" (nonces vary it).
+    for _ in range(500):
+        body = _request(_certificate(row), issuer, nonce=os.urandom(16))
+        text = base64.b64encode(body).decode()
+        if "+" in text and "/" in text:
+            break
+    for path in (
+        quote(text, safe=""),  # RFC 6960 A.1: URL-encoded
+        text,  # raw, as many clients send it
+        base64.urlsafe_b64encode(body).decode().rstrip("="),
+        quote(text, safe="/").replace("%2B", " ").replace(" ", "%20"),  # "+" mangled to space
+    ):
+        response = client.get(f"/pki/ocsp/{ca.slug}/{path}")
+        answer = ocsp.load_der_ocsp_response(response.content)
+        assert answer.response_status == ocsp.OCSPResponseStatus.SUCCESSFUL, path
+        assert answer.certificate_status == ocsp.OCSPCertStatus.GOOD
