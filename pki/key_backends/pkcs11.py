@@ -91,9 +91,24 @@ _MODULE_LOCKS: dict[str, threading.RLock] = {}
 _MODULE_LOCKS_GUARD = threading.Lock()
 
 
+# The process that initialised each module: a forked child re-initialises it once, whichever
+# backend alias reaches it first (PKCS#11 v2.40 §6.7.7: a child must not use the parent's state).
+_MODULE_PIDS: dict[str, int] = {}
+
+
 def _module_lock(module: str) -> threading.RLock:
     with _MODULE_LOCKS_GUARD:
         return _MODULE_LOCKS.setdefault(module, threading.RLock())
+
+
+def _load_module(module: str):
+    """The module, initialised for this process. Call under the module's lock."""
+    lib = pkcs11.lib(module)
+    pid = os.getpid()
+    if _MODULE_PIDS.get(module, pid) != pid:
+        lib.reinitialize()
+    _MODULE_PIDS[module] = pid
+    return lib
 
 
 @contextmanager
@@ -153,10 +168,7 @@ class Pkcs11KeyBackend(KeyBackend):
         with self._lock, _host_lock(self._module, self._token_label):
             if self._pid == pid:
                 return
-            lib = pkcs11.lib(self._module)
-            if self._pid is not None:
-                # Forked: the parent's sessions are not ours (PKCS#11 v2.40 §6.7.7).
-                lib.reinitialize()
+            lib = _load_module(self._module)
             try:
                 self._token = lib.get_token(token_label=self._token_label)
             except (pkcs11.NoSuchToken, pkcs11.MultipleTokensReturned) as exc:
