@@ -154,9 +154,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
-        # PKI: two "status" choice sets (certificates, revocation requests).
+        # PKI: "status" and "reason" choice sets of its own.
         "CertificateStatusEnum": "pki.models.Certificate.Status",
         "RevocationRequestStatusEnum": "pki.models.RevocationRequest.Status",
+        "RevocationReasonEnum": "pki.reasons.END_ENTITY_REASON_NAMES",
     },
 }
 

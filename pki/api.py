@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from config.api import HasPermission
 from pki import profiles, selectors
 from pki.models import Certificate, CertificateAuthority, RevocationRequest
-from pki.reasons import END_ENTITY_REASONS, RevocationReason
+from pki.reasons import END_ENTITY_REASON_NAMES, RevocationReason
 from pki.services.revocation import (
     revocation_request_approve,
     revocation_request_cancel,
@@ -160,7 +160,7 @@ class CertificateListApi(ListAPIView):
     required_permissions = {"GET": "pki.view_certificate"}
     serializer_class = CertificateOutput
 
-    class FilterInput(serializers.Serializer):
+    class CertificateFilterInput(serializers.Serializer):
         professional = serializers.RegexField(r"^[0-9]{11}$", required=False)
         status = serializers.ChoiceField(choices=_STATUS_FILTERS, required=False)
         profile = serializers.ChoiceField(choices=Certificate.Profile.values, required=False)
@@ -180,7 +180,7 @@ class CertificateListApi(ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        filters = self.FilterInput(data=self.request.query_params)
+        filters = self.CertificateFilterInput(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
         return selectors.certificate_list(**filters.validated_data)
 
@@ -196,7 +196,7 @@ class CertificateDetailApi(GenericAPIView):
 
 def _reason_field():
     return serializers.ChoiceField(
-        choices=[reason.label for reason in END_ENTITY_REASONS],
+        choices=END_ENTITY_REASON_NAMES,
         help_text="RFC 5280 §5.3.1 reason; certificateHold puts on hold, removeFromCRL releases.",
     )
 
@@ -208,13 +208,13 @@ class CertificateRevokeApi(GenericAPIView):
     required_permissions = {"POST": "pki.request_revocation"}
     serializer_class = RevocationRequestOutput
 
-    class Input(serializers.Serializer):
+    class CertificateRevokeInput(serializers.Serializer):
         reason = _reason_field()
         comment = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
-    @extend_schema(request=Input, responses={201: RevocationRequestOutput})
+    @extend_schema(request=CertificateRevokeInput, responses={201: RevocationRequestOutput})
     def post(self, request, pk: int):
-        data = self.Input(data=request.data)
+        data = self.CertificateRevokeInput(data=request.data)
         data.is_valid(raise_exception=True)
         revocation = revocation_request_submit(
             certificate=selectors.certificate_get(pk=pk),
@@ -230,7 +230,7 @@ class RevocationRequestListApi(ListAPIView):
     required_permissions = {"GET": "pki.view_revocationrequest"}
     serializer_class = RevocationRequestOutput
 
-    class FilterInput(serializers.Serializer):
+    class RevocationRequestFilterInput(serializers.Serializer):
         status = serializers.ChoiceField(choices=RevocationRequest.Status.values, required=False)
         certificate = serializers.IntegerField(required=False, min_value=1)
 
@@ -244,7 +244,7 @@ class RevocationRequestListApi(ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        filters = self.FilterInput(data=self.request.query_params)
+        filters = self.RevocationRequestFilterInput(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
         return selectors.revocation_request_list(**filters.validated_data)
 
@@ -258,7 +258,7 @@ class RevocationRequestDetailApi(GenericAPIView):
         return Response(RevocationRequestOutput(selectors.revocation_request_get(pk=pk)).data)
 
 
-class DecisionInput(serializers.Serializer):
+class RevocationDecisionInput(serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
@@ -269,9 +269,9 @@ class RevocationRequestApproveApi(GenericAPIView):
     required_permissions = {"POST": "pki.decide_revocation"}
     serializer_class = RevocationRequestOutput
 
-    @extend_schema(request=DecisionInput, responses={200: RevocationRequestOutput})
+    @extend_schema(request=RevocationDecisionInput, responses={200: RevocationRequestOutput})
     def post(self, request, pk: int):
-        data = DecisionInput(data=request.data)
+        data = RevocationDecisionInput(data=request.data)
         data.is_valid(raise_exception=True)
         decided = revocation_request_approve(
             revocation_request=selectors.revocation_request_get(pk=pk),
@@ -286,9 +286,9 @@ class RevocationRequestRejectApi(GenericAPIView):
     required_permissions = {"POST": "pki.decide_revocation"}
     serializer_class = RevocationRequestOutput
 
-    @extend_schema(request=DecisionInput, responses={200: RevocationRequestOutput})
+    @extend_schema(request=RevocationDecisionInput, responses={200: RevocationRequestOutput})
     def post(self, request, pk: int):
-        data = DecisionInput(data=request.data)
+        data = RevocationDecisionInput(data=request.data)
         data.is_valid(raise_exception=True)
         decided = revocation_request_reject(
             revocation_request=selectors.revocation_request_get(pk=pk),

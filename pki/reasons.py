@@ -51,6 +51,10 @@ END_ENTITY_REASONS = tuple(
 )
 
 
+# The names offered to users (API, command line), in code order.
+END_ENTITY_REASON_NAMES = [reason.label for reason in END_ENTITY_REASONS]
+
+
 def unknown_reason_message(text: str) -> str:
     names = ", ".join(reason.label for reason in END_ENTITY_REASONS)
     return f"unknown revocation reason {text!r} (use one of {names})"
