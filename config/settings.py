@@ -154,10 +154,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
-        # PKI: "status" and "reason" choice sets of its own.
+        # PKI: "status" and "reason" choice sets of its own; a revocation's "reason" would
+        # otherwise collide with a card request's.
         "CertificateStatusEnum": "pki.models.Certificate.Status",
         "RevocationRequestStatusEnum": "pki.models.RevocationRequest.Status",
         "RevocationReasonEnum": "pki.reasons.END_ENTITY_REASON_NAMES",
+        "CardRequestReasonEnum": "issuance.models.CardRequest.Reason",
     },
 }
 
