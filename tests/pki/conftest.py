@@ -144,9 +144,10 @@ def _pki_settings(softhsm):
         yield
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(autouse=True)
 def _celery_eager():
-    """Tasks queued on commit (CRL regeneration) run in the test's process."""
+    """Tasks queued on commit (CRL regeneration) run in the test's process, for PKI tests only
+    (other apps' tests may want a real worker)."""
     from config.celery import app
 
     previous = app.conf.task_always_eager, app.conf.task_eager_propagates
