@@ -55,6 +55,13 @@ def grant_role_permissions(apps, grants: dict[str, list[str]], *, app_labels: li
 _REGISTRY_VIEW = ["issuance.view_organisation", "issuance.view_professional"]
 _PROFILES_VIEW = ["cardprofiles.view_cardprofile", "cardprofiles.view_cardprofileversion"]
 _REQUESTS_VIEW = ["issuance.view_cardrequest"]
+_PKI_VIEW = ["pki.view_certificateauthority", "pki.view_certificate"]
+_PKI_VIEW_ALL = [
+    *_PKI_VIEW,
+    "pki.view_revocationrequest",
+    "pki.view_certificaterevocationlist",
+    "pki.view_ocspresponder",
+]
 _ENROLMENT = [
     "issuance.add_organisation",
     "issuance.change_organisation",
@@ -66,15 +73,32 @@ _ENROLMENT = [
 ]
 
 ROLE_PERMISSIONS: dict[Role, list[str]] = {
-    Role.ENROLMENT_OFFICER: [*_REGISTRY_VIEW, *_PROFILES_VIEW, *_REQUESTS_VIEW, *_ENROLMENT],
+    Role.ENROLMENT_OFFICER: [
+        *_REGISTRY_VIEW,
+        *_PROFILES_VIEW,
+        *_REQUESTS_VIEW,
+        *_ENROLMENT,
+        *_PKI_VIEW,
+        "pki.view_revocationrequest",
+        "pki.request_revocation",
+    ],
     Role.APPROVING_OFFICER: [
         *_REGISTRY_VIEW,
         *_PROFILES_VIEW,
         *_REQUESTS_VIEW,
         "issuance.decide_cardrequest",
+        *_PKI_VIEW,
+        "pki.view_revocationrequest",
+        "pki.decide_revocation",
     ],
-    Role.ENCODING_OPERATOR: [*_REGISTRY_VIEW, *_PROFILES_VIEW, *_REQUESTS_VIEW],
-    Role.AUDITOR: [*_REGISTRY_VIEW, *_PROFILES_VIEW, *_REQUESTS_VIEW, "audit.view_auditevent"],
+    Role.ENCODING_OPERATOR: [*_REGISTRY_VIEW, *_PROFILES_VIEW, *_REQUESTS_VIEW, *_PKI_VIEW],
+    Role.AUDITOR: [
+        *_REGISTRY_VIEW,
+        *_PROFILES_VIEW,
+        *_REQUESTS_VIEW,
+        "audit.view_auditevent",
+        *_PKI_VIEW_ALL,
+    ],
     Role.ADMINISTRATOR: [
         *_REGISTRY_VIEW,
         *_PROFILES_VIEW,
@@ -82,6 +106,9 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         *_ENROLMENT,
         "issuance.decide_cardrequest",
         "audit.view_auditevent",
+        *_PKI_VIEW_ALL,
+        "pki.request_revocation",
+        "pki.decide_revocation",
         "cardprofiles.add_cardprofile",
         "cardprofiles.change_cardprofile",
         "cardprofiles.add_cardprofileversion",

@@ -146,3 +146,57 @@ def sqlite_settings(path: Path) -> dict:
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         },
     }
+
+
+class Secret:
+    """A secret read from the environment whose repr and str never show it (THREATS.md).
+
+    Settings, tracebacks and Django's debug page print settings with repr(); a key or a PIN held
+    in a Secret shows as `Secret('********')`. Only the code that needs the value calls `reveal()`.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: bytes | str):
+        self._value = value
+
+    def reveal(self) -> bytes | str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __reduce__(self):
+        msg = "a Secret cannot be pickled"
+        raise TypeError(msg)
+
+
+def env_key(name: str, *, length: int) -> Secret | None:
+    """A base64-encoded key of exactly `length` bytes from `NAME` or `NAME_FILE`, or None."""
+    import base64
+    import binascii
+
+    value = env_secret(name)
+    if value is None:
+        return None
+    try:
+        raw = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        msg = f"{name} must be base64 (e.g. `openssl rand -base64 {length}`)"
+        raise ImproperlyConfigured(msg) from None
+    if len(raw) != length:
+        msg = f"{name} must decode to {length} bytes, not {len(raw)}"
+        raise ImproperlyConfigured(msg)
+    return Secret(raw)
+
+
+def env_http_url(name: str, default: str) -> str:
+    """An absolute http(s) URL without a trailing slash."""
+    value = (env_str(name) or default).strip().rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        msg = f"{name} must be an absolute http:// or https:// URL, not {value!r}"
+        raise ImproperlyConfigured(msg)
+    return value

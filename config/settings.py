@@ -6,8 +6,11 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.env import (
     DatabaseURL,
+    Secret,
     env_bool,
+    env_http_url,
     env_int,
+    env_key,
     env_list,
     env_secret,
     env_str,
@@ -155,6 +158,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        # PKI: "status" and "reason" choice sets of its own; a revocation's "reason" would
+        # otherwise collide with a card request's.
+        "CertificateStatusEnum": "pki.models.Certificate.Status",
+        "RevocationRequestStatusEnum": "pki.models.RevocationRequest.Status",
+        "RevocationReasonEnum": "pki.reasons.END_ENTITY_REASON_NAMES",
+        "CardRequestReasonEnum": "issuance.models.CardRequest.Reason",
+    },
 }
 
 # Celery: Redis in production; `filesystem://` is the embedded broker `make run` uses.
@@ -175,6 +186,126 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
     }
+
+# --- PKI (pki/, docs/pki.md) ----------------------------------------------------------------
+# Where relying parties reach this platform; certificates carry CRL DP and AIA URLs under it.
+CARDFORGE_BASE_URL = env_http_url("CARDFORGE_BASE_URL", "http://localhost:8000")
+# RFC 5280 §4.2.1.13 / ETSI EN 319 412-2 GEN-4.3.11-4: CRL distribution points are fetched over
+# plain http (CRLs and OCSP responses are signed; https would make revocation checking depend on
+# another certificate). Set this when the back office itself is served over https.
+CARDFORGE_PKI_BASE_URL = env_http_url("CARDFORGE_PKI_BASE_URL", CARDFORGE_BASE_URL)
+if not CARDFORGE_PKI_BASE_URL.startswith("http://"):
+    raise ImproperlyConfigured(
+        "CARDFORGE_PKI_BASE_URL must be an http:// URL (CRL distribution points and OCSP are "
+        f"fetched over plain http), not {CARDFORGE_PKI_BASE_URL!r}"
+    )
+# The software key backend encrypts CA keys under this 32-byte key (base64), from the
+# environment or CARDFORGE_KEK_FILE; never from a default. Held in a Secret so no repr shows it.
+CARDFORGE_KEK = env_key("CARDFORGE_KEK", length=32)
+PKI_DEFAULT_KEY_BACKEND = env_str("CARDFORGE_PKI_KEY_BACKEND", "software")
+# Key backends by alias, shaped like CACHES (django-ca's model): BACKEND is a dotted class path.
+PKI_KEY_BACKENDS = {
+    "software": {"BACKEND": "pki.key_backends.software.SoftwareKeyBackend", "OPTIONS": {}},
+}
+if env_str("CARDFORGE_PKCS11_MODULE"):
+    _pkcs11_pin = env_secret("CARDFORGE_PKCS11_PIN")
+    PKI_KEY_BACKENDS["pkcs11"] = {
+        "BACKEND": "pki.key_backends.pkcs11.Pkcs11KeyBackend",
+        "OPTIONS": {
+            "module": env_str("CARDFORGE_PKCS11_MODULE"),
+            "token_label": env_str("CARDFORGE_PKCS11_TOKEN_LABEL", ""),
+            "user_pin": Secret(_pkcs11_pin) if _pkcs11_pin else None,
+            "pool_size": env_int("CARDFORGE_PKCS11_POOL_SIZE", default=4, minimum=1),
+        },
+    }
+if PKI_DEFAULT_KEY_BACKEND not in PKI_KEY_BACKENDS:
+    raise ImproperlyConfigured(
+        f"CARDFORGE_PKI_KEY_BACKEND={PKI_DEFAULT_KEY_BACKEND!r} is not a configured key backend "
+        f"({', '.join(PKI_KEY_BACKENDS)}); set CARDFORGE_PKCS11_MODULE for pkcs11"
+    )
+_PKI_ALGORITHMS = ("ec-p256", "ec-p384", "rsa-2048", "rsa-3072")
+
+
+def _pki_ca(prefix: str, *, slug: str, name: str, algorithm: str, days: int) -> dict:
+    chosen = env_str(f"{prefix}_ALGORITHM", algorithm)
+    if chosen not in _PKI_ALGORITHMS:
+        raise ImproperlyConfigured(
+            f"{prefix}_ALGORITHM must be one of {', '.join(_PKI_ALGORITHMS)}, not {chosen!r}"
+        )
+    return {
+        "slug": slug,
+        "common_name": env_str(f"{prefix}_NAME", name),
+        "algorithm": chosen,
+        "validity_days": env_int(f"{prefix}_VALIDITY_DAYS", default=days, minimum=1),
+    }
+
+
+# The hierarchy `bootstrap_pki` creates: a root and two issuing CAs, by role.
+PKI_HIERARCHY = {
+    "root": _pki_ca(
+        "CARDFORGE_PKI_ROOT_CA",
+        slug="root",
+        name="CardForge Health Root CA",
+        algorithm="ec-p384",
+        days=7300,
+    ),
+    "authentication": _pki_ca(
+        "CARDFORGE_PKI_AUTHENTICATION_CA",
+        slug="authentication",
+        name="CardForge Health Authentication CA",
+        algorithm="ec-p256",
+        days=3650,
+    ),
+    "qualified-signature": _pki_ca(
+        "CARDFORGE_PKI_QUALIFIED_CA",
+        slug="qualified-signature",
+        name="CardForge Health Qualified Signature CA",
+        algorithm="ec-p256",
+        days=3650,
+    ),
+}
+PKI_ORGANIZATION = env_str("CARDFORGE_PKI_ORGANIZATION", "CardForge")
+PKI_ORGANIZATION_IDENTIFIER = env_str("CARDFORGE_PKI_ORGANIZATION_IDENTIFIER", "")
+PKI_COUNTRY = env_str("CARDFORGE_PKI_COUNTRY", "FR")
+# The platform's own certificate policy. The default sits under IANA's documentation arc
+# (PEN 32473, RFC 5612): production replaces it with an OID under its own arc.
+PKI_POLICY_OID = env_str("CARDFORGE_PKI_POLICY_OID", "1.3.6.1.4.1.32473.1.1")
+# ETSI EN 319 412-5 §4.3.4: the PKI disclosure statement is published at an https URL.
+PKI_QCPDS_URL = env_http_url(
+    "CARDFORGE_PKI_QCPDS_URL",
+    "https://"
+    + CARDFORGE_BASE_URL.split("://", 1)[1].split("/", 1)[0].split(":", 1)[0]
+    + "/pki/pds/en",
+)
+if not PKI_QCPDS_URL.startswith("https://"):
+    raise ImproperlyConfigured("CARDFORGE_PKI_QCPDS_URL must be an https:// URL (EN 319 412-5)")
+PKI_CERTIFICATE_VALIDITY_DAYS = env_int(
+    "CARDFORGE_PKI_CERTIFICATE_VALIDITY_DAYS", default=1095, minimum=1
+)
+PKI_OCSP_RESPONDER_VALIDITY_DAYS = env_int(
+    "CARDFORGE_PKI_OCSP_RESPONDER_VALIDITY_DAYS", default=365, minimum=2
+)
+PKI_CRL_VALIDITY_HOURS = env_int("CARDFORGE_PKI_CRL_VALIDITY_HOURS", default=24, minimum=1)
+PKI_CRL_REFRESH_MINUTES = env_int("CARDFORGE_PKI_CRL_REFRESH_MINUTES", default=60, minimum=1)
+PKI_OCSP_RESPONSE_VALIDITY_MINUTES = env_int(
+    "CARDFORGE_PKI_OCSP_RESPONSE_VALIDITY_MINUTES", default=60, minimum=1
+)
+if PKI_CRL_REFRESH_MINUTES >= PKI_CRL_VALIDITY_HOURS * 60:
+    raise ImproperlyConfigured(
+        "CARDFORGE_PKI_CRL_REFRESH_MINUTES must be shorter than CARDFORGE_PKI_CRL_VALIDITY_HOURS, "
+        "or relying parties see expired CRLs between two runs"
+    )
+CELERY_BEAT_SCHEDULE = {
+    "pki-generate-crls": {
+        "task": "pki.tasks.crls_generate",
+        "schedule": PKI_CRL_REFRESH_MINUTES * 60.0,
+    },
+    "pki-renew-ocsp-responders": {
+        "task": "pki.tasks.ocsp_responders_renew",
+        "schedule": 24 * 3600.0,
+    },
+}
+# --- end PKI ---------------------------------------------------------------------------------
 
 CARDFORGE_REQUIRE_SERVICES = env_bool("CARDFORGE_REQUIRE_SERVICES", default=False)
 

@@ -19,3 +19,9 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
+
+# --- PKI (pki/, docs/pki.md): relying-party endpoints and the PKI API --------------------------
+urlpatterns += [
+    path("pki/", include("pki.urls")),
+    path("api/v1/", include("pki.api_urls")),
+]

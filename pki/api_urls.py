@@ -1,0 +1,44 @@
+"""API routes of the PKI, included under /api/v1/ by config/urls.py."""
+
+from django.urls import path
+
+from pki import api
+
+urlpatterns = [
+    path("cas/", api.CaListApi.as_view(), name="api-ca-list"),
+    path("cas/<slug:slug>/", api.CaDetailApi.as_view(), name="api-ca-detail"),
+    path("certificates/", api.CertificateListApi.as_view(), name="api-certificate-list"),
+    path(
+        "certificates/revocation-requests/",
+        api.RevocationRequestListApi.as_view(),
+        name="api-revocation-request-list",
+    ),
+    path(
+        "certificates/revocation-requests/<int:pk>/",
+        api.RevocationRequestDetailApi.as_view(),
+        name="api-revocation-request-detail",
+    ),
+    path(
+        "certificates/revocation-requests/<int:pk>/approve/",
+        api.RevocationRequestApproveApi.as_view(),
+        name="api-revocation-request-approve",
+    ),
+    path(
+        "certificates/revocation-requests/<int:pk>/reject/",
+        api.RevocationRequestRejectApi.as_view(),
+        name="api-revocation-request-reject",
+    ),
+    path(
+        "certificates/revocation-requests/<int:pk>/cancel/",
+        api.RevocationRequestCancelApi.as_view(),
+        name="api-revocation-request-cancel",
+    ),
+    path(
+        "certificates/<int:pk>/", api.CertificateDetailApi.as_view(), name="api-certificate-detail"
+    ),
+    path(
+        "certificates/<int:pk>/revoke/",
+        api.CertificateRevokeApi.as_view(),
+        name="api-certificate-revoke",
+    ),
+]

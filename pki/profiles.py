@@ -1,0 +1,432 @@
+"""Certificate profiles, as code: what each kind of certificate contains, in one place.
+
+| profile                | issued by              | key usage (critical)         | EKU             |
+|------------------------|------------------------|------------------------------|-----------------|
+| root-ca                | itself                 | keyCertSign, cRLSign         | -               |
+| issuing-ca             | root                   | keyCertSign, cRLSign         | -               |
+| ocsp-responder         | issuing CA             | digitalSignature             | OCSPSigning     |
+| hp-authentication      | authentication CA      | digitalSignature             | clientAuth      |
+| hp-qualified-signature | qualified signature CA | nonRepudiation               | -               |
+| hp-encryption          | authentication CA      | keyEncipherment (RSA key)    | -               |
+|                        |                        | or keyAgreement (EC key)     |                 |
+| hp-card-authentication | authentication CA      | digitalSignature             | id-PIV-cardAuth |
+
+Every certificate carries SKI and (except the root) AKI; every end-entity certificate a CRL
+distribution point and AIA (OCSP, caIssuers) under settings.CARDFORGE_PKI_BASE_URL and the
+platform's certificate policy. The qualified signature profile adds QCStatements, the policy
+QCP-n-qscd and the admission extension. docs/pki.md shows the same table for relying parties.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
+from django.conf import settings
+from django.urls import reverse
+
+from pki import asn1
+from pki.key_backends.base import KeyAlgorithm
+
+# ETSI EN 319 412-1 §5.1.3 item 6: a national identifier scheme ("two characters ... followed by
+# ':'"), the country of the register and the identifier: RP = the French RPPS register.
+RPPS_IDENTIFIER_PREFIX = "RP:FR-"
+RPPS_NAMING_AUTHORITY = "RPPS - Repertoire partage des professionnels de sante"
+# The register's public directory, named as the scheme's registration authority (NAT-5.1.3-06).
+RPPS_REGISTRATION_AUTHORITY_URL = "https://annuaire.sante.fr"
+# X.520 upper bounds (RFC 5280 Appendix A.1): ub-common-name and ub-organization-name.
+UB_COMMON_NAME = 64
+UB_ORGANIZATION_NAME = 64
+# Certificates are dated a minute back so a relying party whose clock is slightly behind does
+# not see a certificate that is not yet valid.
+BACKDATE = dt.timedelta(minutes=1)
+
+_ALL_END_ENTITY_ALGORITHMS = frozenset(KeyAlgorithm)
+
+
+@dataclass(frozen=True)
+class IssuerContext:
+    """What a profile needs to know of the CA that signs."""
+
+    slug: str
+    name: x509.Name
+    public_key: PublicKeyTypes
+    not_after: dt.datetime
+    parent_slug: str | None = None  # for CA certificates: the CA that signs them
+
+
+@dataclass(frozen=True)
+class CertificateProfile:
+    name: str
+    description: str
+    ca_purpose: str | None  # the CertificateAuthority.Purpose of the issuing CA, if any
+    slot: str = ""
+    key_usage: Callable[[PublicKeyTypes], x509.KeyUsage] = field(repr=False, default=None)
+    extended_key_usage: tuple[ObjectIdentifier, ...] = ()
+    is_ca: bool = False
+    path_length: int | None = None
+    qualified: bool = False
+    ocsp_no_check: bool = False
+    for_professional: bool = True
+    key_algorithms: frozenset[KeyAlgorithm] = _ALL_END_ENTITY_ALGORITHMS
+
+    def validity_days(self) -> int:
+        if self.name == OCSP_RESPONDER:
+            return settings.PKI_OCSP_RESPONDER_VALIDITY_DAYS
+        if self.is_ca:
+            msg = "CA certificates take their validity from PKI_HIERARCHY"
+            raise ValueError(msg)
+        return settings.PKI_CERTIFICATE_VALIDITY_DAYS
+
+
+def _key_usage(**bits: bool) -> x509.KeyUsage:
+    flags = dict.fromkeys(
+        (
+            "digital_signature",
+            "content_commitment",
+            "key_encipherment",
+            "data_encipherment",
+            "key_agreement",
+            "key_cert_sign",
+            "crl_sign",
+            "encipher_only",
+            "decipher_only",
+        ),
+        False,
+    )
+    flags.update(bits)
+    return x509.KeyUsage(**flags)
+
+
+def _encryption_key_usage(public_key: PublicKeyTypes) -> x509.KeyUsage:
+    # RFC 5480 §3 / RFC 8813: an EC key agrees keys, it does not encipher them.
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        return _key_usage(key_agreement=True)
+    return _key_usage(key_encipherment=True)
+
+
+ROOT_CA = "root-ca"
+ISSUING_CA = "issuing-ca"
+OCSP_RESPONDER = "ocsp-responder"
+HP_AUTHENTICATION = "hp-authentication"
+HP_QUALIFIED_SIGNATURE = "hp-qualified-signature"
+HP_ENCRYPTION = "hp-encryption"
+HP_CARD_AUTHENTICATION = "hp-card-authentication"
+
+PROFILES: dict[str, CertificateProfile] = {
+    profile.name: profile
+    for profile in (
+        CertificateProfile(
+            name=ROOT_CA,
+            description="Self-signed root of the hierarchy",
+            ca_purpose=None,
+            key_usage=lambda _key: _key_usage(key_cert_sign=True, crl_sign=True),
+            is_ca=True,
+            for_professional=False,
+        ),
+        CertificateProfile(
+            name=ISSUING_CA,
+            description="Issuing CA under the root; issues end-entity certificates only",
+            ca_purpose=None,
+            key_usage=lambda _key: _key_usage(key_cert_sign=True, crl_sign=True),
+            is_ca=True,
+            path_length=0,
+            for_professional=False,
+        ),
+        CertificateProfile(
+            name=OCSP_RESPONDER,
+            description="Delegated OCSP responder of an issuing CA (RFC 6960 §4.2.2.2)",
+            ca_purpose=None,
+            key_usage=lambda _key: _key_usage(digital_signature=True),
+            extended_key_usage=(ExtendedKeyUsageOID.OCSP_SIGNING,),
+            ocsp_no_check=True,
+            for_professional=False,
+        ),
+        CertificateProfile(
+            name=HP_AUTHENTICATION,
+            description="Authentication of the professional to health services (PIV 9A)",
+            ca_purpose="authentication",
+            slot="9A",
+            key_usage=lambda _key: _key_usage(digital_signature=True),
+            extended_key_usage=(ExtendedKeyUsageOID.CLIENT_AUTH,),
+        ),
+        CertificateProfile(
+            name=HP_QUALIFIED_SIGNATURE,
+            description="Qualified electronic signature, key on a QSCD (PIV 9C)",
+            ca_purpose="qualified-signature",
+            slot="9C",
+            # ETSI EN 319 412-2 NAT-4.3.2-3: type A, nonRepudiation alone.
+            key_usage=lambda _key: _key_usage(content_commitment=True),
+            qualified=True,
+        ),
+        CertificateProfile(
+            name=HP_ENCRYPTION,
+            description="Encryption / key management (PIV 9D)",
+            ca_purpose="authentication",
+            slot="9D",
+            key_usage=_encryption_key_usage,
+        ),
+        CertificateProfile(
+            name=HP_CARD_AUTHENTICATION,
+            description="Card authentication, e.g. physical access (PIV 9E)",
+            ca_purpose="authentication",
+            slot="9E",
+            key_usage=lambda _key: _key_usage(digital_signature=True),
+            extended_key_usage=(ObjectIdentifier(asn1.ID_PIV_CARD_AUTH),),
+        ),
+    )
+}
+END_ENTITY_PROFILES = (
+    HP_AUTHENTICATION,
+    HP_QUALIFIED_SIGNATURE,
+    HP_ENCRYPTION,
+    HP_CARD_AUTHENTICATION,
+)
+
+
+def get_profile(name: str) -> CertificateProfile:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        known = ", ".join(END_ENTITY_PROFILES)
+        msg = f"unknown certificate profile {name!r} (use one of {known})"
+        raise ValueError(msg) from None
+
+
+# --- names -----------------------------------------------------------------------------------
+
+
+def _fit(text: str, limit: int) -> str:
+    text = " ".join(unicodedata.normalize("NFC", text).split())
+    return text if len(text) <= limit else text[:limit].rstrip()
+
+
+def ca_name(common_name: str) -> x509.Name:
+    """A CA's (or OCSP responder's) name as ETSI EN 319 412-2 §4.2.3.1 wants of an issuer:
+    countryName, organizationName, organizationIdentifier where there is one, commonName."""
+    attributes = [
+        x509.NameAttribute(NameOID.COUNTRY_NAME, settings.PKI_COUNTRY),
+        x509.NameAttribute(
+            NameOID.ORGANIZATION_NAME, _fit(settings.PKI_ORGANIZATION, UB_ORGANIZATION_NAME)
+        ),
+    ]
+    if settings.PKI_ORGANIZATION_IDENTIFIER:
+        attributes.append(
+            x509.NameAttribute(
+                NameOID.ORGANIZATION_IDENTIFIER, settings.PKI_ORGANIZATION_IDENTIFIER
+            )
+        )
+    attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, _fit(common_name, UB_COMMON_NAME)))
+    return x509.Name(attributes)
+
+
+def professional_common_name(first_name: str, last_name: str) -> str:
+    full = " ".join(f"{first_name} {last_name}".split())
+    if len(full) <= UB_COMMON_NAME:
+        return full
+    initial = first_name.strip()[:1]
+    return _fit(f"{initial}. {last_name}" if initial else last_name, UB_COMMON_NAME)
+
+
+def professional_name(professional) -> x509.Name:
+    """The subject of a professional's certificate (ETSI EN 319 412-2 §4.2.4): countryName,
+    organizationName where known, surname, givenName, serialNumber (EN 319 412-1 §5.1.3:
+    the RPPS number in the national-scheme form) and commonName."""
+    attributes = [x509.NameAttribute(NameOID.COUNTRY_NAME, professional.country)]
+    if professional.organisation_id:
+        attributes.append(
+            x509.NameAttribute(
+                NameOID.ORGANIZATION_NAME,
+                _fit(professional.organisation.name, UB_ORGANIZATION_NAME),
+            )
+        )
+    attributes += [
+        x509.NameAttribute(NameOID.SURNAME, " ".join(professional.last_name.split())),
+        x509.NameAttribute(NameOID.GIVEN_NAME, " ".join(professional.first_name.split())),
+        x509.NameAttribute(NameOID.SERIAL_NUMBER, RPPS_IDENTIFIER_PREFIX + professional.rpps),
+        x509.NameAttribute(
+            NameOID.COMMON_NAME,
+            professional_common_name(professional.first_name, professional.last_name),
+        ),
+    ]
+    return x509.Name(attributes)
+
+
+# --- URLs ------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=512)
+def _url(base: str, name: str, slug: str) -> str:
+    return base + reverse(name, kwargs={"slug": slug})
+
+
+def crl_url(slug: str) -> str:
+    return _url(settings.CARDFORGE_PKI_BASE_URL, "pki:crl", slug)
+
+
+def ca_certificate_url(slug: str) -> str:
+    return _url(settings.CARDFORGE_PKI_BASE_URL, "pki:ca-certificate", slug)
+
+
+def ocsp_url(slug: str) -> str:
+    return _url(settings.CARDFORGE_PKI_BASE_URL, "pki:ocsp", slug)
+
+
+# --- building --------------------------------------------------------------------------------
+
+
+def build_certificate(
+    profile: CertificateProfile,
+    *,
+    subject: x509.Name,
+    public_key: PublicKeyTypes,
+    serial: int,
+    issuer: IssuerContext | None,
+    now: dt.datetime,
+    professional=None,
+    validity_days: int | None = None,
+) -> x509.CertificateBuilder:
+    """An unsigned certificate of `profile`. `issuer` None means self-signed (the root);
+    `validity_days` overrides the profile's (CA certificates take theirs from PKI_HIERARCHY)."""
+    not_before = now.replace(microsecond=0) - BACKDATE
+    not_after = not_before + dt.timedelta(days=validity_days or profile.validity_days())
+    if issuer is not None:
+        # RFC 5280 §6.1.3 does not forbid outliving the issuer, but relying parties reject it.
+        not_after = min(not_after, issuer.not_after)
+    issuer_name = issuer.name if issuer is not None else subject
+    issuer_key = issuer.public_key if issuer is not None else public_key
+
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer_name)
+        .public_key(public_key)
+        .serial_number(serial)
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+    )
+    if profile.is_ca:
+        builder = builder.add_extension(
+            x509.BasicConstraints(ca=True, path_length=profile.path_length), critical=True
+        )
+    builder = builder.add_extension(profile.key_usage(public_key), critical=True)
+    if profile.extended_key_usage:
+        # ETSI EN 319 412-2 GEN-4.3.10-1: not critical.
+        builder = builder.add_extension(
+            x509.ExtendedKeyUsage(list(profile.extended_key_usage)), critical=False
+        )
+    builder = builder.add_extension(
+        x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False
+    )
+    if issuer is not None:
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key), critical=False
+        )
+        builder = _add_revocation_pointers(builder, profile, issuer)
+    if profile.for_professional:
+        builder = builder.add_extension(_policies(profile), critical=False)
+    if profile.ocsp_no_check:
+        builder = builder.add_extension(x509.OCSPNoCheck(), critical=False)
+    if profile.qualified:
+        builder = builder.add_extension(
+            x509.UnrecognizedExtension(
+                ObjectIdentifier(asn1.ID_PE_QC_STATEMENTS),
+                asn1.qc_statements_der(
+                    pds_url=settings.PKI_QCPDS_URL,
+                    name_registration_authority=RPPS_REGISTRATION_AUTHORITY_URL,
+                ),
+            ),
+            critical=False,  # EN 319 412-5 QCS-4.1-02
+        )
+        builder = builder.add_extension(_admission(professional), critical=False)
+    return builder
+
+
+def _add_revocation_pointers(
+    builder: x509.CertificateBuilder, profile: CertificateProfile, issuer: IssuerContext
+) -> x509.CertificateBuilder:
+    """CRL distribution point (RFC 5280 §4.2.1.13) and AIA (§4.2.2.1) at this platform."""
+    access = [
+        x509.AccessDescription(
+            x509.AuthorityInformationAccessOID.CA_ISSUERS,
+            x509.UniformResourceIdentifier(ca_certificate_url(issuer.slug)),
+        )
+    ]
+    if not profile.is_ca and not profile.ocsp_no_check:
+        access.insert(
+            0,
+            x509.AccessDescription(
+                x509.AuthorityInformationAccessOID.OCSP,
+                x509.UniformResourceIdentifier(ocsp_url(issuer.slug)),
+            ),
+        )
+    builder = builder.add_extension(x509.AuthorityInformationAccess(access), critical=False)
+    if profile.ocsp_no_check:
+        # RFC 6960 §4.2.2.2.1: a responder certificate with id-pkix-ocsp-nocheck is not checked
+        # for revocation, so it points at no CRL.
+        return builder
+    return builder.add_extension(
+        x509.CRLDistributionPoints(
+            [
+                x509.DistributionPoint(
+                    full_name=[x509.UniformResourceIdentifier(crl_url(issuer.slug))],
+                    relative_name=None,
+                    reasons=None,
+                    crl_issuer=None,
+                )
+            ]
+        ),
+        critical=False,  # ETSI EN 319 412-2 GEN-4.3.11-5
+    )
+
+
+def _admission(professional) -> x509.Admissions:
+    """Common PKI / ISIS-MTT admission (1.3.36.8.3.3), as the German eHBA carries it: the
+    profession and the registration number under the register that assigned it."""
+    return x509.Admissions(
+        authority=None,
+        admissions=[
+            x509.Admission(
+                admission_authority=None,
+                naming_authority=x509.NamingAuthority(
+                    id=None, url=RPPS_REGISTRATION_AUTHORITY_URL, text=RPPS_NAMING_AUTHORITY
+                ),
+                profession_infos=[
+                    x509.ProfessionInfo(
+                        naming_authority=None,
+                        profession_items=[professional.get_profession_display()],
+                        profession_oids=None,
+                        registration_number=professional.rpps,
+                        add_profession_info=None,
+                    )
+                ],
+            )
+        ],
+    )
+
+
+def _policies(profile: CertificateProfile) -> x509.CertificatePolicies:
+    policies = []
+    if profile.qualified:
+        policies.append(x509.PolicyInformation(ObjectIdentifier(asn1.QCP_N_QSCD), None))
+    policies.append(x509.PolicyInformation(ObjectIdentifier(settings.PKI_POLICY_OID), None))
+    return x509.CertificatePolicies(policies)
+
+
+def check_public_key(profile: CertificateProfile, public_key: PublicKeyTypes) -> KeyAlgorithm:
+    """The key's algorithm if the profile accepts it; ValueError otherwise."""
+    algorithm = KeyAlgorithm.of(public_key)
+    if algorithm not in profile.key_algorithms:
+        msg = f"{profile.name} does not accept {algorithm} keys"
+        raise ValueError(msg)
+    if isinstance(public_key, rsa.RSAPublicKey) and public_key.public_numbers().e != 65537:
+        msg = "RSA public exponent must be 65537"
+        raise ValueError(msg)
+    return algorithm

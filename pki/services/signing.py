@@ -1,0 +1,74 @@
+"""What the PKI services share about CAs: their signing key and their parsed certificate."""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from pki.key_backends import KeyAlgorithm, key_backend
+from pki.models import CertificateAuthority
+from pki.profiles import IssuerContext
+
+# The current CA of each purpose, looked up at most this often per process. A CA rotation made
+# in this process is seen at once (post_save below); other processes see it within this delay,
+# during which they go on issuing from the previous CA, which is still valid.
+CURRENT_CA_RELOAD_SECONDS = 10.0
+_current_lock = threading.Lock()
+_current: dict[str, tuple[float, CertificateAuthority]] = {}
+
+
+def current_ca(purpose: str) -> CertificateAuthority | None:
+    """The CA issuing new certificates of `purpose` (CertificateAuthority.is_current)."""
+    with _current_lock:
+        cached = _current.get(purpose)
+    if cached is not None and time.monotonic() - cached[0] < CURRENT_CA_RELOAD_SECONDS:
+        return cached[1]
+    ca = CertificateAuthority.objects.current().filter(purpose=purpose).first()
+    if ca is not None:
+        with _current_lock:
+            _current[purpose] = (time.monotonic(), ca)
+    return ca
+
+
+def forget_current_cas() -> None:
+    with _current_lock:
+        _current.clear()
+
+
+@receiver(post_save, sender=CertificateAuthority)
+def _ca_saved(**kwargs) -> None:
+    forget_current_cas()
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_certificate(fingerprint: str, der: bytes) -> x509.Certificate:
+    return x509.load_der_x509_certificate(der)
+
+
+def ca_certificate(ca: CertificateAuthority) -> x509.Certificate:
+    return _parse_certificate(ca.fingerprint_sha256, bytes(ca.certificate_der))
+
+
+def ca_signing_key(ca: CertificateAuthority):
+    """The CA's private key as a signing object of its key backend (never exportable)."""
+    return key_backend(ca.key_backend).private_key(ca.key_handle)
+
+
+def ca_hash(ca: CertificateAuthority) -> hashes.HashAlgorithm:
+    return KeyAlgorithm(ca.key_algorithm).signature_hash
+
+
+def issuer_context(ca: CertificateAuthority) -> IssuerContext:
+    certificate = ca_certificate(ca)
+    return IssuerContext(
+        slug=ca.slug,
+        name=certificate.subject,
+        public_key=certificate.public_key(),
+        not_after=certificate.not_valid_after_utc,
+    )
