@@ -138,6 +138,7 @@ def sqlite_settings(path: Path) -> dict:
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(path),
+        "CONN_MAX_AGE": 60,  # opening SQLite per request costs more than the query
         "OPTIONS": {
             # Writers take the lock when their transaction begins, so two audit writers queue
             # instead of both reading the same chain head (see audit/services.py).

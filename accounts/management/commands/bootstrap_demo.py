@@ -7,6 +7,7 @@ from cardprofiles.services.versions import card_profile_sync_builtin
 from issuance.demo import DEMO_ORGANISATION, DEMO_PROFESSIONALS
 from issuance.models import Organisation, Professional
 from issuance.services.registry import organisation_create, professional_create
+from pki.services.cas import pki_bootstrap
 
 DEMO_USERS = [
     ("enrolment", Role.ENROLMENT_OFFICER, "Emma Enrolment"),
@@ -20,8 +21,8 @@ DEMO_USERS = [
 class Command(BaseCommand):
     help = (
         "Set up a demo: one user per role (each password printed once, when the user is "
-        "created), the built-in card profiles and a few demo professionals. Idempotent: run it "
-        "again and it only adds what is missing."
+        "created), the built-in card profiles, the PKI (as bootstrap_pki does) and a few demo "
+        "professionals. Idempotent: run it again and it only adds what is missing."
     )
 
     def handle(self, *args, **options):
@@ -29,6 +30,9 @@ class Command(BaseCommand):
             user_ensure_with_role(username=name, role=role, full_name=full_name)
             for name, role, full_name in DEMO_USERS
         ]
+        pki = pki_bootstrap()
+        if pki.changed:
+            self.stdout.write(f"PKI: created {', '.join(pki.created)}")
         for result in card_profile_sync_builtin():
             if result.created:
                 self.stdout.write(f"card profile {result.version} loaded")

@@ -1,0 +1,49 @@
+"""`bootstrap_demo` sets up a working demo once and changes nothing when run again."""
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from accounts.roles import Role
+from audit.models import AuditEvent
+from audit.selectors import audit_chain_verify
+from cardprofiles.models import CardProfileVersion
+from issuance.models import Professional
+from pki.models import CertificateAuthority
+
+pytestmark = pytest.mark.django_db
+
+
+def test_bootstrap_demo_is_idempotent_and_prints_passwords_once():
+    first = StringIO()
+    call_command("bootstrap_demo", stdout=first)
+    users = get_user_model().objects.count()
+    counts = (
+        users,
+        Professional.objects.count(),
+        CardProfileVersion.objects.count(),
+        CertificateAuthority.objects.count(),
+    )
+    events = AuditEvent.objects.count()
+    assert users == len(Role)
+    assert CertificateAuthority.objects.count() == 3
+    enrolment = get_user_model().objects.get(username="enrolment")
+    assert enrolment.groups.filter(name=Role.ENROLMENT_OFFICER.value).exists()
+    password = next(
+        line.split()[-1] for line in first.getvalue().splitlines() if " enrolment " in line
+    )
+    assert enrolment.check_password(password)
+
+    second = StringIO()
+    call_command("bootstrap_demo", stdout=second)
+    assert (
+        get_user_model().objects.count(),
+        Professional.objects.count(),
+        CardProfileVersion.objects.count(),
+        CertificateAuthority.objects.count(),
+    ) == counts
+    assert AuditEvent.objects.count() == events
+    assert password not in second.getvalue()
+    assert audit_chain_verify().intact
