@@ -62,6 +62,20 @@ _PKI_VIEW_ALL = [
     "pki.view_certificaterevocationlist",
     "pki.view_ocspresponder",
 ]
+_CARDS_VIEW = [
+    "personalization.view_card",
+    "personalization.view_personalizationjob",
+    "personalization.view_jobbatch",
+    "personalization.view_jobstep",
+    "personalization.view_encoderstation",
+]
+_ENCODING = [
+    "personalization.add_personalizationjob",
+    "personalization.retry_personalizationjob",
+    "personalization.cancel_personalizationjob",
+    "personalization.download_card_documents",
+    "personalization.download_pinmailer",
+]
 _ENROLMENT = [
     "issuance.add_organisation",
     "issuance.change_organisation",
@@ -81,6 +95,7 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         *_PKI_VIEW,
         "pki.view_revocationrequest",
         "pki.request_revocation",
+        *_CARDS_VIEW,
     ],
     Role.APPROVING_OFFICER: [
         *_REGISTRY_VIEW,
@@ -90,14 +105,24 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         *_PKI_VIEW,
         "pki.view_revocationrequest",
         "pki.decide_revocation",
+        *_CARDS_VIEW,
     ],
-    Role.ENCODING_OPERATOR: [*_REGISTRY_VIEW, *_PROFILES_VIEW, *_REQUESTS_VIEW, *_PKI_VIEW],
+    Role.ENCODING_OPERATOR: [
+        *_REGISTRY_VIEW,
+        *_PROFILES_VIEW,
+        *_REQUESTS_VIEW,
+        *_PKI_VIEW,
+        *_CARDS_VIEW,
+        *_ENCODING,
+    ],
     Role.AUDITOR: [
         *_REGISTRY_VIEW,
         *_PROFILES_VIEW,
         *_REQUESTS_VIEW,
         "audit.view_auditevent",
         *_PKI_VIEW_ALL,
+        *_CARDS_VIEW,
+        "personalization.view_pinmailer",
     ],
     Role.ADMINISTRATOR: [
         *_REGISTRY_VIEW,
@@ -109,6 +134,11 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         *_PKI_VIEW_ALL,
         "pki.request_revocation",
         "pki.decide_revocation",
+        *_CARDS_VIEW,
+        *_ENCODING,
+        "personalization.view_pinmailer",
+        "personalization.add_encoderstation",
+        "personalization.change_encoderstation",
         "cardprofiles.add_cardprofile",
         "cardprofiles.change_cardprofile",
         "cardprofiles.add_cardprofileversion",

@@ -323,3 +323,38 @@ LOGGING = {
 }
 
 VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+# --- Personalization (personalization/, docs/personalization.md) -----------------------------
+# What a blank card from the supplier holds. The defaults are the PIV factory values of YubiKeys
+# and of the emulator; a card programme with transport keys sets its own through the environment.
+CARDFORGE_FACTORY_MANAGEMENT_KEY = env_secret("CARDFORGE_FACTORY_MANAGEMENT_KEY") or (
+    "010203040506070801020304050607080102030405060708"
+)
+CARDFORGE_FACTORY_MANAGEMENT_KEY_ALGORITHM = env_str(
+    "CARDFORGE_FACTORY_MANAGEMENT_KEY_ALGORITHM", "3des"
+)
+if CARDFORGE_FACTORY_MANAGEMENT_KEY_ALGORITHM not in {"3des", "aes128", "aes192", "aes256"}:
+    msg = "CARDFORGE_FACTORY_MANAGEMENT_KEY_ALGORITHM must be 3des, aes128, aes192 or aes256"
+    raise ImproperlyConfigured(msg)
+CARDFORGE_FACTORY_PIN = env_secret("CARDFORGE_FACTORY_PIN") or "123456"
+CARDFORGE_FACTORY_PUK = env_secret("CARDFORGE_FACTORY_PUK") or "12345678"
+# A station whose worker has not been heard from for this long shows as offline.
+CARDFORGE_STATION_OFFLINE_SECONDS = env_int(
+    "CARDFORGE_STATION_OFFLINE_SECONDS", default=45, minimum=5
+)
+# A running job whose worker has not reported for this long is requeued (the worker died).
+CARDFORGE_JOB_STALE_SECONDS = env_int("CARDFORGE_JOB_STALE_SECONDS", default=60, minimum=1)
+# A waiting job whose message seems lost (broker restart) is sent again after this long.
+CARDFORGE_JOB_RESEND_SECONDS = env_int("CARDFORGE_JOB_RESEND_SECONDS", default=300, minimum=1)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "personalization-requeue-stale-jobs": {
+            "task": "personalization.tasks.requeue_stale_jobs",
+            "schedule": 15.0,
+        },
+        "personalization-ping-stations": {
+            "task": "personalization.tasks.ping_stations",
+            "schedule": 15.0,
+        },
+    }
+)

@@ -134,6 +134,7 @@ class CardRequest(models.Model):
         APPROVED = "approved", "Approved"
         REJECTED = "rejected", "Rejected"
         CANCELLED = "cancelled", "Cancelled"
+        COMPLETED = "completed", "Card personalized"
 
         @classmethod
         def open_values(cls) -> list[str]:

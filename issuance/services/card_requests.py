@@ -14,6 +14,8 @@ from audit.services import audit_record
 from cardprofiles.models import CardProfile
 from config.errors import Conflict, FieldError, FourEyesViolation, NotAllowed, ValidationFailed
 from issuance.models import CardRequest, Professional
+from personalization.models import Card
+from personalization.services.jobs import job_create_on_approval
 
 _MAX_TEXT = 2000
 
@@ -60,6 +62,14 @@ def card_request_submit(
         raise ValidationFailed([FieldError("profile", f"card profile {profile} has no version")])
     # Lock the professional so two officers submitting at once queue here.
     Professional.objects.select_for_update().filter(pk=professional.pk).exists()
+    if reason == CardRequest.Reason.NEW and (
+        Card.objects.personalized().filter(professional=professional, card_profile=profile).exists()
+    ):
+        raise Conflict(
+            f"{professional.full_name} already has a {profile} card; ask for a renewal or a "
+            "replacement instead",
+            code="card_exists",
+        )
     if CardRequest.objects.open().filter(professional=professional, card_profile=profile).exists():
         raise Conflict(
             f"{professional.full_name} already has an open request for card profile {profile}",
@@ -127,7 +137,9 @@ def _decide(card_request: CardRequest, *, status: str, reason: str, by) -> CardR
 
 
 @transaction.atomic
-def card_request_approve(*, card_request: CardRequest, by, reason: str = "") -> CardRequest:
+def card_request_approve(
+    *, card_request: CardRequest, by, reason: str = "", batch=None
+) -> CardRequest:
     card_request = _lock_for_decision(card_request, by)
     _decide(
         card_request,
@@ -141,6 +153,8 @@ def card_request_approve(*, card_request: CardRequest, by, reason: str = "") -> 
         obj=card_request,
         payload=_payload(card_request, submitted_by=card_request.submitted_by.get_username()),
     )
+    # In the same transaction: the job exists if and only if the approval does.
+    job_create_on_approval(card_request=card_request, by=by, batch=batch)
     return card_request
 
 

@@ -1,0 +1,73 @@
+"""Emulated cards kept in the database: the emulator's CardStore backed by an EmulatedCard row,
+its state sealed under the KEK (it holds the card's private keys, PIN and PUK)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from config.sealing import SealError, seal, unseal
+from personalization.emulator.card import PivCardEmulator
+from personalization.emulator.errors import CardStorageError
+from personalization.emulator.state import FactorySettings
+from personalization.emulator.storage import CardStore
+from personalization.factory import factory_management_key, factory_pin, factory_puk
+from personalization.models import EmulatedCard
+
+_PURPOSE = "emulated-card-state"
+
+
+class DatabaseCardStore(CardStore):
+    """Saves every change as it happens, as a real card's EEPROM would hold it."""
+
+    def __init__(self, emulated_card: EmulatedCard) -> None:
+        self.emulated_card = emulated_card
+        self._owner = str(emulated_card.serial)
+
+    def load(self) -> dict[str, Any] | None:
+        row = EmulatedCard.objects.filter(pk=self.emulated_card.pk).values_list("state", flat=True)
+        blob = row.first()
+        if blob is None:
+            return None
+        try:
+            return json.loads(unseal(blob, purpose=_PURPOSE, owner=self._owner))
+        except (SealError, ValueError) as exc:
+            raise CardStorageError(str(exc)) from None
+
+    def save(self, state: dict[str, Any]) -> None:
+        blob = seal(json.dumps(state).encode(), purpose=_PURPOSE, owner=self._owner)
+        # Its own savepoint: a failed write leaves the caller's transaction usable.
+        with transaction.atomic():
+            updated = EmulatedCard.objects.filter(pk=self.emulated_card.pk).update(state=blob)
+        if not updated:
+            msg = f"emulated card {self._owner} no longer exists"
+            raise CardStorageError(msg)
+
+
+def emulated_card_create() -> EmulatedCard:
+    """A new blank card (factory state) with a fresh random 8-digit chip serial."""
+    for _ in range(10):
+        serial = 10_000_000 + secrets.randbelow(90_000_000)
+        try:
+            with transaction.atomic():
+                card = EmulatedCard.objects.create(serial=serial)
+        except IntegrityError:
+            continue
+        emulated_card_open(card)  # saves the factory state at once
+        return card
+    msg = "could not allocate an emulated card serial"
+    raise RuntimeError(msg)
+
+
+def emulated_card_open(emulated_card: EmulatedCard) -> PivCardEmulator:
+    """The card itself, its state loaded from (and saved to) the database."""
+    factory = FactorySettings(
+        pin=factory_pin(),
+        puk=factory_puk(),
+        management_key=factory_management_key(),
+        serial=emulated_card.serial,
+    )
+    return PivCardEmulator(DatabaseCardStore(emulated_card), factory=factory)

@@ -1,0 +1,313 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from cardprofiles.models import CardProfile, CardProfileVersion
+from issuance.models import CardRequest, Professional
+
+
+class EncoderStation(models.Model):
+    """A card encoder: one Celery queue (`station.<name>`) bound to one transport and reader.
+
+    A station handles one card at a time: its worker runs with concurrency 1, and the runner
+    also takes the station row's lease (`busy_job`) before touching a card.
+    """
+
+    class Transport(models.TextChoices):
+        EMULATED = "emulated", "Emulated cards (stored in the database)"
+        PCSC = "pcsc", "PC/SC reader"
+
+    name = models.SlugField(max_length=50, unique=True)
+    description = models.CharField(max_length=200, blank=True)
+    transport = models.CharField(max_length=16, choices=Transport.choices)
+    reader_pattern = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="PC/SC only: the reader's name, or a regular expression matching it.",
+    )
+    is_enabled = models.BooleanField(default=True)
+    takes_approved_requests = models.BooleanField(
+        default=False, help_text="Approved card requests are queued here automatically."
+    )
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=200, blank=True, help_text="The worker last seen.")
+    busy_job = models.ForeignKey(
+        "PersonalizationJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["takes_approved_requests"],
+                condition=Q(takes_approved_requests=True),
+                name="one_station_takes_approved_requests",
+            ),
+            models.CheckConstraint(
+                condition=Q(transport="emulated") | ~Q(reader_pattern=""),
+                name="pcsc_station_names_a_reader",
+                violation_error_message="A PC/SC station needs a reader name or pattern.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def queue(self) -> str:
+        return f"station.{self.name}"
+
+    def is_online(self, *, now=None) -> bool:
+        if self.heartbeat_at is None:
+            return False
+        now = now or timezone.now()
+        return (
+            now - self.heartbeat_at
+        ).total_seconds() < settings.CARDFORGE_STATION_OFFLINE_SECONDS
+
+    @property
+    def status(self) -> str:
+        if not self.is_enabled:
+            return "disabled"
+        if not self.is_online():
+            return "offline"
+        return "busy" if self.busy_job_id else "idle"
+
+
+class EmulatedCard(models.Model):
+    """A card that exists only as emulator state: persisted here, sealed under the KEK, so a
+    card personalized today can be read, used and managed tomorrow (`emulate_card --card`)."""
+
+    serial = models.PositiveIntegerField(unique=True, help_text="The chip serial (Yubico F8).")
+    state = models.BinaryField(null=True, editable=False, help_text="Sealed emulator state.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["serial"]
+
+    def __str__(self) -> str:
+        return f"emulated card {self.serial}"
+
+
+class CardQuerySet(models.QuerySet):
+    def personalized(self):
+        return self.filter(status=Card.Status.PERSONALIZED)
+
+
+class Card(models.Model):
+    """A card made for a professional from an approved request."""
+
+    class Status(models.TextChoices):
+        PERSONALIZING = "personalizing", "Personalizing"
+        PERSONALIZED = "personalized", "Personalized"
+        FAILED = "failed", "Failed (certificates revoked)"
+        REPLACED = "replaced", "Replaced by a newer card (certificates revoked)"
+
+    serial = models.CharField(max_length=20, unique=True, help_text="Printed on the card.")
+    uuid = models.UUIDField(
+        "card UUID", default=uuid.uuid4, unique=True, help_text="The CHUID GUID."
+    )
+    chip_serial = models.CharField(max_length=40, blank=True)
+    professional = models.ForeignKey(Professional, on_delete=models.PROTECT, related_name="cards")
+    card_request = models.ForeignKey(CardRequest, on_delete=models.PROTECT, related_name="cards")
+    card_profile = models.ForeignKey(CardProfile, on_delete=models.PROTECT, related_name="cards")
+    profile_version = models.ForeignKey(
+        CardProfileVersion, on_delete=models.PROTECT, related_name="cards"
+    )
+    station = models.ForeignKey(
+        EncoderStation, null=True, on_delete=models.PROTECT, related_name="cards"
+    )
+    emulated_card = models.OneToOneField(
+        EmulatedCard, null=True, blank=True, on_delete=models.PROTECT, related_name="card"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PERSONALIZING)
+    management_key_algorithm = models.CharField(max_length=16, blank=True)
+    issued_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CardQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        permissions = [("download_card_documents", "Can download card faces and carriers")]
+        constraints = [
+            # Never two working cards of one profile for one professional.
+            models.UniqueConstraint(
+                fields=["professional", "card_profile"],
+                condition=Q(status="personalized"),
+                name="one_personalized_card_per_professional_and_profile",
+            ),
+            # One card per request gets personalized (a failed attempt leaves a failed card).
+            models.UniqueConstraint(
+                fields=["card_request"],
+                condition=Q(status__in=["personalizing", "personalized"]),
+                name="one_live_card_per_request",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"card {self.serial}"
+
+
+class JobBatch(models.Model):
+    """Requests queued together (an approval or queueing of many at once)."""
+
+    name = models.CharField(max_length=200)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PersonalizationJobQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status__in=PersonalizationJob.Status.active_values())
+
+
+class PersonalizationJob(models.Model):
+    """The personalization of one card request: a journal of idempotent steps (JobStep)."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        RUNNING = "running", "Running"
+        DONE = "done", "Personalized"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+        @classmethod
+        def active_values(cls) -> list[str]:
+            return [cls.WAITING, cls.RUNNING]
+
+    card_request = models.ForeignKey(
+        CardRequest, on_delete=models.PROTECT, related_name="personalization_jobs"
+    )
+    station = models.ForeignKey(EncoderStation, on_delete=models.PROTECT, related_name="jobs")
+    batch = models.ForeignKey(
+        JobBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.WAITING)
+    attempt = models.PositiveIntegerField(default=1)
+    current_step = models.CharField(max_length=40, blank=True)
+    card = models.ForeignKey(
+        Card, null=True, blank=True, on_delete=models.PROTECT, related_name="jobs"
+    )
+    error_code = models.CharField(max_length=60, blank=True)
+    error_message = models.TextField(blank=True)
+    lease_owner = models.CharField(max_length=200, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    queued_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = PersonalizationJobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        permissions = [
+            ("retry_personalizationjob", "Can retry a failed personalization job"),
+            ("cancel_personalizationjob", "Can cancel a waiting personalization job"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["card_request"],
+                condition=Q(status__in=["waiting", "running", "done"]),
+                name="one_live_job_per_request",
+                violation_error_message="This request already has a personalization job.",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "heartbeat_at"])]
+
+    def __str__(self) -> str:
+        return f"job #{self.pk} for request #{self.card_request_id}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED, self.Status.CANCELLED)
+
+
+class JobStep(models.Model):
+    """One journal entry: a step of one attempt, recorded when done. `detail` holds what later
+    steps need and what an operator may read (public keys, certificate ids), never a secret."""
+
+    job = models.ForeignKey(PersonalizationJob, on_delete=models.CASCADE, related_name="steps")
+    attempt = models.PositiveIntegerField()
+    name = models.CharField(max_length=40)
+    detail = models.JSONField(default=dict)
+    apdus = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["job", "attempt", "finished_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job", "attempt", "name"], name="job_step_recorded_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job} step {self.name}"
+
+
+class PinMailer(models.Model):
+    """The card's PIN and PUK, sealed under the KEK until an encoding operator downloads the
+    mailer once; then the sealed value is destroyed. Never stored or logged in clear."""
+
+    card = models.OneToOneField(Card, on_delete=models.PROTECT, related_name="pin_mailer")
+    sealed = models.BinaryField(null=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    downloaded_at = models.DateTimeField(null=True, blank=True)
+    downloaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        permissions = [("download_pinmailer", "Can download a PIN mailer (once)")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(downloaded_at__isnull=True) | Q(sealed__isnull=True),
+                name="pin_mailer_destroyed_once_downloaded",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"PIN mailer of {self.card}"
+
+    @property
+    def is_available(self) -> bool:
+        return self.sealed is not None
+
+
+class EscrowedKey(models.Model):
+    """A centrally generated key-management (9D) private key, sealed under the KEK, when the card
+    profile asks for escrow so encrypted mail can be recovered."""
+
+    card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="escrowed_keys")
+    slot = models.CharField(max_length=2)
+    sealed_private_key = models.BinaryField(editable=False)
+    public_key_sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["card", "slot"], name="one_escrowed_key_per_slot")
+        ]
+
+    def __str__(self) -> str:
+        return f"escrowed {self.slot} key of {self.card}"

@@ -1,0 +1,329 @@
+"""Running a personalization job: claim it, replay its journal, run the missing steps, finish
+or fail cleanly.
+
+Crash safety (shared/DESIGN.md): a worker holds the job by a lease (`lease_owner`, refreshed
+`heartbeat_at`). Every step's record is written only when the step is done, and only while the
+lease is still this worker's. A worker that dies mid-step leaves a stale heartbeat; the next
+delivery of the job (redelivery, or `requeue_stale_jobs`) takes the lease over and resumes from
+the first step not recorded, which is idempotent. A message delivered twice finds the job
+leased or finished and does nothing. A job that fails revokes the certificates issued for its
+card: no certificate stays valid for a card that did not complete.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from enum import Enum
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from audit.events import EventType
+from audit.services import audit_record
+from config.errors import DomainError
+from config.sealing import SealError
+from issuance.models import CardRequest
+from personalization.apdu.errors import CardError
+from personalization.models import Card, EncoderStation, JobStep, PersonalizationJob
+from personalization.runner.session import CardSession
+from personalization.runner.steps import QualityCheckFailed, Step, StepContext, plan
+from pki.key_backends.base import KeyBackendError
+from pki.models import Certificate
+from pki.reasons import RevocationReason
+from pki.services.revocation import certificate_revoke
+
+logger = logging.getLogger(__name__)
+
+FINISH_STEP = "finish"
+
+
+class Outcome(Enum):
+    DONE = "done"
+    FAILED = "failed"
+    NOT_CLAIMED = "not claimed"  # finished, cancelled, or another worker holds it
+    STATION_BUSY = "station busy"
+    LEASE_LOST = "lease lost"
+
+
+class LeaseLost(Exception):
+    """Another worker took the job over (this one was thought dead): stop touching the card."""
+
+
+def steps_for(job: PersonalizationJob) -> list[Step]:
+    return plan(job.card_request.profile_version.definition)
+
+
+def step_names(job: PersonalizationJob) -> list[str]:
+    return [step.name for step in steps_for(job)] + [FINISH_STEP]
+
+
+def _stale_before(now: dt.datetime) -> dt.datetime:
+    return now - dt.timedelta(seconds=settings.CARDFORGE_JOB_STALE_SECONDS)
+
+
+def _claim(job_id: int, worker: str) -> bool:
+    now = timezone.now()
+    return bool(
+        PersonalizationJob.objects.filter(pk=job_id)
+        .filter(
+            Q(status=PersonalizationJob.Status.WAITING)
+            | Q(status=PersonalizationJob.Status.RUNNING, heartbeat_at__lt=_stale_before(now))
+            | Q(status=PersonalizationJob.Status.RUNNING, lease_owner=worker)
+        )
+        .update(status=PersonalizationJob.Status.RUNNING, lease_owner=worker, heartbeat_at=now)
+    )
+
+
+def _take_station(job: PersonalizationJob, worker: str) -> bool:
+    now = timezone.now()
+    return bool(
+        EncoderStation.objects.filter(pk=job.station_id, is_enabled=True)
+        .filter(
+            Q(busy_job__isnull=True)
+            | Q(busy_job=job)
+            | Q(heartbeat_at__lt=_stale_before(now))
+            | Q(busy_job__status__in=["done", "failed", "cancelled"])
+        )
+        .update(busy_job=job, heartbeat_at=now, worker=worker[:200])
+    )
+
+
+def _release_station(job: PersonalizationJob) -> None:
+    EncoderStation.objects.filter(pk=job.station_id, busy_job=job).update(busy_job=None)
+
+
+def _locked(job: PersonalizationJob, worker: str) -> PersonalizationJob:
+    """The job row, locked, if this worker still holds it; LeaseLost otherwise."""
+    row = PersonalizationJob.objects.select_for_update().get(pk=job.pk)
+    if row.lease_owner != worker or row.status != PersonalizationJob.Status.RUNNING:
+        raise LeaseLost
+    return row
+
+
+def _beat(job: PersonalizationJob, worker: str, *, current_step: str) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        _locked(job, worker)
+        PersonalizationJob.objects.filter(pk=job.pk).update(
+            heartbeat_at=now, current_step=current_step
+        )
+        EncoderStation.objects.filter(pk=job.station_id).update(heartbeat_at=now)
+
+
+def _record(job, worker: str, step: Step, detail: dict, *, started, apdus: int) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        _locked(job, worker)
+        JobStep.objects.create(
+            job=job,
+            attempt=job.attempt,
+            name=step.name,
+            detail=detail,
+            apdus=apdus,
+            started_at=started,
+            finished_at=now,
+        )
+        PersonalizationJob.objects.filter(pk=job.pk).update(heartbeat_at=now)
+
+
+def _revoke_certificates(card: Card | None, reason: RevocationReason, comment: str) -> list[str]:
+    if card is None or card.pk is None:
+        return []
+    revoked = []
+    for certificate in Certificate.objects.for_card(card).valid():
+        certificate_revoke(certificate=certificate, reason=reason, comment=comment)
+        revoked.append(certificate.serial)
+    return revoked
+
+
+def _finish(job: PersonalizationJob, worker: str, journal: dict) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        _locked(job, worker)
+        card = Card.objects.select_for_update().get(pk=job.card_id)
+        replaced = []
+        for previous in Card.objects.select_for_update().filter(
+            professional=card.professional,
+            card_profile=card.card_profile,
+            status=Card.Status.PERSONALIZED,
+        ):
+            previous.status = Card.Status.REPLACED
+            previous.save(update_fields=["status"])
+            serials = _revoke_certificates(
+                previous, RevocationReason.SUPERSEDED, f"replaced by card {card.serial}"
+            )
+            audit_record(
+                event=EventType.CARD_REPLACED,
+                obj=previous,
+                payload={"serial": previous.serial, "by_card": card.serial, "revoked": serials},
+            )
+            replaced.append(previous.serial)
+        card.status = Card.Status.PERSONALIZED
+        card.issued_at = now
+        card.save(update_fields=["status", "issued_at"])
+        CardRequest.objects.filter(pk=job.card_request_id).update(
+            status=CardRequest.Status.COMPLETED
+        )
+        PersonalizationJob.objects.filter(pk=job.pk).update(
+            status=PersonalizationJob.Status.DONE,
+            current_step="",
+            lease_owner="",
+            finished_at=now,
+            heartbeat_at=now,
+        )
+        JobStep.objects.create(
+            job=job,
+            attempt=job.attempt,
+            name=FINISH_STEP,
+            detail={"card_serial": card.serial, "replaced": replaced},
+            started_at=now,
+            finished_at=now,
+        )
+        audit_record(
+            event=EventType.CARD_PERSONALIZED,
+            obj=card,
+            payload={
+                "serial": card.serial,
+                "professional": card.professional.rpps,
+                "profile": card.card_profile.name,
+                "profile_version": card.profile_version.number,
+                "station": job.station.name,
+                "job": job.pk,
+                "attempt": job.attempt,
+                "certificates": journal.get("issue_certificates", {}).get("serials", {}),
+            },
+        )
+
+
+def _fail(job: PersonalizationJob, worker: str, code: str, message: str) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        try:
+            _locked(job, worker)
+        except LeaseLost:
+            return
+        card = Card.objects.filter(pk=job.card_id).first()
+        revoked = []
+        if card is not None and card.status == Card.Status.PERSONALIZING:
+            card.status = Card.Status.FAILED
+            card.save(update_fields=["status"])
+            revoked = _revoke_certificates(
+                card, RevocationReason.CESSATION_OF_OPERATION, "card personalization failed"
+            )
+        PersonalizationJob.objects.filter(pk=job.pk).update(
+            status=PersonalizationJob.Status.FAILED,
+            error_code=code[:60],
+            error_message=message,
+            lease_owner="",
+            finished_at=now,
+        )
+        audit_record(
+            event=EventType.PERSONALIZATION_JOB_FAILED,
+            obj=job,
+            payload={
+                "request": job.card_request_id,
+                "station": job.station.name,
+                "attempt": job.attempt,
+                "step": job.current_step,
+                "error": code,
+                "message": message[:500],
+                "card": card.serial if card else None,
+                "revoked": revoked,
+            },
+        )
+
+
+def _started(job: PersonalizationJob, journal: dict) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        first = job.started_at is None
+        if first:
+            PersonalizationJob.objects.filter(pk=job.pk).update(started_at=now)
+            job.started_at = now
+        audit_record(
+            event=(
+                EventType.PERSONALIZATION_JOB_STARTED
+                if not journal
+                else EventType.PERSONALIZATION_JOB_RESUMED
+            ),
+            obj=job,
+            payload={
+                "request": job.card_request_id,
+                "station": job.station.name,
+                "attempt": job.attempt,
+                "steps_done": len(journal),
+            },
+        )
+
+
+def job_run(*, job_id: int, worker: str) -> Outcome:
+    """Run (or resume) job `job_id` as `worker`; see the module docstring."""
+    if not _claim(job_id, worker):
+        return Outcome.NOT_CLAIMED
+    job = PersonalizationJob.objects.select_related(
+        "station",
+        "card",
+        "card__professional",
+        "card_request__profile_version",
+        "card_request__professional",
+        "card_request__card_profile",
+    ).get(pk=job_id)
+    if not _take_station(job, worker):
+        PersonalizationJob.objects.filter(pk=job.pk, lease_owner=worker).update(
+            status=PersonalizationJob.Status.WAITING, lease_owner=""
+        )
+        return Outcome.STATION_BUSY
+    journal = {
+        step.name: step.detail for step in JobStep.objects.filter(job=job, attempt=job.attempt)
+    }
+    session = CardSession(job.station, rotated="rotate_management_key" in journal)
+    if job.card is not None:
+        session.attach(job.card)
+    context = StepContext(
+        job=job,
+        session=session,
+        profile=job.card_request.profile_version.definition,
+        journal=journal,
+    )
+    try:
+        _started(job, journal)
+        for step in steps_for(job):
+            if step.name in journal:
+                continue
+            _beat(job, worker, current_step=step.name)
+            started, apdus = timezone.now(), session.apdu_count
+            if step.records_itself:
+                detail = step.run(
+                    context,
+                    record=lambda detail, step=step, started=started, apdus=apdus: _record(
+                        job, worker, step, detail, started=started, apdus=session.apdu_count - apdus
+                    ),
+                )
+            else:
+                detail = step.run(context)
+                _record(
+                    job, worker, step, detail, started=started, apdus=session.apdu_count - apdus
+                )
+            journal[step.name] = detail
+        _finish(job, worker, journal)
+    except LeaseLost:
+        logger.warning("job %s: another worker took it over; stopping", job.pk)
+        return Outcome.LEASE_LOST
+    except (CardError, QualityCheckFailed, DomainError, SealError, KeyBackendError) as error:
+        message = getattr(error, "message", None) or str(error)
+        logger.warning("job %s failed at %s: %s", job.pk, job.current_step, message)
+        job.refresh_from_db(fields=["current_step"])
+        _fail(job, worker, type(error).__name__, message)
+        return Outcome.FAILED
+    except Exception:
+        logger.exception("job %s: unexpected error", job.pk)
+        job.refresh_from_db(fields=["current_step"])
+        _fail(job, worker, "internal_error", "an unexpected error stopped the job; see the logs")
+        return Outcome.FAILED
+    finally:
+        session.close()
+        _release_station(job)
+    return Outcome.DONE

@@ -1,0 +1,111 @@
+"""The card a job works on, reached through its station's transport.
+
+A `CardSession` connects lazily, selects the PIV application, and authenticates with the
+management key only when a step needs it (that status is volatile: a reconnection after a crash
+loses it). It knows which key the card holds from the journal: the factory key until the
+rotation step is done, the derived key after, and it tries the other one if the card refuses.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from personalization.emulated_cards import emulated_card_open
+from personalization.factory import factory_management_key
+from personalization.models import Card, EncoderStation
+from personalization.piv import ManagementKey, PivClient
+from personalization.piv.constants import ManagementKeyAlgorithm
+from personalization.piv.errors import ManagementKeyAuthenticationFailed
+from personalization.transports import CardTransport, open_transport
+from personalization.transports.emulated import EmulatedTransport
+from pki.services.keys import card_management_key_derive
+
+logger = logging.getLogger(__name__)
+
+DERIVED_KEY_ALGORITHMS = {
+    "3des": ManagementKeyAlgorithm.TDES,
+    "aes192": ManagementKeyAlgorithm.AES192,
+}
+
+
+def derived_management_key(card: Card, algorithm_name: str) -> ManagementKey:
+    """The card's own management key: derived from the PKI's master key and the card UUID."""
+    algorithm = DERIVED_KEY_ALGORITHMS[algorithm_name]
+    value = card_management_key_derive(card_identity=card.uuid.bytes, length=algorithm.key_length)
+    return ManagementKey(algorithm, value)
+
+
+def station_transport(station: EncoderStation, card: Card | None) -> CardTransport:
+    if station.transport == EncoderStation.Transport.EMULATED:
+        if card is None or card.emulated_card is None:
+            msg = "an emulated station needs the job's emulated card"
+            raise ValueError(msg)
+        return EmulatedTransport(emulated_card_open(card.emulated_card))
+    options = {}
+    if station.reader_pattern:
+        pattern = station.reader_pattern
+        options["reader"] = (
+            re.compile(pattern) if any(c in pattern for c in "^$*[(|\\") else pattern
+        )
+    return open_transport(station.transport, **options)
+
+
+class CardSession:
+    def __init__(self, station: EncoderStation, *, rotated: bool = False) -> None:
+        self.station = station
+        self.card: Card | None = None
+        self.rotated = rotated
+        self._transport: CardTransport | None = None
+        self._client: PivClient | None = None
+        self._admin = False
+
+    @property
+    def apdu_count(self) -> int:
+        return self._client.apdu_count if self._client is not None else 0
+
+    def attach(self, card: Card) -> None:
+        self.card = card
+
+    @property
+    def client(self) -> PivClient:
+        if self._client is None:
+            self._transport = station_transport(self.station, self.card)
+            self._client = PivClient.connect(self._transport)
+        return self._client
+
+    def management_key(self) -> ManagementKey:
+        return self.derived_key() if self.rotated else factory_management_key()
+
+    def derived_key(self) -> ManagementKey:
+        return derived_management_key(self.card, self.card.management_key_algorithm)
+
+    def reauthenticate(self) -> None:
+        """Authenticate again with the key the card should now hold (proves a rotation)."""
+        self._admin = False
+        self.client.authenticate(self.management_key())
+        self._admin = True
+
+    def ensure_admin(self) -> None:
+        """Authenticate with the key the card should hold; on refusal, try the other one (the
+        journal may lag the card by one step after a crash)."""
+        if self._admin:
+            return
+        try:
+            self.client.authenticate(self.management_key())
+        except ManagementKeyAuthenticationFailed:
+            if not (self.card and self.card.management_key_algorithm):
+                raise
+            self.rotated = not self.rotated
+            self.client.authenticate(self.management_key())
+        self._admin = True
+
+    def close(self) -> None:
+        if self._transport is not None:
+            try:
+                self._transport.disconnect(reset=True)
+            except Exception:
+                logger.debug("disconnect after the job failed", exc_info=True)
+        self._transport = None
+        self._client = None
+        self._admin = False

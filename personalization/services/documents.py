@@ -1,0 +1,136 @@
+"""The card's documents: card face and carrier (no secret, rendered on demand) and the one-time
+PIN mailer (rendered once from the sealed PIN and PUK, which are then destroyed)."""
+
+from __future__ import annotations
+
+import json
+
+from django.db import transaction
+from django.utils import timezone
+
+from audit.events import EventType
+from audit.services import audit_record
+from config.errors import Conflict, NotAllowed
+from config.sealing import unseal
+from personalization.documents.render import (
+    CardDocument,
+    card_face_pdf,
+    carrier_pdf,
+    photo_data_uri,
+    pin_mailer_pdf,
+)
+from personalization.models import Card, PinMailer
+from personalization.piv import Pin, Puk
+from personalization.runner.steps import PIN_MAILER_PURPOSE
+
+DOCUMENTS = ("card-face", "carrier")
+
+
+def pin_mailer_secrets(mailer: PinMailer) -> tuple[Pin, Puk]:
+    values = json.loads(unseal(mailer.sealed, purpose=PIN_MAILER_PURPOSE, owner=mailer.card.serial))
+    return Pin(values["pin"]), Puk(values["puk"])
+
+
+def card_document_data(card: Card) -> CardDocument:
+    professional = card.professional
+    visual = card.profile_version.definition.get("visual", {})
+    photo = None
+    if professional.photo:
+        with professional.photo.open("rb") as handle:
+            content = handle.read()
+        kind = "image/png" if content[:8] == b"\x89PNG\r\n\x1a\n" else "image/jpeg"
+        photo = photo_data_uri(content, kind)
+    return CardDocument(
+        card_serial=card.serial,
+        holder_name=professional.full_name,
+        first_name=professional.first_name,
+        last_name=professional.last_name,
+        profession=professional.get_profession_display(),
+        profession_code=professional.profession,
+        rpps=professional.rpps,
+        specialty=professional.specialty,
+        organisation=professional.organisation.name if professional.organisation else "",
+        expires_on=timezone.localdate(card.expires_at),
+        issued_on=timezone.localdate(card.issued_at or card.created_at),
+        address_lines=professional.postal_address_lines,
+        country=professional.country,
+        profile_name=card.card_profile.name,
+        title=visual.get("title", "Carte de professionnel de santé"),
+        accent_color=visual.get("accent_color", "#0b5cad"),
+        photo_data_uri=photo,
+    )
+
+
+def _template(card: Card, kind: str) -> str:
+    key = {"card-face": "card_face", "carrier": "carrier", "pin-mailer": "pin_mailer"}[kind]
+    return card.profile_version.definition["documents"][key]
+
+
+def _check_personalized(card: Card) -> None:
+    if card.status != Card.Status.PERSONALIZED:
+        raise Conflict(
+            f"card {card.serial} is {card.get_status_display().lower()}; its documents are "
+            "made once it is personalized",
+            code="card_not_personalized",
+        )
+
+
+@transaction.atomic
+def card_document_render(*, card: Card, kind: str, by) -> bytes:
+    """The card face (for the card printer) or the carrier letter, as PDF; audited."""
+    if not by.has_perm("personalization.download_card_documents"):
+        raise NotAllowed("you are not allowed to download card documents")
+    _check_personalized(card)
+    data = card_document_data(card)
+    template = _template(card, kind)
+    pdf = (
+        card_face_pdf(data, template=template)
+        if kind == "card-face"
+        else carrier_pdf(data, template=template)
+    )
+    audit_record(
+        event=EventType.CARD_DOCUMENT_DOWNLOADED,
+        actor=by,
+        obj=card,
+        payload={"serial": card.serial, "document": kind},
+    )
+    return pdf
+
+
+@transaction.atomic
+def pin_mailer_download(*, card: Card, by) -> bytes:
+    """The PIN mailer, once: the sealed PIN and PUK are destroyed in the same transaction that
+    records the download, so a second download is refused."""
+    if not by.has_perm("personalization.download_pinmailer"):
+        raise NotAllowed("you are not allowed to download PIN mailers")
+    _check_personalized(card)
+    mailer = PinMailer.objects.select_for_update().filter(card=card).first()
+    if mailer is None or mailer.sealed is None:
+        when = (
+            f" on {timezone.localtime(mailer.downloaded_at):%Y-%m-%d %H:%M} by "
+            f"{mailer.downloaded_by.get_username() if mailer.downloaded_by else 'the system'}"
+            if mailer is not None and mailer.downloaded_at
+            else ""
+        )
+        raise Conflict(
+            f"the PIN mailer of card {card.serial} was already downloaded{when}; it exists once",
+            code="pin_mailer_gone",
+        )
+    pin, puk = pin_mailer_secrets(mailer)
+    pdf = pin_mailer_pdf(
+        card_document_data(card),
+        pin=pin.reveal().decode(),
+        puk=puk.reveal().decode(),
+        template=_template(card, "pin-mailer"),
+    )
+    mailer.sealed = None
+    mailer.downloaded_at = timezone.now()
+    mailer.downloaded_by = by
+    mailer.save(update_fields=["sealed", "downloaded_at", "downloaded_by"])
+    audit_record(
+        event=EventType.PIN_MAILER_DOWNLOADED,
+        actor=by,
+        obj=card,
+        payload={"serial": card.serial, "professional": card.professional.rpps},
+    )
+    return pdf

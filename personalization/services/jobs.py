@@ -1,0 +1,181 @@
+"""Queueing, retrying and cancelling personalization jobs. A job is created in the transaction
+that approves (or queues) its request; its Celery message is sent only after that commits."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from audit.events import EventType
+from audit.services import audit_record
+from config.errors import Conflict, FieldError, NotAllowed, ValidationFailed
+from issuance.models import CardRequest
+from personalization.models import EncoderStation, JobBatch, PersonalizationJob
+
+
+def _send(job: PersonalizationJob) -> None:
+    from personalization.tasks import personalize_card
+
+    personalize_card.apply_async(args=[job.pk], queue=job.station.queue)
+
+
+def send_on_commit(job: PersonalizationJob) -> None:
+    transaction.on_commit(lambda: _send(job))
+
+
+def _create(card_request: CardRequest, station: EncoderStation, *, by, batch=None):
+    if card_request.status != CardRequest.Status.APPROVED:
+        raise Conflict(
+            f"request #{card_request.pk} is {card_request.get_status_display().lower()}, "
+            "not approved",
+            code="not_approved",
+        )
+    if PersonalizationJob.objects.filter(card_request=card_request).active().exists() or (
+        PersonalizationJob.objects.filter(
+            card_request=card_request, status=PersonalizationJob.Status.DONE
+        ).exists()
+    ):
+        raise Conflict(
+            f"request #{card_request.pk} already has a personalization job", code="job_exists"
+        )
+    try:
+        with transaction.atomic():
+            job = PersonalizationJob.objects.create(
+                card_request=card_request,
+                station=station,
+                batch=batch,
+                created_by=by if getattr(by, "is_authenticated", False) else None,
+            )
+    except IntegrityError:
+        raise Conflict(
+            f"request #{card_request.pk} already has a personalization job", code="job_exists"
+        ) from None
+    audit_record(
+        event=EventType.PERSONALIZATION_JOB_QUEUED,
+        actor=by,
+        obj=job,
+        payload={
+            "request": card_request.pk,
+            "professional": card_request.professional.rpps,
+            "station": station.name,
+            "batch": batch.pk if batch else None,
+        },
+    )
+    send_on_commit(job)
+    return job
+
+
+def job_create_on_approval(*, card_request: CardRequest, by, batch=None):
+    """Called by card_request_approve in its transaction: queue the request on the station that
+    takes approved requests, if there is one; otherwise an operator queues it later."""
+    station = EncoderStation.objects.filter(takes_approved_requests=True, is_enabled=True).first()
+    if station is None:
+        return None
+    return _create(card_request, station, by=by, batch=batch)
+
+
+@transaction.atomic
+def job_queue(*, card_request: CardRequest, station: EncoderStation, by, batch=None):
+    """An operator sends an approved request to a chosen station."""
+    if not by.has_perm("personalization.add_personalizationjob"):
+        raise NotAllowed("you are not allowed to queue personalization jobs")
+    if not station.is_enabled:
+        raise ValidationFailed([FieldError("station", f"station {station} is disabled")])
+    card_request = CardRequest.objects.select_for_update().get(pk=card_request.pk)
+    return _create(card_request, station, by=by, batch=batch)
+
+
+@transaction.atomic
+def jobs_queue_many(
+    *, card_requests: Iterable[CardRequest], station: EncoderStation, by, name: str = ""
+) -> JobBatch:
+    """Queue many approved requests as one batch; all or nothing."""
+    requests = list(card_requests)
+    if not requests:
+        raise ValidationFailed([FieldError("requests", "choose at least one approved request")])
+    batch = JobBatch.objects.create(
+        name=name or f"{len(requests)} cards on {station} ({timezone.now():%Y-%m-%d %H:%M})",
+        created_by=by if getattr(by, "is_authenticated", False) else None,
+    )
+    for card_request in requests:
+        job_queue(card_request=card_request, station=station, by=by, batch=batch)
+    return batch
+
+
+@transaction.atomic
+def job_retry(*, job: PersonalizationJob, by) -> PersonalizationJob:
+    """A failed job runs again from the start, on a new blank card."""
+    if not by.has_perm("personalization.retry_personalizationjob"):
+        raise NotAllowed("you are not allowed to retry personalization jobs")
+    job = PersonalizationJob.objects.select_for_update().get(pk=job.pk)
+    if job.status != PersonalizationJob.Status.FAILED:
+        raise Conflict(
+            f"only failed jobs can be retried; job #{job.pk} is {job.status}", code="not_failed"
+        )
+    job.attempt += 1
+    job.status = PersonalizationJob.Status.WAITING
+    job.card = None
+    job.current_step = job.error_code = job.error_message = job.lease_owner = ""
+    job.queued_at = timezone.now()
+    job.started_at = job.finished_at = job.heartbeat_at = None
+    job.save()
+    audit_record(
+        event=EventType.PERSONALIZATION_JOB_RETRIED,
+        actor=by,
+        obj=job,
+        payload={
+            "request": job.card_request_id,
+            "attempt": job.attempt,
+            "station": job.station.name,
+        },
+    )
+    send_on_commit(job)
+    return job
+
+
+@transaction.atomic
+def job_cancel(*, job: PersonalizationJob, by) -> PersonalizationJob:
+    """Withdraw a job no worker has started; its request stays approved, ready to queue again."""
+    if not by.has_perm("personalization.cancel_personalizationjob"):
+        raise NotAllowed("you are not allowed to cancel personalization jobs")
+    job = PersonalizationJob.objects.select_for_update().get(pk=job.pk)
+    if job.status != PersonalizationJob.Status.WAITING:
+        raise Conflict(
+            f"only waiting jobs can be cancelled; job #{job.pk} is {job.status}", code="not_waiting"
+        )
+    job.status = PersonalizationJob.Status.CANCELLED
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "finished_at"])
+    audit_record(
+        event=EventType.PERSONALIZATION_JOB_CANCELLED,
+        actor=by,
+        obj=job,
+        payload={"request": job.card_request_id, "station": job.station.name},
+    )
+    return job
+
+
+def jobs_requeue_stale() -> list[int]:
+    """Send again the jobs whose worker died (stale heartbeat) or whose message seems lost.
+    Harmless when the original message is still coming: the first to claim the job runs it."""
+    now = timezone.now()
+    stale = now - dt.timedelta(seconds=settings.CARDFORGE_JOB_STALE_SECONDS)
+    lost = now - dt.timedelta(seconds=settings.CARDFORGE_JOB_RESEND_SECONDS)
+    running = PersonalizationJob.objects.filter(
+        status=PersonalizationJob.Status.RUNNING, heartbeat_at__lt=stale
+    )
+    waiting = PersonalizationJob.objects.filter(
+        status=PersonalizationJob.Status.WAITING, queued_at__lt=lost
+    )
+    resent = []
+    for job in (running | waiting).select_related("station"):
+        PersonalizationJob.objects.filter(
+            pk=job.pk, status=PersonalizationJob.Status.WAITING
+        ).update(queued_at=now)
+        _send(job)
+        resent.append(job.pk)
+    return resent
