@@ -1,0 +1,58 @@
+"""Faults injected between the runner and an emulated card, for in-process failure tests.
+
+`FaultyTransport` lets the card process an APDU and then raises instead of answering, as when a
+worker dies or a card is pulled out right after the card acted. `SimulatedCrash` is a
+BaseException, so the runner's error handling does not see it: the job is left as a killed
+worker leaves it (running, with its lease and journal).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from personalization.emulated_cards import emulated_card_open
+from personalization.transports.emulated import EmulatedTransport
+
+
+class SimulatedCrash(BaseException):
+    pass
+
+
+@dataclass
+class Fault:
+    ins: int
+    occurrence: int = 1  # the nth APDU with this INS (chained parts count once)
+    exception: BaseException | type[BaseException] = SimulatedCrash
+    corrupt_response: bool = False  # answer with one byte flipped instead of raising
+    seen: int = 0
+    fired: bool = False
+
+
+class FaultyTransport(EmulatedTransport):
+    def __init__(self, card, fault: Fault) -> None:
+        super().__init__(card)
+        self.fault = fault
+
+    def transmit(self, apdu: bytes) -> bytes:
+        response = super().transmit(apdu)
+        fault = self.fault
+        chained = apdu[0] & 0x10
+        if fault.fired or chained or apdu[1] != fault.ins:
+            return response
+        fault.seen += 1
+        if fault.seen != fault.occurrence:
+            return response
+        fault.fired = True
+        if fault.corrupt_response and len(response) > 12:
+            return response[:10] + bytes([response[10] ^ 0xFF]) + response[11:]
+        raise fault.exception if isinstance(fault.exception, BaseException) else fault.exception()
+
+
+def install(monkeypatch, fault: Fault) -> Fault:
+    """Make emulated stations hand the runner a FaultyTransport (once per session)."""
+
+    def station_transport(station, card):
+        return FaultyTransport(emulated_card_open(card.emulated_card), fault)
+
+    monkeypatch.setattr("personalization.runner.session.station_transport", station_transport)
+    return fault

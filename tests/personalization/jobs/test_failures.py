@@ -1,0 +1,213 @@
+"""What happens when things go wrong, in process: a crash at every point of the card dialogue
+resumes to one good card; a removed card or a failed quality check fails the job cleanly and
+revokes its certificates; leases, station locks, retry, cancel and renewal."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from accounts.roles import Role
+from audit.events import EventType
+from audit.models import AuditEvent
+from audit.selectors import audit_chain_verify
+from config.errors import Conflict, NotAllowed
+from issuance.models import CardRequest
+from issuance.services.card_requests import card_request_submit
+from personalization.models import Card, JobStep, PersonalizationJob
+from personalization.piv.constants import Ins
+from personalization.runner.engine import Outcome, job_run, step_names
+from personalization.services.jobs import job_cancel, job_retry
+from personalization.transports import CardRemoved
+from pki.models import Certificate
+from tests.personalization.jobs.faults import Fault, SimulatedCrash, install
+
+pytestmark = pytest.mark.django_db
+
+
+def _job(request) -> PersonalizationJob:
+    return PersonalizationJob.objects.get(card_request=request)
+
+
+def _age_heartbeat(job: PersonalizationJob) -> None:
+    PersonalizationJob.objects.filter(pk=job.pk).update(
+        heartbeat_at=timezone.now() - dt.timedelta(hours=1)
+    )
+
+
+def _assert_one_good_card(request) -> Card:
+    cards = Card.objects.filter(card_request=request)
+    good = cards.filter(status=Card.Status.PERSONALIZED)
+    assert good.count() == 1
+    card = good.get()
+    live = Certificate.objects.for_card(card).valid()
+    assert sorted(live.values_list("card_slot", flat=True)) == ["9A", "9C", "9D", "9E"]
+    for other in cards.exclude(pk=card.pk):
+        assert not Certificate.objects.for_card(other).valid().exists()
+    assert audit_chain_verify().intact
+    return card
+
+
+# A crash right after the card carried out the nth command of a kind, at every step that talks
+# to the card: management-key auth, PIN change, PUK change, each key generation, the first and
+# last object writes, the management-key change, the PIN check and a signature of the quality
+# check.
+CRASH_POINTS = {  # name: (instruction, its nth occurrence, the step it falls in)
+    "authenticate": (Ins.GENERAL_AUTHENTICATE, 2, "authenticate"),
+    "set_pin": (Ins.CHANGE_REFERENCE_DATA, 1, "set_pin_puk"),
+    "set_puk": (Ins.CHANGE_REFERENCE_DATA, 2, "set_pin_puk"),
+    "generate_9a": (Ins.GENERATE_ASYMMETRIC_KEY_PAIR, 1, "generate_9a"),
+    "generate_9e": (Ins.GENERATE_ASYMMETRIC_KEY_PAIR, 4, "generate_9e"),
+    "write_first_certificate": (Ins.PUT_DATA, 1, "write_objects"),
+    "write_printed_information": (Ins.PUT_DATA, 9, "write_objects"),
+    "rotate_management_key": (Ins.SET_MANAGEMENT_KEY, 1, "rotate_management_key"),
+    "quality_check_pin": (Ins.VERIFY, 4, "quality_check"),
+    "quality_check_signature": (Ins.GENERAL_AUTHENTICATE, 6, "quality_check"),
+}
+
+
+@pytest.mark.parametrize("point", list(CRASH_POINTS), ids=str)
+def test_a_crash_at_any_point_resumes_to_one_good_card(approved, monkeypatch, point):
+    request = approved()
+    job = _job(request)
+    ins, occurrence, step = CRASH_POINTS[point]
+    fault = install(monkeypatch, Fault(ins, occurrence))
+    with pytest.raises(SimulatedCrash):
+        job_run(job_id=job.pk, worker="dead-worker")
+    assert fault.fired
+    job.refresh_from_db()
+    assert (job.status, job.current_step) == ("running", step)
+
+    # While the dead worker's lease is fresh nobody else takes the job; once stale, one does.
+    assert job_run(job_id=job.pk, worker="second") is Outcome.NOT_CLAIMED
+    _age_heartbeat(job)
+    assert job_run(job_id=job.pk, worker="second") is Outcome.DONE
+
+    job.refresh_from_db()
+    assert job.status == "done"
+    card = _assert_one_good_card(request)
+    assert job.card == card
+    assert list(JobStep.objects.filter(job=job).values_list("name", flat=True)) == step_names(job)
+    resumed = AuditEvent.objects.filter(
+        event=EventType.PERSONALIZATION_JOB_RESUMED, object_id=str(job.pk)
+    )
+    assert resumed.count() == 1
+
+
+def test_a_card_removed_mid_job_fails_it_and_revokes_its_certificates(approved, monkeypatch):
+    request = approved()
+    job = _job(request)
+    # Pulled out while the certificates were being written: they are issued already.
+    install(monkeypatch, Fault(Ins.PUT_DATA, 2, exception=CardRemoved("the card was removed")))
+    assert job_run(job_id=job.pk, worker="w") is Outcome.FAILED
+
+    job.refresh_from_db()
+    assert (job.status, job.error_code) == ("failed", "CardRemoved")
+    assert job.current_step == "write_objects"
+    card = Card.objects.get(card_request=request)
+    assert card.status == Card.Status.FAILED
+    certificates = Certificate.objects.for_card(card)
+    assert certificates.count() == 4
+    assert set(certificates.values_list("status", flat=True)) == {"revoked"}
+    assert set(certificates.values_list("revocation_reason", flat=True)) == {5}  # cessation
+    event = AuditEvent.objects.get(event=EventType.PERSONALIZATION_JOB_FAILED)
+    assert event.payload["error"] == "CardRemoved"
+    assert sorted(event.payload["revoked"]) == sorted(certificates.values_list("serial", flat=True))
+    request.refresh_from_db()
+    assert request.status == CardRequest.Status.APPROVED  # ready for a retry
+
+
+def test_a_failed_job_retried_makes_a_new_card(approved, monkeypatch, users):
+    request = approved()
+    job = _job(request)
+    install(monkeypatch, Fault(Ins.GENERATE_ASYMMETRIC_KEY_PAIR, 2, exception=CardRemoved("gone")))
+    assert job_run(job_id=job.pk, worker="w") is Outcome.FAILED
+    monkeypatch.undo()
+
+    with pytest.raises(NotAllowed):
+        job_retry(job=job, by=users[Role.AUDITOR])
+    job = job_retry(job=job, by=users[Role.ENCODING_OPERATOR])
+    assert (job.status, job.attempt, job.card) == ("waiting", 2, None)
+    assert job_run(job_id=job.pk, worker="w") is Outcome.DONE
+    _assert_one_good_card(request)
+    assert Card.objects.filter(card_request=request).count() == 2
+    with pytest.raises(Conflict):
+        job_retry(job=job, by=users[Role.ENCODING_OPERATOR])
+
+
+def test_a_card_that_does_not_read_back_is_never_marked_good(approved, monkeypatch):
+    request = approved()
+    job = _job(request)
+    # The first GET DATA of a certificate in the quality check comes back altered.
+    install(monkeypatch, Fault(Ins.GET_DATA, 1, corrupt_response=True))
+    assert job_run(job_id=job.pk, worker="w") is Outcome.FAILED
+    job.refresh_from_db()
+    assert job.current_step == "quality_check"
+    assert job.error_code in {"QualityCheckFailed", "MalformedCardResponse", "CertificateError"}
+    card = Card.objects.get(card_request=request)
+    assert card.status == Card.Status.FAILED
+    assert not Certificate.objects.for_card(card).valid().exists()
+
+
+def test_a_worker_that_lost_its_lease_stops_without_touching_the_job(approved, monkeypatch):
+    job = _job(approved())
+    fault = install(
+        monkeypatch, Fault(Ins.GENERATE_ASYMMETRIC_KEY_PAIR, 1, exception=SimulatedCrash)
+    )
+    with pytest.raises(SimulatedCrash):
+        job_run(job_id=job.pk, worker="slow")
+    assert fault.fired
+    # Another worker took the job over; the slow one comes back and must stop at once.
+    PersonalizationJob.objects.filter(pk=job.pk).update(lease_owner="fast")
+    monkeypatch.undo()
+    assert job_run(job_id=job.pk, worker="slow") is Outcome.NOT_CLAIMED
+    job.refresh_from_db()
+    assert (job.status, job.lease_owner) == ("running", "fast")
+
+
+def test_a_busy_station_sends_the_job_back_to_waiting(approved, station):
+    first, second = _job(approved()), _job(approved())
+    PersonalizationJob.objects.filter(pk=first.pk).update(
+        status="running", heartbeat_at=timezone.now()
+    )
+    station.busy_job = first
+    station.heartbeat_at = timezone.now()
+    station.save()
+    assert job_run(job_id=second.pk, worker="w") is Outcome.STATION_BUSY
+    second.refresh_from_db()
+    assert (second.status, second.lease_owner) == ("waiting", "")
+
+
+def test_cancel_only_waiting_jobs(approved, users):
+    job = _job(approved())
+    with pytest.raises(NotAllowed):
+        job_cancel(job=job, by=users[Role.APPROVING_OFFICER])
+    job = job_cancel(job=job, by=users[Role.ENCODING_OPERATOR])
+    assert job.status == "cancelled"
+    assert job_run(job_id=job.pk, worker="w") is Outcome.NOT_CLAIMED
+    with pytest.raises(Conflict):
+        job_cancel(job=job, by=users[Role.ENCODING_OPERATOR])
+
+
+def test_a_renewal_replaces_the_old_card_and_revokes_its_certificates(approved, users, profiles):
+    first = approved()
+    job_run(job_id=_job(first).pk, worker="w")
+    old = Card.objects.get(card_request=first, status=Card.Status.PERSONALIZED)
+    professional = first.professional
+
+    with pytest.raises(Conflict, match="renewal or a replacement"):
+        card_request_submit(
+            professional=professional,
+            profile=profiles["hpc-physician"],
+            by=users[Role.ENROLMENT_OFFICER],
+        )
+    renewal = approved(reason="renewal", professional=professional)
+    assert job_run(job_id=_job(renewal).pk, worker="w") is Outcome.DONE
+
+    old.refresh_from_db()
+    assert old.status == Card.Status.REPLACED
+    assert set(Certificate.objects.for_card(old).values_list("revocation_reason", flat=True)) == {4}
+    new = _assert_one_good_card(renewal)
+    assert Card.objects.filter(professional=professional, status="personalized").get() == new
