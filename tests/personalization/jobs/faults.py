@@ -1,9 +1,9 @@
 """Faults injected between the runner and an emulated card, for in-process failure tests.
 
 `FaultyTransport` lets the card process an APDU and then raises instead of answering, as when a
-worker dies or a card is pulled out right after the card acted. `SimulatedCrash` is a
-BaseException, so the runner's error handling does not see it: the job is left as a killed
-worker leaves it (running, with its lease and journal).
+worker dies or a card is pulled out right after the card acted, or answers with one bit changed.
+`SimulatedCrash` is a BaseException, so the runner's error handling does not see it: the job is
+left as a killed worker leaves it (running, with its lease and journal).
 """
 
 from __future__ import annotations
@@ -23,7 +23,10 @@ class Fault:
     ins: int
     occurrence: int = 1  # the nth APDU with this INS (chained parts count once)
     exception: BaseException | type[BaseException] = SimulatedCrash
-    corrupt_response: bool = False  # answer with one byte flipped instead of raising
+    # Instead of raising, flip one bit of the answer at this offset (the card "misremembers").
+    corrupt_at: int | None = None
+    # Only count commands whose data holds these bytes (e.g. a GET DATA of one object).
+    data_contains: bytes = b""
     seen: int = 0
     fired: bool = False
 
@@ -36,20 +39,22 @@ class FaultyTransport(EmulatedTransport):
     def transmit(self, apdu: bytes) -> bytes:
         response = super().transmit(apdu)
         fault = self.fault
-        chained = apdu[0] & 0x10
-        if fault.fired or chained or apdu[1] != fault.ins:
+        if fault.fired or apdu[0] & 0x10 or apdu[1] != fault.ins:
+            return response
+        if fault.data_contains not in apdu[5:]:
             return response
         fault.seen += 1
         if fault.seen != fault.occurrence:
             return response
         fault.fired = True
-        if fault.corrupt_response and len(response) > 12:
-            return response[:10] + bytes([response[10] ^ 0xFF]) + response[11:]
+        if fault.corrupt_at is not None:
+            at = fault.corrupt_at
+            return response[:at] + bytes([response[at] ^ 0x01]) + response[at + 1 :]
         raise fault.exception if isinstance(fault.exception, BaseException) else fault.exception()
 
 
 def install(monkeypatch, fault: Fault) -> Fault:
-    """Make emulated stations hand the runner a FaultyTransport (once per session)."""
+    """Make emulated stations hand the runner a FaultyTransport."""
 
     def station_transport(station, card):
         return FaultyTransport(emulated_card_open(card.emulated_card), fault)

@@ -140,12 +140,17 @@ def test_a_failed_job_retried_makes_a_new_card(approved, monkeypatch, users):
 def test_a_card_that_does_not_read_back_is_never_marked_good(approved, monkeypatch):
     request = approved()
     job = _job(request)
-    # The first GET DATA of a certificate in the quality check comes back altered.
-    install(monkeypatch, Fault(Ins.GET_DATA, 1, corrupt_response=True))
+    # The CHUID read back in the quality check has one bit of its GUID changed
+    # (53 L | 30 19 FASC-N(25) | 34 10 GUID: the GUID starts at offset 31).
+    install(
+        monkeypatch,
+        Fault(Ins.GET_DATA, 1, corrupt_at=35, data_contains=bytes.fromhex("5c035fc102")),
+    )
     assert job_run(job_id=job.pk, worker="w") is Outcome.FAILED
     job.refresh_from_db()
     assert job.current_step == "quality_check"
-    assert job.error_code in {"QualityCheckFailed", "MalformedCardResponse", "CertificateError"}
+    assert job.error_code == "QualityCheckFailed"
+    assert job.error_message == "CHUID did not read back"
     card = Card.objects.get(card_request=request)
     assert card.status == Card.Status.FAILED
     assert not Certificate.objects.for_card(card).valid().exists()
