@@ -116,50 +116,39 @@ class DecisionInput(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class CardRequestApproveAPI(ServiceAPIView):
+class _CardRequestActionAPI(ServiceAPIView):
+    """POST with an optional reason; the subclass names the service that decides."""
+
+    service = None
+
+    @extend_schema(request=DecisionInput, responses=CardRequestOutput)
+    def post(self, request, pk: int):
+        serializer = DecisionInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        card_request = type(self).service(
+            card_request=get_object_or_404(CardRequest, pk=pk),
+            reason=serializer.validated_data["reason"],
+            by=request.user,
+        )
+        return Response(CardRequestOutput(card_request).data)
+
+
+class CardRequestApproveAPI(_CardRequestActionAPI):
     """Approve a submitted request. Refused (403, code four_eyes) to the request's submitter."""
 
     required_permissions = {"POST": "issuance.decide_cardrequest"}
-
-    @extend_schema(request=DecisionInput, responses=CardRequestOutput)
-    def post(self, request, pk: int):
-        serializer = DecisionInput(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        card_request = card_request_approve(
-            card_request=get_object_or_404(CardRequest, pk=pk),
-            reason=serializer.validated_data["reason"],
-            by=request.user,
-        )
-        return Response(CardRequestOutput(card_request).data)
+    service = staticmethod(card_request_approve)
 
 
-class CardRequestRejectAPI(ServiceAPIView):
+class CardRequestRejectAPI(_CardRequestActionAPI):
     """Reject a submitted request with a reason. Refused (403, four_eyes) to its submitter."""
 
     required_permissions = {"POST": "issuance.decide_cardrequest"}
-
-    @extend_schema(request=DecisionInput, responses=CardRequestOutput)
-    def post(self, request, pk: int):
-        serializer = DecisionInput(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        card_request = card_request_reject(
-            card_request=get_object_or_404(CardRequest, pk=pk),
-            reason=serializer.validated_data["reason"],
-            by=request.user,
-        )
-        return Response(CardRequestOutput(card_request).data)
+    service = staticmethod(card_request_reject)
 
 
-class CardRequestCancelAPI(ServiceAPIView):
+class CardRequestCancelAPI(_CardRequestActionAPI):
+    """Withdraw a request nobody has decided on yet."""
+
     required_permissions = {"POST": "issuance.cancel_cardrequest"}
-
-    @extend_schema(request=DecisionInput, responses=CardRequestOutput)
-    def post(self, request, pk: int):
-        serializer = DecisionInput(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        card_request = card_request_cancel(
-            card_request=get_object_or_404(CardRequest, pk=pk),
-            reason=serializer.validated_data["reason"],
-            by=request.user,
-        )
-        return Response(CardRequestOutput(card_request).data)
+    service = staticmethod(card_request_cancel)
