@@ -7,6 +7,7 @@ api_v1 = [
     path("", include("issuance.api.urls")),
     path("", include("cardprofiles.api")),
     path("", include("audit.api")),
+    path("", include("personalization.api.urls")),
 ]
 
 urlpatterns = [
