@@ -13,6 +13,7 @@ api_v1 = [
 urlpatterns = [
     path("", include("issuance.urls")),
     path("", include("accounts.urls")),
+    path("", include("personalization.urls")),
     path("profiles/", include("cardprofiles.urls")),
     path("audit/", include("audit.urls")),
     path("admin/", admin.site.urls),

@@ -16,6 +16,8 @@ from issuance.services.card_requests import (
     card_request_reject,
     card_request_submit,
 )
+from personalization.forms import BatchQueueForm, QueueForm
+from personalization.selectors import card_request_personalization
 
 
 @login_required
@@ -27,10 +29,20 @@ def card_request_list_view(request):
     search = request.GET.get("q", "")
     requests = card_request_list(status=status, search=search)
     page = Paginator(requests, 25).get_page(request.GET.get("page"))
+    user = request.user
     return render(
         request,
         "issuance/card_request_list.html",
-        {"page": page, "status": status, "q": search, "statuses": CardRequest.Status.choices},
+        {
+            "page": page,
+            "status": status,
+            "q": search,
+            "statuses": CardRequest.Status.choices,
+            # Bulk actions on ticked requests (personalization/views/jobs.py).
+            "can_approve": user.has_perm("issuance.decide_cardrequest"),
+            "can_queue": user.has_perm("personalization.add_personalizationjob"),
+            "queue_form": BatchQueueForm(),
+        },
     )
 
 
@@ -46,6 +58,8 @@ def card_request_detail_view(request, pk: int):
             "decision_form": DecisionForm(),
             "is_submitter": card_request.submitted_by_id == request.user.pk,
             "history": AuditEvent.objects.for_object(card_request).order_by("sequence"),
+            "personalization": card_request_personalization(card_request),
+            "queue_form": QueueForm(),
         },
     )
 
