@@ -74,6 +74,7 @@ def test_approver_watches_the_job_and_operator_downloads_the_pin_mailer_once(
         expect(page.locator("#request-status")).to_have_text("Approved")
         expect(page.locator("#job-status")).to_have_text("Waiting")
         expect(page.locator("#job-bar")).to_have_attribute("value", "0")
+        expect(page.get_by_text("Approved: being personalized")).to_be_visible()
         # Anything set on this page survives only if it is never reloaded.
         page.evaluate("window.notReloaded = true")
         waiting_shown.set()
@@ -83,6 +84,8 @@ def test_approver_watches_the_job_and_operator_downloads_the_pin_mailer_once(
         expect(page.locator("#job-bar")).to_have_attribute("value", total)
         expect(page.locator("[data-step='quality_check'] [data-step-state]")).to_have_text("done")
         expect(page.locator("#request-status")).to_have_text("Card personalized")
+        expect(page.get_by_text("The card is personalized.")).to_be_visible()
+        expect(page.get_by_text("Approved: being personalized")).to_be_hidden()
         expect(page.locator("[data-job-card-link]")).to_be_visible()
         assert page.evaluate("window.notReloaded") is True
         return page.locator("[data-job-card-link]").inner_text()
