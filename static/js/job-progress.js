@@ -35,8 +35,14 @@
         cache: "no-store",
       })
         .then(function (response) {
-          if (response.status === 403 || response.status === 404) {
-            return null; // signed out, or gone: nothing more to show
+          var type = response.headers.get("Content-Type") || "";
+          if (
+            response.status === 403 ||
+            response.status === 404 ||
+            response.redirected ||
+            (response.ok && type.indexOf("application/json") === -1)
+          ) {
+            return null; // signed out (sent to the login page), refused or gone: stop
           }
           if (!response.ok) {
             throw new Error("HTTP " + response.status);
