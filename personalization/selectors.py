@@ -300,18 +300,38 @@ class RequestPersonalization:
 
 def card_request_personalization(card_request: CardRequest) -> RequestPersonalization:
     jobs = list(job_list(card_request=card_request))
-    live = {
-        PersonalizationJob.Status.WAITING,
-        PersonalizationJob.Status.RUNNING,
-        PersonalizationJob.Status.DONE,
-    }
+    latest = jobs[0] if jobs else None
     return RequestPersonalization(
-        job=jobs[0] if jobs else None,
-        progress=job_progress(jobs[0]) if jobs else None,
+        job=latest,
+        progress=job_progress(latest) if latest else None,
         jobs=jobs,
-        can_queue=card_request.status == CardRequest.Status.APPROVED
-        and not any(job.status in live for job in jobs),
+        can_queue=can_be_queued(card_request, latest),
     )
+
+
+_LIVE = (
+    PersonalizationJob.Status.WAITING,
+    PersonalizationJob.Status.RUNNING,
+    PersonalizationJob.Status.DONE,
+)
+
+
+def can_be_queued(card_request: CardRequest, latest_job: PersonalizationJob | None) -> bool:
+    """Approved, and no job waiting, running or done (a failed or cancelled one may be)."""
+    return card_request.status == CardRequest.Status.APPROVED and (
+        latest_job is None or latest_job.status not in _LIVE
+    )
+
+
+def latest_jobs_by_request(card_requests) -> dict[int, PersonalizationJob]:
+    """The latest job of each of these requests (for a list of requests)."""
+    latest: dict[int, PersonalizationJob] = {}
+    jobs = PersonalizationJob.objects.filter(card_request__in=list(card_requests)).order_by(
+        "card_request_id", "-pk"
+    )
+    for job in jobs:
+        latest.setdefault(job.card_request_id, job)
+    return latest
 
 
 def stations_for_queueing() -> QuerySet:

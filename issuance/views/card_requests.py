@@ -17,7 +17,11 @@ from issuance.services.card_requests import (
     card_request_submit,
 )
 from personalization.forms import BatchQueueForm, QueueForm
-from personalization.selectors import card_request_personalization
+from personalization.selectors import (
+    can_be_queued,
+    card_request_personalization,
+    latest_jobs_by_request,
+)
 
 
 @login_required
@@ -29,6 +33,10 @@ def card_request_list_view(request):
     search = request.GET.get("q", "")
     requests = card_request_list(status=status, search=search)
     page = Paginator(requests, 25).get_page(request.GET.get("page"))
+    jobs = latest_jobs_by_request(page)
+    for card_request in page:
+        card_request.latest_job = jobs.get(card_request.pk)
+        card_request.queueable = can_be_queued(card_request, card_request.latest_job)
     user = request.user
     return render(
         request,

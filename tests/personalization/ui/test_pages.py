@@ -194,12 +194,20 @@ def test_a_batch_approval_with_an_own_request_names_it_and_approves_nothing(
     assert "Tick at least one card request." in page
 
 
-def test_queue_ticked_requests_on_a_station(web, users, approved_unqueued):
+def test_queue_ticked_requests_on_a_station(web, users, approved_unqueued, waiting):
     ready = [approved_unqueued(), approved_unqueued()]
+    queued = waiting()
     web.force_login(users[Role.ENCODING_OPERATOR])
     page = _page(web.get(reverse("card-request-list"), {"status": "approved"}))
     assert "Queue ticked requests on station" in page
     assert "Approve ticked requests" not in page
+    for request in ready:
+        assert f'name="requests" value="{request.pk}"' in page
+        assert "job cancelled" in page
+    # Already queued: nothing to tick, and a link to its job.
+    assert f'name="requests" value="{queued.pk}"' not in page
+    assert f'href="{reverse("job-detail", args=[job_of(queued).pk])}"' in page
+    assert "job waiting" in page
 
     response = web.post(
         reverse("card-requests-queue"),
