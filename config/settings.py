@@ -165,6 +165,10 @@ SPECTACULAR_SETTINGS = {
         "RevocationRequestStatusEnum": "pki.models.RevocationRequest.Status",
         "RevocationReasonEnum": "pki.reasons.END_ENTITY_REASON_NAMES",
         "CardRequestReasonEnum": "issuance.models.CardRequest.Reason",
+        # Personalization: jobs, cards and stations each have a "status" of their own.
+        "PersonalizationJobStatusEnum": "personalization.models.PersonalizationJob.Status",
+        "CardStatusEnum": "personalization.models.Card.Status",
+        "EncoderStationStatusEnum": "personalization.selectors.STATION_STATUSES",
     },
 }
 

@@ -7,11 +7,13 @@ api_v1 = [
     path("", include("issuance.api.urls")),
     path("", include("cardprofiles.api")),
     path("", include("audit.api")),
+    path("", include("personalization.api.urls")),
 ]
 
 urlpatterns = [
     path("", include("issuance.urls")),
     path("", include("accounts.urls")),
+    path("", include("personalization.urls")),
     path("profiles/", include("cardprofiles.urls")),
     path("audit/", include("audit.urls")),
     path("admin/", admin.site.urls),

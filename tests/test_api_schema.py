@@ -9,7 +9,12 @@ from accounts.roles import Role
 def test_schema_generates_and_validates_without_warnings(tmp_path, capsys):
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "s.yml"))
     schema = (tmp_path / "s.yml").read_text()
-    for path in ("/api/v1/professionals/import/", "/api/v1/card-requests/{id}/approve/"):
+    for path in (
+        "/api/v1/professionals/import/",
+        "/api/v1/card-requests/{id}/approve/",
+        "/api/v1/jobs/{id}/",
+        "/api/v1/cards/{id}/pin-mailer.pdf",
+    ):
         assert path in schema
 
 

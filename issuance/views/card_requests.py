@@ -16,6 +16,12 @@ from issuance.services.card_requests import (
     card_request_reject,
     card_request_submit,
 )
+from personalization.forms import BatchQueueForm, QueueForm
+from personalization.selectors import (
+    can_be_queued,
+    card_request_personalization,
+    latest_jobs_by_request,
+)
 
 
 @login_required
@@ -27,10 +33,24 @@ def card_request_list_view(request):
     search = request.GET.get("q", "")
     requests = card_request_list(status=status, search=search)
     page = Paginator(requests, 25).get_page(request.GET.get("page"))
+    jobs = latest_jobs_by_request(page)
+    for card_request in page:
+        card_request.latest_job = jobs.get(card_request.pk)
+        card_request.queueable = can_be_queued(card_request, card_request.latest_job)
+    user = request.user
     return render(
         request,
         "issuance/card_request_list.html",
-        {"page": page, "status": status, "q": search, "statuses": CardRequest.Status.choices},
+        {
+            "page": page,
+            "status": status,
+            "q": search,
+            "statuses": CardRequest.Status.choices,
+            # Bulk actions on ticked requests (personalization/views/jobs.py).
+            "can_approve": user.has_perm("issuance.decide_cardrequest"),
+            "can_queue": user.has_perm("personalization.add_personalizationjob"),
+            "queue_form": BatchQueueForm(),
+        },
     )
 
 
@@ -46,6 +66,8 @@ def card_request_detail_view(request, pk: int):
             "decision_form": DecisionForm(),
             "is_submitter": card_request.submitted_by_id == request.user.pk,
             "history": AuditEvent.objects.for_object(card_request).order_by("sequence"),
+            "personalization": card_request_personalization(card_request),
+            "queue_form": QueueForm(),
         },
     )
 

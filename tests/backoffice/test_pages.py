@@ -24,6 +24,11 @@ PAGES = {
     "card-profile-list": set(Role),
     "audit-event-list": {Role.AUDITOR, Role.ADMINISTRATOR},
     "audit-verify": {Role.AUDITOR, Role.ADMINISTRATOR},
+    "station-list": set(Role),
+    "station-create": {Role.ADMINISTRATOR},
+    "job-list": set(Role),
+    "batch-list": set(Role),
+    "card-list": set(Role),
 }
 
 
@@ -43,6 +48,8 @@ def test_navigation_shows_only_what_the_role_may_open(client, users):
     page = client.get(reverse("dashboard")).content.decode()
     assert "Professionals" in page
     assert "Audit trail" not in page
+    for link in ("Jobs", "Cards", "Stations"):
+        assert f">{link}</a>" in page
     client.force_login(users[Role.AUDITOR])
     assert "Audit trail" in client.get(reverse("dashboard")).content.decode()
 

@@ -9,7 +9,7 @@ thread before and after.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
 import pytest
@@ -56,6 +56,11 @@ class BrowserThread:
     def run(self, steps: Callable[..., T]) -> T:
         return self._executor.submit(self._run, steps).result()
 
+    def start(self, steps: Callable[..., T]) -> Future[T]:
+        """Run `steps` without waiting: the test thread meanwhile changes the database (say,
+        runs a job) while the page is open."""
+        return self._executor.submit(self._run, steps)
+
     def close(self) -> None:
         def stop() -> None:
             self._browser.close()
@@ -74,11 +79,13 @@ def browser_thread():
 
 @pytest.fixture
 def in_browser(browser_thread, live_server):
-    """`in_browser(steps)` runs `steps(page, base_url)` in Chromium and returns its result."""
+    """`in_browser(steps)` runs `steps(page, base_url)` in Chromium and returns its result;
+    `in_browser.start(steps)` returns at once with a Future of it."""
 
     def run(steps: Callable) -> object:
         return browser_thread.run(lambda page: steps(page, live_server.url))
 
+    run.start = lambda steps: browser_thread.start(lambda page: steps(page, live_server.url))
     return run
 
 

@@ -1,0 +1,1 @@
+"""REST API of personalization: stations, jobs, batches, cards and their documents."""

@@ -1,0 +1,103 @@
+"""/api/v1/stations/: encoder stations, their status and current job; administrators add them."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.response import Response
+
+from config.api import ServiceAPIView
+from personalization.models import EncoderStation
+from personalization.selectors import STATION_STATUSES, station_current_job, station_list
+from personalization.services.stations import station_create
+
+
+class StationCurrentJobOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    card_request = serializers.IntegerField(source="card_request_id")
+    current_step = serializers.CharField()
+
+
+class StationOutput(serializers.ModelSerializer):
+    enabled = serializers.BooleanField(source="is_enabled")
+    queue = serializers.CharField()
+    status = serializers.ChoiceField(
+        choices=STATION_STATUSES,
+        help_text="idle or busy while its worker answers; offline when it has not been heard "
+        "from lately; disabled by an administrator",
+    )
+    current_job = serializers.SerializerMethodField()
+    waiting_jobs = serializers.SerializerMethodField()
+
+    class Meta:
+        model = EncoderStation
+        fields = [
+            "id",
+            "name",
+            "description",
+            "transport",
+            "reader_pattern",
+            "enabled",
+            "takes_approved_requests",
+            "queue",
+            "status",
+            "heartbeat_at",
+            "worker",
+            "current_job",
+            "waiting_jobs",
+            "created_at",
+        ]
+
+    @extend_schema_field(StationCurrentJobOutput(allow_null=True))
+    def get_current_job(self, station) -> dict | None:
+        job = station_current_job(station)
+        return StationCurrentJobOutput(job).data if job else None
+
+    def get_waiting_jobs(self, station) -> int:
+        return getattr(station, "waiting_jobs", 0)
+
+
+class StationInput(serializers.Serializer):
+    name = serializers.CharField(
+        help_text="lower-case letters, digits and dashes; the queue is station.<name>"
+    )
+    transport = serializers.ChoiceField(choices=EncoderStation.Transport.choices)
+    reader_pattern = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="PC/SC: the reader's name, or a regular expression matching it",
+    )
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    takes_approved_requests = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="approved requests are queued here automatically (one station at most)",
+    )
+
+
+class StationListCreateAPI(ServiceAPIView):
+    required_permissions = {
+        "GET": "personalization.view_encoderstation",
+        "POST": "personalization.add_encoderstation",
+    }
+
+    @extend_schema(responses=StationOutput(many=True))
+    def get(self, request):
+        return self.paginate(request, station_list(), StationOutput)
+
+    @extend_schema(request=StationInput, responses={201: StationOutput})
+    def post(self, request):
+        serializer = StationInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        station = station_create(**serializer.validated_data, by=request.user)
+        return Response(StationOutput(station).data, status=status.HTTP_201_CREATED)
+
+
+class StationDetailAPI(ServiceAPIView):
+    required_permissions = {"GET": "personalization.view_encoderstation"}
+
+    @extend_schema(responses=StationOutput)
+    def get(self, request, pk: int):
+        return Response(StationOutput(get_object_or_404(station_list(), pk=pk)).data)

@@ -1,0 +1,1 @@
+"""Back office pages of personalization: stations, jobs (live progress), batches, cards."""

@@ -1,0 +1,98 @@
+"""Cards and their documents. The card face and the carrier are links (GET); the PIN mailer is
+a form (POST), since downloading it destroys it and a GET must never do that."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from config.errors import DomainError
+from personalization.documents.responses import pdf_response
+from personalization.models import Card
+from personalization.selectors import (
+    card_certificates,
+    card_documents,
+    card_job,
+    card_list,
+    card_pin_mailer,
+)
+from personalization.services.documents import card_document_render, pin_mailer_download
+
+PAGE_SIZE = 25
+
+
+@login_required
+@permission_required("personalization.view_card", raise_exception=True)
+def card_list_view(request):
+    status = request.GET.get("status", "")
+    if status not in Card.Status.values:
+        status = ""
+    search, serial = request.GET.get("q", ""), request.GET.get("serial", "")
+    cards = card_list(professional=search, status=status, serial=serial)
+    page = Paginator(cards, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "personalization/card_list.html",
+        {
+            "page": page,
+            "q": search,
+            "serial": serial,
+            "status": status,
+            "statuses": Card.Status.choices,
+        },
+    )
+
+
+@login_required
+@permission_required("personalization.view_card", raise_exception=True)
+def card_detail_view(request, pk: int):
+    card = get_object_or_404(card_list(), pk=pk)
+    return render(
+        request,
+        "personalization/card_detail.html",
+        {
+            "card": card,
+            "certificates": card_certificates(card),
+            "job": card_job(card),
+            "documents": card_documents(card),
+            "pin_mailer": card_pin_mailer(card),
+        },
+    )
+
+
+def _document(request, pk: int, kind: str):
+    card = get_object_or_404(Card, pk=pk)
+    try:
+        pdf = card_document_render(card=card, kind=kind, by=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect("card-detail", pk=card.pk)
+    return pdf_response(pdf, card=card, kind=kind)
+
+
+@login_required
+@permission_required("personalization.download_card_documents", raise_exception=True)
+@require_GET
+def card_face_download_view(request, pk: int):
+    return _document(request, pk, "card-face")
+
+
+@login_required
+@permission_required("personalization.download_card_documents", raise_exception=True)
+@require_GET
+def card_carrier_download_view(request, pk: int):
+    return _document(request, pk, "carrier")
+
+
+@login_required
+@permission_required("personalization.download_pinmailer", raise_exception=True)
+@require_POST
+def card_pin_mailer_download_view(request, pk: int):
+    card = get_object_or_404(Card, pk=pk)
+    try:
+        pdf = pin_mailer_download(card=card, by=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect("card-detail", pk=card.pk)
+    return pdf_response(pdf, card=card, kind="pin-mailer")
