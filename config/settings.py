@@ -346,6 +346,13 @@ CARDFORGE_STATION_OFFLINE_SECONDS = env_int(
 CARDFORGE_JOB_STALE_SECONDS = env_int("CARDFORGE_JOB_STALE_SECONDS", default=60, minimum=1)
 # A waiting job whose message seems lost (broker restart) is sent again after this long.
 CARDFORGE_JOB_RESEND_SECONDS = env_int("CARDFORGE_JOB_RESEND_SECONDS", default=300, minimum=1)
+# The card transport of each kind of encoder station (EncoderStation.transport), shaped like
+# CACHES: BACKEND is a CardTransport subclass, OPTIONS its keyword arguments (`pcsc`: `exclusive`
+# keeps other applications off the card for the whole job). Tests plug in transports of their own.
+CARDFORGE_STATION_TRANSPORTS = {
+    "emulated": {"BACKEND": "personalization.transports.emulated.EmulatedTransport"},
+    "pcsc": {"BACKEND": "personalization.transports.pcsc.PcscTransport", "OPTIONS": {}},
+}
 CELERY_BEAT_SCHEDULE.update(
     {
         "personalization-requeue-stale-jobs": {

@@ -11,14 +11,15 @@ from __future__ import annotations
 import logging
 import re
 
+from django.conf import settings
+
 from personalization.emulated_cards import emulated_card_open
 from personalization.factory import factory_management_key
 from personalization.models import Card, EncoderStation
 from personalization.piv import ManagementKey, PivClient
 from personalization.piv.constants import ManagementKeyAlgorithm
 from personalization.piv.errors import ManagementKeyAuthenticationFailed
-from personalization.transports import CardTransport, open_transport
-from personalization.transports.emulated import EmulatedTransport
+from personalization.transports import CardTransport, transport_class
 from pki.services.keys import card_management_key_derive
 
 logger = logging.getLogger(__name__)
@@ -37,18 +38,22 @@ def derived_management_key(card: Card, algorithm_name: str) -> ManagementKey:
 
 
 def station_transport(station: EncoderStation, card: Card | None) -> CardTransport:
+    """A new transport to the station's card, of the class settings.CARDFORGE_STATION_TRANSPORTS
+    names for the station's kind: the job's own card (emulated) or the station's reader (pcsc)."""
+    config = settings.CARDFORGE_STATION_TRANSPORTS[station.transport]
+    transport = transport_class(config["BACKEND"])
+    options = dict(config.get("OPTIONS", {}))
     if station.transport == EncoderStation.Transport.EMULATED:
         if card is None or card.emulated_card is None:
             msg = "an emulated station needs the job's emulated card"
             raise ValueError(msg)
-        return EmulatedTransport(emulated_card_open(card.emulated_card))
-    options = {}
+        return transport(emulated_card_open(card.emulated_card), **options)
     if station.reader_pattern:
         pattern = station.reader_pattern
         options["reader"] = (
             re.compile(pattern) if any(c in pattern for c in "^$*[(|\\") else pattern
         )
-    return open_transport(station.transport, **options)
+    return transport(**options)
 
 
 class CardSession:

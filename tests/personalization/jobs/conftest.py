@@ -37,3 +37,30 @@ def approved(pki, station, profiles, users):
         return card_request_approve(card_request=request, by=users[Role.APPROVING_OFFICER])
 
     return make
+
+
+@pytest.fixture
+def cue(settings):
+    """cue(step, action="raise", *, before=False) -> Cue: the station transports and the PKI key
+    backend of tests/personalization/jobs/cues.py act once in `step` (see there)."""
+    from tests.personalization.jobs import worker_settings
+    from tests.personalization.jobs.cues import Cue, set_cue
+
+    settings.CARDFORGE_STATION_TRANSPORTS = worker_settings.CARDFORGE_STATION_TRANSPORTS
+
+    def arm(step: str, action="raise", *, before: bool = False) -> Cue:
+        armed = Cue(step, action, before=before)
+        set_cue(armed)
+        return armed
+
+    yield arm
+    set_cue(None)
+
+
+@pytest.fixture
+def celery_messages(monkeypatch) -> list[int]:
+    """The ids of the jobs sent to Celery (on commit), kept here instead of reaching a broker
+    nobody consumes (tests with committed transactions)."""
+    sent: list[int] = []
+    monkeypatch.setattr("personalization.services.jobs._send", lambda job: sent.append(job.pk))
+    return sent
