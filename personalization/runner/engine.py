@@ -78,21 +78,46 @@ def _claim(job_id: int, worker: str) -> bool:
 
 
 def _take_station(job: PersonalizationJob, worker: str) -> bool:
-    now = timezone.now()
-    return bool(
-        EncoderStation.objects.filter(pk=job.station_id, is_enabled=True)
-        .filter(
-            Q(busy_job__isnull=True)
-            | Q(busy_job=job)
-            | Q(heartbeat_at__lt=_stale_before(now))
-            | Q(busy_job__status__in=["done", "failed", "cancelled"])
+    """Lease the job's station: free, already this job's, or left by a job that has ended.
+
+    A job that has not ended keeps its station however long its worker has been silent: on a
+    PC/SC station its half-made card is still in the reader, and only that job may touch it
+    again (`requeue_stale_jobs` resumes it). The station row is locked while deciding, so two
+    jobs racing for it cannot both win.
+    """
+    with transaction.atomic():
+        station = EncoderStation.objects.select_for_update().get(pk=job.station_id)
+        if not station.is_enabled:
+            return False
+        holder = station.busy_job_id
+        if holder not in (None, job.pk) and (
+            PersonalizationJob.objects.filter(
+                pk=holder, status=PersonalizationJob.Status.RUNNING
+            ).exists()
+        ):
+            return False
+        EncoderStation.objects.filter(pk=station.pk).update(
+            busy_job=job, heartbeat_at=timezone.now(), worker=worker[:200]
         )
-        .update(busy_job=job, heartbeat_at=now, worker=worker[:200])
-    )
+    return True
 
 
 def _release_station(job: PersonalizationJob) -> None:
-    EncoderStation.objects.filter(pk=job.station_id, busy_job=job).update(busy_job=None)
+    """Free the station once the job has ended. A job still running keeps it: its worker bailed
+    out (as a killed one would), or another worker took the job over."""
+    with transaction.atomic():
+        station = (
+            EncoderStation.objects.select_for_update()
+            .filter(pk=job.station_id, busy_job=job)
+            .first()
+        )
+        if station is None or (
+            PersonalizationJob.objects.filter(
+                pk=job.pk, status=PersonalizationJob.Status.RUNNING
+            ).exists()
+        ):
+            return
+        EncoderStation.objects.filter(pk=station.pk).update(busy_job=None)
 
 
 def _locked(job: PersonalizationJob, worker: str) -> PersonalizationJob:
