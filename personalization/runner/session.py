@@ -13,6 +13,7 @@ import re
 
 from django.conf import settings
 
+from personalization.apdu.errors import CardError
 from personalization.emulated_cards import emulated_card_open
 from personalization.factory import factory_management_key
 from personalization.models import Card, EncoderStation
@@ -56,6 +57,10 @@ def station_transport(station: EncoderStation, card: Card | None) -> CardTranspo
     return transport(**options)
 
 
+class WrongCard(CardError):
+    """The card in the reader is not the card the job started on."""
+
+
 class CardSession:
     def __init__(self, station: EncoderStation, *, rotated: bool = False) -> None:
         self.station = station
@@ -77,7 +82,29 @@ class CardSession:
         if self._client is None:
             self._transport = station_transport(self.station, self.card)
             self._client = PivClient.connect(self._transport)
+            self._check_card(self._client)
         return self._client
+
+    def _check_card(self, client: PivClient) -> None:
+        """A job that already recorded its card (resumed after a crash) goes on only with that
+        card: a station's reader may hold another one by now. Nothing is written before this."""
+        card = self.card
+        if card is None or card.pk is None:
+            return  # a new card: identify_card records which one it is
+        if not card.chip_serial:
+            msg = (
+                f"card {card.serial} reports no chip serial, so the card in the reader cannot be "
+                "told from it; the job cannot go on"
+            )
+            raise WrongCard(msg)
+        serial = client.capabilities().serial
+        if serial is None or str(serial) != card.chip_serial:
+            msg = (
+                f"the card in the reader (chip {serial if serial is not None else 'unknown'}) is "
+                f"not the job's card {card.serial} (chip {card.chip_serial}); nothing was written "
+                "to it"
+            )
+            raise WrongCard(msg)
 
     def management_key(self) -> ManagementKey:
         return self.derived_key() if self.rotated else factory_management_key()
