@@ -15,6 +15,7 @@ from personalization.factory import factory_management_key, factory_pin
 from personalization.models import Card, EncoderStation, PersonalizationJob
 from personalization.piv import PivClient, Slot
 from personalization.runner.engine import Outcome, job_run
+from personalization.services.documents import pin_mailer_secrets
 from personalization.services.stations import station_create
 from personalization.transports.pcsc import PcscTransport
 from pki.models import Certificate
@@ -112,5 +113,35 @@ def test_a_job_resumed_with_another_card_in_the_reader_fails_without_touching_th
                 Slot.CARD_AUTHENTICATION,
             )
         )
+    finally:
+        transport.disconnect()
+
+
+def test_a_card_already_issued_left_in_the_reader_is_not_personalized_again(
+    approved, pcsc_station, second_reader, tmp_path
+):
+    first, second = _job(approved()), _job(approved())
+    _blank_card(second_reader, tmp_path, 33000001)
+    assert job_run(job_id=first.pk, worker="station") is Outcome.DONE
+    first.refresh_from_db()
+    issued = first.card
+
+    # The operator forgot to take it out; the next job must not start on it.
+    assert job_run(job_id=second.pk, worker="station") is Outcome.FAILED
+    second.refresh_from_db()
+    assert second.error_code == "WrongCard"
+    assert f"is card {issued.serial}, personalized" in second.error_message
+    assert second.card is None
+    assert Card.objects.filter(chip_serial="33000001").get() == issued
+
+    # The issued card still works with its own PIN and still holds its own certificates.
+    pin, _ = pin_mailer_secrets(issued.pin_mailer)
+    expected = Certificate.objects.for_card(issued).get(card_slot="9A")
+    transport = PcscTransport(second_reader.name)
+    try:
+        client = PivClient.connect(transport)
+        client.verify_pin(pin)
+        on_card = client.read_certificate(Slot.PIV_AUTHENTICATION)
+        assert on_card.serial_number == int(expected.serial, 16)
     finally:
         transport.disconnect()
