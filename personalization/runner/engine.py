@@ -44,7 +44,8 @@ class Outcome(Enum):
     DONE = "done"
     FAILED = "failed"
     NOT_CLAIMED = "not claimed"  # finished, cancelled, or another worker holds it
-    STATION_BUSY = "station busy"
+    STATION_BUSY = "station busy"  # another job holds it: try again shortly
+    STATION_DISABLED = "station disabled"  # the job waits; requeue_stale_jobs sends it again
     LEASE_LOST = "lease lost"
 
 
@@ -77,29 +78,41 @@ def _claim(job_id: int, worker: str) -> bool:
     )
 
 
-def _take_station(job: PersonalizationJob, worker: str) -> bool:
+def _take_station(job: PersonalizationJob, worker: str) -> Outcome | None:
     """Lease the job's station: free, already this job's, or left by a job that has ended.
+    None when taken, otherwise why not (STATION_BUSY, STATION_DISABLED).
 
     A job that has not ended keeps its station however long its worker has been silent: on a
     PC/SC station its half-made card is still in the reader, and only that job may touch it
-    again (`requeue_stale_jobs` resumes it). The station row is locked while deciding, so two
-    jobs racing for it cannot both win.
+    again (`requeue_stale_jobs` resumes it), even if the station was disabled meanwhile. The
+    station row is locked while deciding, so two jobs racing for it cannot both win.
     """
     with transaction.atomic():
         station = EncoderStation.objects.select_for_update().get(pk=job.station_id)
-        if not station.is_enabled:
-            return False
-        holder = station.busy_job_id
-        if holder not in (None, job.pk) and (
-            PersonalizationJob.objects.filter(
-                pk=holder, status=PersonalizationJob.Status.RUNNING
-            ).exists()
-        ):
-            return False
+        if station.busy_job_id != job.pk:
+            if not station.is_enabled:
+                return Outcome.STATION_DISABLED
+            if (
+                station.busy_job_id is not None
+                and PersonalizationJob.objects.filter(
+                    pk=station.busy_job_id, status=PersonalizationJob.Status.RUNNING
+                ).exists()
+            ):
+                return Outcome.STATION_BUSY
         EncoderStation.objects.filter(pk=station.pk).update(
             busy_job=job, heartbeat_at=timezone.now(), worker=worker[:200]
         )
-    return True
+    return None
+
+
+def _unclaim(job: PersonalizationJob, worker: str) -> None:
+    """Give the job back untouched. One that has not begun a card waits again (and may still be
+    cancelled); one that has stays running, unleased, until requeue_stale_jobs resumes it."""
+    leased = PersonalizationJob.objects.filter(pk=job.pk, lease_owner=worker)
+    if job.card_id is None:
+        leased.update(status=PersonalizationJob.Status.WAITING, lease_owner="")
+    else:
+        leased.update(lease_owner="")
 
 
 def _release_station(job: PersonalizationJob) -> None:
@@ -296,11 +309,10 @@ def job_run(*, job_id: int, worker: str) -> Outcome:
         "card_request__professional",
         "card_request__card_profile",
     ).get(pk=job_id)
-    if not _take_station(job, worker):
-        PersonalizationJob.objects.filter(pk=job.pk, lease_owner=worker).update(
-            status=PersonalizationJob.Status.WAITING, lease_owner=""
-        )
-        return Outcome.STATION_BUSY
+    refused = _take_station(job, worker)
+    if refused is not None:
+        _unclaim(job, worker)
+        return refused
     journal = {
         step.name: step.detail for step in JobStep.objects.filter(job=job, attempt=job.attempt)
     }
@@ -339,8 +351,8 @@ def job_run(*, job_id: int, worker: str) -> Outcome:
         return Outcome.LEASE_LOST
     except (CardError, QualityCheckFailed, DomainError, SealError, KeyBackendError) as error:
         message = getattr(error, "message", None) or str(error)
-        logger.warning("job %s failed at %s: %s", job.pk, job.current_step, message)
         job.refresh_from_db(fields=["current_step"])
+        logger.warning("job %s failed at %s: %s", job.pk, job.current_step, message)
         _fail(job, worker, type(error).__name__, message)
         return Outcome.FAILED
     except Exception:

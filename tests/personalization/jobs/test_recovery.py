@@ -7,9 +7,10 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from personalization.models import PersonalizationJob
+from personalization.models import EncoderStation, PersonalizationJob
 from personalization.runner.engine import Outcome, job_run
 from personalization.services.jobs import jobs_requeue_stale
+from personalization.tasks import personalize_card
 from tests.personalization.jobs.cues import SimulatedCrash
 
 pytestmark = pytest.mark.django_db
@@ -49,5 +50,25 @@ def test_a_dead_workers_job_is_sent_again_once_then_every_resend_period(
     assert celery_messages == [job.pk]
     PersonalizationJob.objects.filter(pk=job.pk).update(queued_at=_ago(seconds=301))
     assert jobs_requeue_stale() == [job.pk]
+
+    assert job_run(job_id=job.pk, worker="resumes") is Outcome.DONE
+
+
+def test_a_job_for_a_disabled_station_waits_without_retrying(approved, station):
+    job = _job(approved())
+    EncoderStation.objects.filter(pk=station.pk).update(is_enabled=False)
+
+    result = personalize_card.apply(args=[job.pk])
+
+    assert (result.state, result.result) == ("SUCCESS", Outcome.STATION_DISABLED.value)
+    job.refresh_from_db()
+    assert (job.status, job.lease_owner, job.card_id) == ("waiting", "", None)
+
+
+def test_a_begun_job_finishes_on_a_station_disabled_meanwhile(approved, station, cue):
+    job = _job(approved())
+    _crashed(job, cue, "write_objects")
+    EncoderStation.objects.filter(pk=station.pk).update(is_enabled=False)
+    PersonalizationJob.objects.filter(pk=job.pk).update(heartbeat_at=_ago(hours=1))
 
     assert job_run(job_id=job.pk, worker="resumes") is Outcome.DONE
