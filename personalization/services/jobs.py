@@ -148,6 +148,9 @@ def job_cancel(*, job: PersonalizationJob, by) -> PersonalizationJob:
         raise Conflict(
             f"only waiting jobs can be cancelled; job #{job.pk} is {job.status}", code="not_waiting"
         )
+    if job.card_id is not None:
+        # Cancelling would leave its card's certificates valid: it must resume or fail.
+        raise Conflict(f"job #{job.pk} has begun a card; it cannot be cancelled", code="started")
     job.status = PersonalizationJob.Status.CANCELLED
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "finished_at"])

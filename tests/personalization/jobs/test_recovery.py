@@ -7,9 +7,11 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from accounts.roles import Role
+from config.errors import Conflict
 from personalization.models import EncoderStation, PersonalizationJob
 from personalization.runner.engine import Outcome, job_run
-from personalization.services.jobs import jobs_requeue_stale
+from personalization.services.jobs import job_cancel, jobs_requeue_stale
 from personalization.tasks import personalize_card
 from tests.personalization.jobs.cues import SimulatedCrash
 
@@ -72,3 +74,15 @@ def test_a_begun_job_finishes_on_a_station_disabled_meanwhile(approved, station,
     PersonalizationJob.objects.filter(pk=job.pk).update(heartbeat_at=_ago(hours=1))
 
     assert job_run(job_id=job.pk, worker="resumes") is Outcome.DONE
+
+
+def test_a_job_that_has_begun_a_card_cannot_be_cancelled(approved, cue, users):
+    job = _job(approved())
+    _crashed(job, cue, "write_objects")
+    # However it came to be waiting again, its card has valid certificates.
+    PersonalizationJob.objects.filter(pk=job.pk).update(status="waiting", lease_owner="")
+
+    with pytest.raises(Conflict, match="has begun a card"):
+        job_cancel(job=job, by=users[Role.ENCODING_OPERATOR])
+    job.refresh_from_db()
+    assert job.status == "waiting"
