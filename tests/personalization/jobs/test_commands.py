@@ -1,0 +1,125 @@
+"""Commands of stations and jobs: `run_station`, `personalize`, `emulate_card --card`."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import threading
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from personalization.emulated_cards import emulated_card_open
+from personalization.models import EmulatedCard, PersonalizationJob
+from personalization.piv import Pin, PivClient
+from personalization.runner.engine import job_run
+from personalization.services.documents import pin_mailer_secrets
+from personalization.transports.emulated import EmulatedTransport
+from tests.personalization.jobs.cues import SimulatedCrash
+from tests.personalization.vpcd.test_bridge import FakeVpcd
+
+pytestmark = pytest.mark.django_db
+
+
+def _job(request) -> PersonalizationJob:
+    return PersonalizationJob.objects.get(card_request=request)
+
+
+# --- emulate_card --card ----------------------------------------------------------------------
+
+
+def test_emulate_card_serves_a_stored_card_and_saves_its_changes_back(approved):
+    job = _job(approved())
+    job_run(job_id=job.pk, worker="test")
+    job.refresh_from_db()
+    card = job.card
+    pin, _ = pin_mailer_secrets(card.pin_mailer)
+    serial = card.emulated_card.serial
+
+    vpcd = FakeVpcd()
+    answers: dict[str, bytes] = {}
+
+    def pcsc_client() -> None:
+        try:
+            vpcd.accept()
+            answers["select"] = vpcd.exchange(bytes.fromhex("00 A4 04 00 05 A0 00 00 03 08"))
+            answers["serial"] = vpcd.exchange(bytes.fromhex("00 F8 00 00"))
+            answers["wrong pin"] = vpcd.exchange(
+                bytes.fromhex("00 20 00 80 08") + b"000000\xff\xff"
+            )
+            answers["pin"] = vpcd.exchange(
+                bytes.fromhex("00 20 00 80 08") + pin.reveal().ljust(8, b"\xff")
+            )
+        finally:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    driver = threading.Thread(target=pcsc_client, daemon=True)
+    driver.start()
+    out = io.StringIO()
+    try:
+        call_command(
+            "emulate_card", "--vpcd", f"127.0.0.1:{vpcd.port}", "--card", serial, stdout=out
+        )
+    finally:
+        driver.join(5)
+        vpcd.close()
+    assert answers["select"][-2:] == b"\x90\x00"
+    assert int.from_bytes(answers["serial"][:-2], "big") == serial
+    assert (answers["wrong pin"], answers["pin"]) == (b"\x63\xc2", b"\x90\x00")
+    assert f"stored in the database as emulated card {serial}" in out.getvalue()
+    assert pin.reveal().decode() not in out.getvalue()
+
+    # The wrong try was counted, then the right PIN reset the counter: saved in the database.
+    client = PivClient.connect(EmulatedTransport(emulated_card_open(card.emulated_card)))
+    assert client.pin_status().retries_left == 3
+    client.verify_pin(pin)
+
+
+def test_emulate_card_refuses_unknown_busy_and_mixed_up_cards(approved, cue):
+    with pytest.raises(CommandError, match="no emulated card 4242"):
+        call_command("emulate_card", "--vpcd", "127.0.0.1:1", "--card", "4242")
+    with pytest.raises(CommandError, match="not allowed with argument"):
+        call_command("emulate_card", "--vpcd", "127.0.0.1:1", "--card", "4242", "--state", "x")
+    with pytest.raises(CommandError, match="--serial: a stored card keeps its serial"):
+        call_command("emulate_card", "--vpcd", "127.0.0.1:1", "--card", "4242", "--serial", "1")
+
+    job = _job(approved())
+    cue("generate_9a")
+    with pytest.raises(SimulatedCrash):
+        job_run(job_id=job.pk, worker="dies")
+    job.refresh_from_db()
+    with pytest.raises(CommandError, match=f"is card {job.card.serial}, being personalized"):
+        call_command(
+            "emulate_card", "--vpcd", "127.0.0.1:1", "--card", job.card.emulated_card.serial
+        )
+
+
+def test_emulate_card_create_stores_a_blank_card(db):
+    vpcd = FakeVpcd()
+
+    def stop_when_inserted() -> None:
+        try:
+            vpcd.accept()
+            vpcd.exchange(bytes.fromhex("00 20 00 80 08") + b"123456\xff\xff")
+        finally:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    driver = threading.Thread(target=stop_when_inserted, daemon=True)
+    driver.start()
+    try:
+        call_command(
+            "emulate_card",
+            "--vpcd",
+            f"127.0.0.1:{vpcd.port}",
+            "--card",
+            "55500001",
+            "--create",
+            stdout=io.StringIO(),
+        )
+    finally:
+        driver.join(5)
+        vpcd.close()
+    stored = EmulatedCard.objects.get(serial=55500001)
+    client = PivClient.connect(EmulatedTransport(emulated_card_open(stored)))
+    client.verify_pin(Pin("123456"))
