@@ -38,6 +38,12 @@ def derived_management_key(card: Card, algorithm_name: str) -> ManagementKey:
     return ManagementKey(algorithm, value)
 
 
+def reader_selector(pattern: str) -> str | re.Pattern[str]:
+    """A station's reader pattern as the PC/SC transport takes it: a regular expression if it
+    looks like one, otherwise a name (exact, or a case-insensitive part of one)."""
+    return re.compile(pattern) if any(c in pattern for c in "^$*[(|\\") else pattern
+
+
 def station_transport(station: EncoderStation, card: Card | None) -> CardTransport:
     """A new transport to the station's card, of the class settings.CARDFORGE_STATION_TRANSPORTS
     names for the station's kind: the job's own card (emulated) or the station's reader (pcsc)."""
@@ -50,10 +56,7 @@ def station_transport(station: EncoderStation, card: Card | None) -> CardTranspo
             raise ValueError(msg)
         return transport(emulated_card_open(card.emulated_card), **options)
     if station.reader_pattern:
-        pattern = station.reader_pattern
-        options["reader"] = (
-            re.compile(pattern) if any(c in pattern for c in "^$*[(|\\") else pattern
-        )
+        options["reader"] = reader_selector(station.reader_pattern)
     return transport(**options)
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import io
 import os
 import signal
+import sys
 import threading
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from personalization.emulated_cards import emulated_card_open
-from personalization.models import EmulatedCard, PersonalizationJob
+from personalization.models import EmulatedCard, EncoderStation, PersonalizationJob
 from personalization.piv import Pin, PivClient
 from personalization.runner.engine import job_run
 from personalization.services.documents import pin_mailer_secrets
@@ -24,6 +25,71 @@ pytestmark = pytest.mark.django_db
 
 def _job(request) -> PersonalizationJob:
     return PersonalizationJob.objects.get(card_request=request)
+
+
+# --- run_station ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def execs(monkeypatch) -> list[list[str]]:
+    """The argv run_station would replace itself with."""
+    calls: list[list[str]] = []
+    monkeypatch.setattr(
+        "personalization.management.commands.run_station.os.execv",
+        lambda path, argv: calls.append(argv),
+    )
+    return calls
+
+
+def test_run_station_becomes_the_stations_worker(station, execs):
+    out = io.StringIO()
+    call_command("run_station", station.name, "--", "--loglevel", "INFO", stdout=out)
+    assert execs == [
+        [
+            sys.executable,
+            *("-m", "celery", "-A", "config", "worker", "-Q", "station.bench-1"),
+            *("--concurrency", "1", "--hostname", "station-bench-1@%h"),
+            *("--loglevel", "INFO"),
+        ]
+    ]
+    assert "station.bench-1" in out.getvalue()
+
+
+def test_run_station_refuses_a_missing_or_disabled_station_and_options_that_unmake_it(
+    station, execs
+):
+    with pytest.raises(CommandError, match=r"no station named 'nope' \(stations: bench-1\)"):
+        call_command("run_station", "nope")
+    for option in ("--concurrency=4", "-c4", "-Q", "--hostname"):
+        with pytest.raises(CommandError, match="concurrency 1"):
+            call_command("run_station", station.name, "--", option, "x")
+    EncoderStation.objects.filter(pk=station.pk).update(is_enabled=False)
+    with pytest.raises(CommandError, match="station bench-1 is disabled"):
+        call_command("run_station", station.name)
+    assert execs == []
+
+
+@pytest.mark.pcsc
+def test_run_station_create_makes_a_pcsc_station_and_warns_about_its_reader(pcsc_harness, execs):
+    # This process's PC/SC library may only ever talk to the harness's pcscd: bound first.
+    out, err = io.StringIO(), io.StringIO()
+    call_command(
+        "run_station",
+        "desk-3",
+        "--create",
+        "--transport",
+        "pcsc",
+        "--reader",
+        "Gemalto PC Twin",
+        stdout=out,
+        stderr=err,
+    )
+    station = EncoderStation.objects.get(name="desk-3")
+    assert (station.transport, station.reader_pattern) == ("pcsc", "Gemalto PC Twin")
+    assert "Created station desk-3." in out.getvalue()
+    assert err.getvalue().startswith("Warning: no reader matches 'Gemalto PC Twin' yet (readers: ")
+    assert pcsc_harness.reader_name in err.getvalue()
+    assert execs[0][execs[0].index("-Q") + 1] == "station.desk-3"
 
 
 # --- emulate_card --card ----------------------------------------------------------------------
