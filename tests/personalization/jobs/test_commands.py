@@ -11,6 +11,7 @@ import threading
 import pytest
 from django.core.management import CommandError, call_command
 
+from accounts.roles import Role
 from personalization.emulated_cards import emulated_card_open
 from personalization.models import EmulatedCard, EncoderStation, PersonalizationJob
 from personalization.piv import Pin, PivClient
@@ -90,6 +91,137 @@ def test_run_station_create_makes_a_pcsc_station_and_warns_about_its_reader(pcsc
     assert err.getvalue().startswith("Warning: no reader matches 'Gemalto PC Twin' yet (readers: ")
     assert pcsc_harness.reader_name in err.getvalue()
     assert execs[0][execs[0].index("-Q") + 1] == "station.desk-3"
+
+
+# --- personalize ------------------------------------------------------------------------------
+
+
+def test_personalize_queues_as_the_user_and_follows_the_job(approved, station, users, monkeypatch):
+    station.takes_approved_requests = False
+    station.save()
+    request = approved()
+    assert not PersonalizationJob.objects.filter(card_request=request).exists()
+    # The station's worker, played by this process as soon as the command starts waiting.
+    monkeypatch.setattr(
+        "personalization.management.commands.personalize.Command._hint_if_offline",
+        lambda self, job: None,
+    )
+    original = _follow_with_a_worker(monkeypatch)
+    out, err = io.StringIO(), io.StringIO()
+    call_command(
+        "personalize",
+        request.pk,
+        "--station",
+        station.name,
+        "--as-user",
+        users[Role.ENCODING_OPERATOR].username,
+        "--wait",
+        stdout=out,
+        stderr=err,
+    )
+    job = _job(request)
+    assert job.created_by == users[Role.ENCODING_OPERATOR]
+    assert out.getvalue().splitlines() == [
+        f"Queued job #{job.pk} for request #{request.pk} on bench-1.",
+        f"Card {job.card.serial} personalized (job #{job.pk}).",
+    ]
+    assert original.ran == [job.pk]
+
+
+def _follow_with_a_worker(monkeypatch):
+    from personalization.management.commands import personalize
+
+    follow = personalize.Command._follow
+
+    def follow_and_work(self, job, **options):
+        follow_and_work.ran.append(job.pk)
+        job_run(job_id=job.pk, worker="test-worker")
+        return follow(self, job, **options)
+
+    follow_and_work.ran = []
+    monkeypatch.setattr(personalize.Command, "_follow", follow_and_work)
+    return follow_and_work
+
+
+def test_personalize_names_the_error_of_a_failed_job_and_exits_1(
+    approved, station, users, cue, monkeypatch
+):
+    station.takes_approved_requests = False
+    station.save()
+    request = approved()
+
+    def reader_error() -> None:
+        from personalization.transports import CardCommunicationError
+
+        raise CardCommunicationError("the reader could not exchange the APDU: Transaction failed")
+
+    cue("generate_9d", reader_error, before=True)
+    _follow_with_a_worker(monkeypatch)
+    with pytest.raises(CommandError) as caught:
+        call_command(
+            "personalize",
+            request.pk,
+            "--station",
+            station.name,
+            "--as-user",
+            users[Role.ENCODING_OPERATOR].username,
+            "--wait",
+            stdout=io.StringIO(),
+            stderr=io.StringIO(),
+        )
+    job = _job(request)
+    assert caught.value.returncode == 1
+    assert str(caught.value) == (
+        f"job #{job.pk} failed at generate_9d: CardCommunicationError: "
+        "the reader could not exchange the APDU: Transaction failed"
+    )
+
+
+def test_personalize_gives_up_waiting_with_exit_2(approved, station):
+    job = _job(approved())
+    err = io.StringIO()
+    with pytest.raises(CommandError, match=r"still waiting after 0\.3 s") as caught:
+        call_command(
+            "personalize",
+            job.card_request_id,
+            "--station",
+            station.name,
+            "--wait",
+            "--timeout",
+            "0.3",
+            stdout=io.StringIO(),
+            stderr=err,
+        )
+    assert caught.value.returncode == 2
+
+
+def test_personalize_needs_a_user_allowed_to_queue(approved, station, users):
+    station.takes_approved_requests = False
+    station.save()
+    request = approved()
+    with pytest.raises(CommandError, match="--as-user is needed"):
+        call_command("personalize", request.pk, "--station", station.name)
+    with pytest.raises(CommandError, match="not allowed to queue"):
+        call_command(
+            "personalize",
+            request.pk,
+            "--station",
+            station.name,
+            "--as-user",
+            users[Role.AUDITOR].username,
+        )
+    other = EncoderStation.objects.create(name="other", transport="emulated")
+    call_command(
+        "personalize",
+        request.pk,
+        "--station",
+        other.name,
+        "--as-user",
+        users[Role.ENCODING_OPERATOR].username,
+        stdout=io.StringIO(),
+    )
+    with pytest.raises(CommandError, match=r"already has job #\d+ on station other"):
+        call_command("personalize", request.pk, "--station", station.name)
 
 
 # --- emulate_card --card ----------------------------------------------------------------------
