@@ -10,14 +10,17 @@ A cue names a step of the runner and an action; the action runs once per process
 * in `finish`, when the card row is saved as personalized, inside the finishing transaction.
 
 Actions: `"sigkill"` kills the whole Celery worker (its main process, named by the pid file in
-CARDFORGE_TEST_WORKER_PIDFILE, then this pool process); `"raise"` raises `SimulatedCrash`, a
+CARDFORGE_TEST_WORKER_PIDFILE, then this pool process); `"sigkill-pool"` kills only this pool
+process (the worker's main process sees it die); `"raise"` raises `SimulatedCrash`, a
 BaseException the runner does not catch, so the job is left as a killed worker leaves it; or
 any callable.
 
 They are plugged in by settings, not by branches in the product: in-process tests override
 CARDFORGE_STATION_TRANSPORTS (fixture `cue` in conftest.py); worker processes run with
 DJANGO_SETTINGS_MODULE=tests.personalization.jobs.worker_settings and read their cue from
-CARDFORGE_TEST_CUE (a step name; the action is "sigkill").
+CARDFORGE_TEST_CUE (a step name) and CARDFORGE_TEST_CUE_ACTION (default "sigkill"). A worker's
+cue acts once across all its pool processes: CARDFORGE_TEST_CUE_ONCE names a file that the
+first to act creates.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ from pki.key_backends.software import SoftwareKeyBackend
 
 CUE_ENVIRONMENT = "CARDFORGE_TEST_CUE"
 PIDFILE_ENVIRONMENT = "CARDFORGE_TEST_WORKER_PIDFILE"
+ACTION_ENVIRONMENT = "CARDFORGE_TEST_CUE_ACTION"
+ONCE_ENVIRONMENT = "CARDFORGE_TEST_CUE_ONCE"
 
 
 class SimulatedCrash(BaseException):
@@ -73,6 +78,7 @@ class Cue:
     before: bool = False
     fired: bool = False
     signatures: int = 0
+    once: Path | None = None
 
     def __post_init__(self) -> None:
         if self.step not in CUED_STEPS:
@@ -81,12 +87,19 @@ class Cue:
 
     def fire(self) -> None:
         self.fired = True
+        if self.once is not None:
+            try:
+                self.once.touch(exist_ok=False)
+            except FileExistsError:
+                return  # another process of this worker acted already
         if callable(self.action):
             self.action()
         elif self.action == "raise":
             raise SimulatedCrash(self.step)
         elif self.action == "sigkill":
             sigkill_worker()
+        elif self.action == "sigkill-pool":
+            os.kill(os.getpid(), signal.SIGKILL)
         else:
             msg = f"unknown cue action {self.action!r}"
             raise ValueError(msg)
@@ -173,4 +186,10 @@ def _card_saved(sender, instance: Card, **kwargs) -> None:
 post_save.connect(_card_saved, sender=Card, dispatch_uid="tests.personalization.jobs.cues")
 
 if os.environ.get(CUE_ENVIRONMENT):
-    set_cue(Cue(os.environ[CUE_ENVIRONMENT], action="sigkill"))
+    set_cue(
+        Cue(
+            os.environ[CUE_ENVIRONMENT],
+            action=os.environ.get(ACTION_ENVIRONMENT, "sigkill"),
+            once=Path(os.environ[ONCE_ENVIRONMENT]) if os.environ.get(ONCE_ENVIRONMENT) else None,
+        )
+    )
