@@ -39,6 +39,10 @@ def execs(monkeypatch) -> list[list[str]]:
         "personalization.management.commands.run_station.os.execv",
         lambda path, argv: calls.append(argv),
     )
+    # Before exec it closes its database connections: not this test's.
+    monkeypatch.setattr(
+        "personalization.management.commands.run_station.connections.close_all", lambda: None
+    )
     return calls
 
 

@@ -100,6 +100,6 @@ def test_two_jobs_racing_for_a_station_cannot_both_get_it(approved, station, cel
     for thread in threads:
         thread.join(30)
 
-    assert taken == {"first": True, "second": False}
+    assert taken == {"first": None, "second": Outcome.STATION_BUSY}
     station.refresh_from_db()
     assert station.busy_job_id == first.pk
