@@ -204,6 +204,10 @@ def test_an_imported_professional_gets_a_working_card_from_an_emulated_stations_
     request = _approved_request_for_an_imported_professional(users, profiles)
     worker = WorkerProcess.station(station.name, tmp_path / "worker.log", env=worker_environment())
     try:
+        worker.wait_ready()
+        station.refresh_from_db()  # online from the start, not only at the next ping
+        assert station.is_online()
+        assert station.worker.startswith(f"station-{station.name}@")
         job = _personalize_and_wait(request, station.name)
 
         # The same message again (a redelivery): the worker answers it without doing anything.
@@ -216,8 +220,8 @@ def test_an_imported_professional_gets_a_working_card_from_an_emulated_stations_
         assert worker.stop() == 0, worker.log()[-3000:]
 
     card = _assert_personalized_once(request, job)
-    station.refresh_from_db()
-    assert station.worker.startswith(f"station-{station.name}@")
+    station.refresh_from_db()  # stopped cleanly: offline at once
+    assert (station.status, station.heartbeat_at) == ("offline", None)
     _assert_chain_to_the_cas(_certificates(card), tmp_path)
     # The card as its holder gets it: opened again from the database, as tomorrow.
     _assert_the_card_works(
