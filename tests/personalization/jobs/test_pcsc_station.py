@@ -1,5 +1,6 @@
 """The runner on a PC/SC station (pyscard → private pcscd → vpcd → `manage.py emulate_card`), in
-this process: a card pulled out mid-job, another card in the reader when a job resumes."""
+this process: a card pulled out mid-job, pcscd restarting, another card in the reader when a job
+resumes, an issued card left in the reader."""
 
 from __future__ import annotations
 
@@ -145,3 +146,20 @@ def test_a_card_already_issued_left_in_the_reader_is_not_personalized_again(
         assert on_card.serial_number == int(expected.serial, 16)
     finally:
         transport.disconnect()
+
+
+def test_pcscd_restarting_mid_job_fails_the_job_cleanly(
+    approved, pcsc_station, second_reader, tmp_path, cue, pcsc_harness
+):
+    job = _job(approved())
+    _blank_card(second_reader, tmp_path, 34000001)
+    cue("write_objects", pcsc_harness.pcscd.restart, before=True)
+    try:
+        assert job_run(job_id=job.pk, worker="station") is Outcome.FAILED
+    finally:
+        # Both cards find the new pcscd by themselves.
+        pcsc_harness.pcscd.wait_for_card(0)
+        pcsc_harness.pcscd.wait_for_card(1)
+
+    _assert_failed_and_revoked(job, "PcscUnavailable")
+    assert job.error_message.startswith("transmit: pcscd is not running")
