@@ -11,7 +11,8 @@ A cue names a step of the runner and an action; the action runs once per process
 
 Actions: `"sigkill"` kills the whole Celery worker (its main process, named by the pid file in
 CARDFORGE_TEST_WORKER_PIDFILE, then this pool process); `"sigkill-pool"` kills only this pool
-process (the worker's main process sees it die); `"raise"` raises `SimulatedCrash`, a
+process (the worker's main process sees it die); `"sleep:S"` pauses S seconds (something else
+can happen meanwhile, e.g. the broker restart); `"raise"` raises `SimulatedCrash`, a
 BaseException the runner does not catch, so the job is left as a killed worker leaves it; or
 any callable.
 
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,6 +102,8 @@ class Cue:
             sigkill_worker()
         elif self.action == "sigkill-pool":
             os.kill(os.getpid(), signal.SIGKILL)
+        elif isinstance(self.action, str) and self.action.startswith("sleep:"):
+            time.sleep(float(self.action.removeprefix("sleep:")))
         else:
             msg = f"unknown cue action {self.action!r}"
             raise ValueError(msg)

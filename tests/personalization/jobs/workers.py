@@ -11,6 +11,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -132,6 +133,59 @@ class WorkerProcess:
                 self.process.kill()
                 self.process.wait(timeout)
         return self.process.returncode
+
+
+@dataclass
+class PrivateRedis:
+    """A Redis server of the test's own, without persistence: a restart loses every message."""
+
+    port: int
+    directory: Path
+    process: subprocess.Popen[bytes]
+
+    @classmethod
+    def start(cls, directory: Path, port: int | None = None) -> PrivateRedis:
+        if port is None:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+        directory.mkdir(parents=True, exist_ok=True)
+        with (directory / "redis.log").open("ab") as log:
+            process = subprocess.Popen(
+                [
+                    "redis-server",
+                    *("--port", str(port), "--bind", "127.0.0.1"),
+                    *("--save", "", "--appendonly", "no", "--dir", str(directory)),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        server = cls(port, directory, process)
+        wait_until(server.answers, 10, f"redis-server on port {port}", interval=0.05)
+        return server
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def answers(self) -> bool:
+        import redis
+
+        try:
+            return bool(redis.Redis(port=self.port, socket_connect_timeout=0.2).ping())
+        except redis.RedisError:
+            return False
+
+    def restart(self) -> None:
+        """Killed (SIGKILL) and started again, empty, on the same port."""
+        self.process.kill()
+        self.process.wait(10)
+        self.process = PrivateRedis.start(self.directory, self.port).process
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
 
 
 def wait_until(predicate, timeout: float, what: str, *, interval: float = 0.1):
