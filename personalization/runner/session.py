@@ -96,8 +96,8 @@ class CardSession:
             return  # a new card: identify_card records which one it is
         if not card.chip_serial:
             msg = (
-                f"card {card.serial} reports no chip serial, so the card in the reader cannot be "
-                "told from it; the job cannot go on"
+                f"the job's card {card.serial} has no chip serial on record, so the card in the "
+                "reader cannot be told from it; the job cannot go on"
             )
             raise WrongCard(msg)
         serial = client.capabilities().serial
