@@ -163,3 +163,25 @@ def test_pcscd_restarting_mid_job_fails_the_job_cleanly(
 
     _assert_failed_and_revoked(job, "PcscUnavailable")
     assert job.error_message.startswith("transmit: pcscd is not running")
+
+
+def test_a_job_on_a_card_without_a_serial_is_not_resumed_blindly(
+    approved, pcsc_station, second_reader, tmp_path, cue
+):
+    job = _job(approved())
+    # A plain PIV card: no Yubico GET SERIAL, so nothing tells it from another blank card.
+    second_reader.insert("--state", str(tmp_path / "plain.json"), "--plain-piv")
+    cue("generate_9a")
+    with pytest.raises(SimulatedCrash):
+        job_run(job_id=job.pk, worker="dies")
+    job.refresh_from_db()
+    assert job.card.chip_serial == ""
+
+    PersonalizationJob.objects.filter(pk=job.pk).update(
+        heartbeat_at=timezone.now() - dt.timedelta(hours=1)
+    )
+    assert job_run(job_id=job.pk, worker="resumes") is Outcome.FAILED
+    job.refresh_from_db()
+    assert job.error_code == "WrongCard"
+    assert "has no chip serial on record" in job.error_message
+    assert job.card.status == Card.Status.FAILED
