@@ -33,7 +33,7 @@ class Command(BaseCommand):
     requires_system_checks = []  # the worker it becomes runs them
     help = (
         "Run the Celery worker of encoder station NAME: `celery -A config worker -Q "
-        "station.NAME --concurrency 1 --hostname station-NAME@%%h`, followed by any Celery worker "
+        "station.NAME --concurrency 1 --hostname station-NAME@%h`, followed by any Celery worker "
         "options given after `--` (e.g. `-- --loglevel INFO`). The station must exist and be "
         "enabled, or be created with --create. Stop it with SIGTERM or Ctrl-C: a running job "
         "finishes first (a second Ctrl-C abandons it; it is resumed later)."
