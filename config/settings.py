@@ -180,15 +180,29 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A card must not be abandoned half-made because the broker blinked: keep running tasks on a lost
+# connection (Celery 6 changes this default). The job's database lease keeps a redelivered copy
+# from doing anything twice.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Redis hands a message that a dead worker never acknowledged (acks_late) to another only
+    # after this long; Kombu's default is an hour. Personalization jobs do not wait for it (the
+    # beat task `requeue_stale_jobs` resends a job whose heartbeat went stale, see
+    # CARDFORGE_JOB_STALE_SECONDS), other tasks killed with their worker do. Keep it well above
+    # the longest task and retry countdown: a message still running then is delivered again
+    # (harmless for a job, whose lease makes the copy do nothing, but wasted).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
+        # Kombu's default is ./control, wherever the process was started.
+        "control_folder": str(_broker_dir / "control"),
     }
 
 # --- PKI (pki/, docs/pki.md) ----------------------------------------------------------------
@@ -350,6 +364,13 @@ CARDFORGE_STATION_OFFLINE_SECONDS = env_int(
 CARDFORGE_JOB_STALE_SECONDS = env_int("CARDFORGE_JOB_STALE_SECONDS", default=60, minimum=1)
 # A waiting job whose message seems lost (broker restart) is sent again after this long.
 CARDFORGE_JOB_RESEND_SECONDS = env_int("CARDFORGE_JOB_RESEND_SECONDS", default=300, minimum=1)
+# The card transport of each kind of encoder station (EncoderStation.transport), shaped like
+# CACHES: BACKEND is a CardTransport subclass, OPTIONS its keyword arguments (`pcsc`: `exclusive`
+# keeps other applications off the card for the whole job). Tests plug in transports of their own.
+CARDFORGE_STATION_TRANSPORTS = {
+    "emulated": {"BACKEND": "personalization.transports.emulated.EmulatedTransport"},
+    "pcsc": {"BACKEND": "personalization.transports.pcsc.PcscTransport", "OPTIONS": {}},
+}
 CELERY_BEAT_SCHEDULE.update(
     {
         "personalization-requeue-stale-jobs": {

@@ -47,14 +47,17 @@ class DatabaseCardStore(CardStore):
             raise CardStorageError(msg)
 
 
-def emulated_card_create() -> EmulatedCard:
-    """A new blank card (factory state) with a fresh random 8-digit chip serial."""
+def emulated_card_create(*, serial: int | None = None) -> EmulatedCard:
+    """A new blank card (factory state) with chip serial `serial`, or a fresh random 8-digit
+    one. IntegrityError if a card with that serial exists."""
     for _ in range(10):
-        serial = 10_000_000 + secrets.randbelow(90_000_000)
+        chosen = serial if serial is not None else 10_000_000 + secrets.randbelow(90_000_000)
         try:
             with transaction.atomic():
-                card = EmulatedCard.objects.create(serial=serial)
+                card = EmulatedCard.objects.create(serial=chosen)
         except IntegrityError:
+            if serial is not None:
+                raise
             continue
         emulated_card_open(card)  # saves the factory state at once
         return card
@@ -62,12 +65,22 @@ def emulated_card_create() -> EmulatedCard:
     raise RuntimeError(msg)
 
 
-def emulated_card_open(emulated_card: EmulatedCard) -> PivCardEmulator:
-    """The card itself, its state loaded from (and saved to) the database."""
+def emulated_card_open(
+    emulated_card: EmulatedCard,
+    *,
+    yubico_extensions: bool = True,
+    store: DatabaseCardStore | None = None,
+) -> PivCardEmulator:
+    """The card itself, its state loaded from (and saved to) the database by `store` (default
+    a DatabaseCardStore of `emulated_card`)."""
     factory = FactorySettings(
         pin=factory_pin(),
         puk=factory_puk(),
         management_key=factory_management_key(),
         serial=emulated_card.serial,
     )
-    return PivCardEmulator(DatabaseCardStore(emulated_card), factory=factory)
+    return PivCardEmulator(
+        store or DatabaseCardStore(emulated_card),
+        factory=factory,
+        yubico_extensions=yubico_extensions,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -110,3 +111,37 @@ def test_dotenv_does_not_override_the_environment(tmp_path, monkeypatch):
     dotenv.write_text("not a pair\n")
     with pytest.raises(ImproperlyConfigured, match="line 1: expected KEY=value"):
         load_dotenv(dotenv)
+
+
+def _celery_settings(**env: str) -> dict:
+    code = (
+        "import json, django; django.setup(); from django.conf import settings as s; "
+        "print(json.dumps({'options': getattr(s, 'CELERY_BROKER_TRANSPORT_OPTIONS', None), "
+        "'cancel': s.CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, **env, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_redis_gives_a_dead_workers_message_to_another_after_ten_minutes_not_an_hour():
+    celery = _celery_settings(CELERY_BROKER_URL="redis://127.0.0.1:6379/9")
+    assert celery["options"] == {"visibility_timeout": 600}
+    # A broker that blinks does not abandon a card half-made (Celery 6 default would).
+    assert celery["cancel"] is False
+
+
+def test_the_embedded_broker_keeps_all_its_folders_under_the_var_directory(tmp_path):
+    celery = _celery_settings(CELERY_BROKER_URL="filesystem://", CARDFORGE_VAR_DIR=str(tmp_path))
+    folders = {key: value for key, value in celery["options"].items() if key.endswith("_folder")}
+    folders |= {"in": celery["options"]["data_folder_in"]}
+    assert all(value.startswith(str(tmp_path)) for value in folders.values()), folders
+    assert (tmp_path / "broker" / "control").is_dir()

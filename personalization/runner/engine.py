@@ -44,7 +44,8 @@ class Outcome(Enum):
     DONE = "done"
     FAILED = "failed"
     NOT_CLAIMED = "not claimed"  # finished, cancelled, or another worker holds it
-    STATION_BUSY = "station busy"
+    STATION_BUSY = "station busy"  # another job holds it: try again shortly
+    STATION_DISABLED = "station disabled"  # the job waits; requeue_stale_jobs sends it again
     LEASE_LOST = "lease lost"
 
 
@@ -77,22 +78,59 @@ def _claim(job_id: int, worker: str) -> bool:
     )
 
 
-def _take_station(job: PersonalizationJob, worker: str) -> bool:
-    now = timezone.now()
-    return bool(
-        EncoderStation.objects.filter(pk=job.station_id, is_enabled=True)
-        .filter(
-            Q(busy_job__isnull=True)
-            | Q(busy_job=job)
-            | Q(heartbeat_at__lt=_stale_before(now))
-            | Q(busy_job__status__in=["done", "failed", "cancelled"])
+def _take_station(job: PersonalizationJob, worker: str) -> Outcome | None:
+    """Lease the job's station: free, already this job's, or left by a job that has ended.
+    None when taken, otherwise why not (STATION_BUSY, STATION_DISABLED).
+
+    A job that has not ended keeps its station however long its worker has been silent: on a
+    PC/SC station its half-made card is still in the reader, and only that job may touch it
+    again (`requeue_stale_jobs` resumes it), even if the station was disabled meanwhile. The
+    station row is locked while deciding, so two jobs racing for it cannot both win.
+    """
+    with transaction.atomic():
+        station = EncoderStation.objects.select_for_update().get(pk=job.station_id)
+        if station.busy_job_id != job.pk:
+            if not station.is_enabled:
+                return Outcome.STATION_DISABLED
+            if (
+                station.busy_job_id is not None
+                and PersonalizationJob.objects.filter(
+                    pk=station.busy_job_id, status=PersonalizationJob.Status.RUNNING
+                ).exists()
+            ):
+                return Outcome.STATION_BUSY
+        EncoderStation.objects.filter(pk=station.pk).update(
+            busy_job=job, heartbeat_at=timezone.now(), worker=worker[:200]
         )
-        .update(busy_job=job, heartbeat_at=now, worker=worker[:200])
-    )
+    return None
+
+
+def _unclaim(job: PersonalizationJob, worker: str) -> None:
+    """Give the job back untouched. One that has not begun a card waits again (and may still be
+    cancelled); one that has stays running, unleased, until requeue_stale_jobs resumes it."""
+    leased = PersonalizationJob.objects.filter(pk=job.pk, lease_owner=worker)
+    if job.card_id is None:
+        leased.update(status=PersonalizationJob.Status.WAITING, lease_owner="")
+    else:
+        leased.update(lease_owner="")
 
 
 def _release_station(job: PersonalizationJob) -> None:
-    EncoderStation.objects.filter(pk=job.station_id, busy_job=job).update(busy_job=None)
+    """Free the station once the job has ended. A job still running keeps it: its worker bailed
+    out (as a killed one would), or another worker took the job over."""
+    with transaction.atomic():
+        station = (
+            EncoderStation.objects.select_for_update()
+            .filter(pk=job.station_id, busy_job=job)
+            .first()
+        )
+        if station is None or (
+            PersonalizationJob.objects.filter(
+                pk=job.pk, status=PersonalizationJob.Status.RUNNING
+            ).exists()
+        ):
+            return
+        EncoderStation.objects.filter(pk=station.pk).update(busy_job=None)
 
 
 def _locked(job: PersonalizationJob, worker: str) -> PersonalizationJob:
@@ -271,11 +309,10 @@ def job_run(*, job_id: int, worker: str) -> Outcome:
         "card_request__professional",
         "card_request__card_profile",
     ).get(pk=job_id)
-    if not _take_station(job, worker):
-        PersonalizationJob.objects.filter(pk=job.pk, lease_owner=worker).update(
-            status=PersonalizationJob.Status.WAITING, lease_owner=""
-        )
-        return Outcome.STATION_BUSY
+    refused = _take_station(job, worker)
+    if refused is not None:
+        _unclaim(job, worker)
+        return refused
     journal = {
         step.name: step.detail for step in JobStep.objects.filter(job=job, attempt=job.attempt)
     }
@@ -314,8 +351,8 @@ def job_run(*, job_id: int, worker: str) -> Outcome:
         return Outcome.LEASE_LOST
     except (CardError, QualityCheckFailed, DomainError, SealError, KeyBackendError) as error:
         message = getattr(error, "message", None) or str(error)
-        logger.warning("job %s failed at %s: %s", job.pk, job.current_step, message)
         job.refresh_from_db(fields=["current_step"])
+        logger.warning("job %s failed at %s: %s", job.pk, job.current_step, message)
         _fail(job, worker, type(error).__name__, message)
         return Outcome.FAILED
     except Exception:

@@ -11,14 +11,16 @@ from __future__ import annotations
 import logging
 import re
 
+from django.conf import settings
+
+from personalization.apdu.errors import CardError
 from personalization.emulated_cards import emulated_card_open
 from personalization.factory import factory_management_key
 from personalization.models import Card, EncoderStation
 from personalization.piv import ManagementKey, PivClient
 from personalization.piv.constants import ManagementKeyAlgorithm
 from personalization.piv.errors import ManagementKeyAuthenticationFailed
-from personalization.transports import CardTransport, open_transport
-from personalization.transports.emulated import EmulatedTransport
+from personalization.transports import CardTransport, transport_class
 from pki.services.keys import card_management_key_derive
 
 logger = logging.getLogger(__name__)
@@ -36,19 +38,30 @@ def derived_management_key(card: Card, algorithm_name: str) -> ManagementKey:
     return ManagementKey(algorithm, value)
 
 
+def reader_selector(pattern: str) -> str | re.Pattern[str]:
+    """A station's reader pattern as the PC/SC transport takes it: a regular expression if it
+    looks like one, otherwise a name (exact, or a case-insensitive part of one)."""
+    return re.compile(pattern) if any(c in pattern for c in "^$*[(|\\") else pattern
+
+
 def station_transport(station: EncoderStation, card: Card | None) -> CardTransport:
+    """A new transport to the station's card, of the class settings.CARDFORGE_STATION_TRANSPORTS
+    names for the station's kind: the job's own card (emulated) or the station's reader (pcsc)."""
+    config = settings.CARDFORGE_STATION_TRANSPORTS[station.transport]
+    transport = transport_class(config["BACKEND"])
+    options = dict(config.get("OPTIONS", {}))
     if station.transport == EncoderStation.Transport.EMULATED:
         if card is None or card.emulated_card is None:
             msg = "an emulated station needs the job's emulated card"
             raise ValueError(msg)
-        return EmulatedTransport(emulated_card_open(card.emulated_card))
-    options = {}
+        return transport(emulated_card_open(card.emulated_card), **options)
     if station.reader_pattern:
-        pattern = station.reader_pattern
-        options["reader"] = (
-            re.compile(pattern) if any(c in pattern for c in "^$*[(|\\") else pattern
-        )
-    return open_transport(station.transport, **options)
+        options["reader"] = reader_selector(station.reader_pattern)
+    return transport(**options)
+
+
+class WrongCard(CardError):
+    """The card in the reader is not the card the job started on."""
 
 
 class CardSession:
@@ -72,7 +85,29 @@ class CardSession:
         if self._client is None:
             self._transport = station_transport(self.station, self.card)
             self._client = PivClient.connect(self._transport)
+            self._check_card(self._client)
         return self._client
+
+    def _check_card(self, client: PivClient) -> None:
+        """A job that already recorded its card (resumed after a crash) goes on only with that
+        card: a station's reader may hold another one by now. Nothing is written before this."""
+        card = self.card
+        if card is None or card.pk is None:
+            return  # a new card: identify_card records which one it is
+        if not card.chip_serial:
+            msg = (
+                f"the job's card {card.serial} has no chip serial on record, so the card in the "
+                "reader cannot be told from it; the job cannot go on"
+            )
+            raise WrongCard(msg)
+        serial = client.capabilities().serial
+        if serial is None or str(serial) != card.chip_serial:
+            msg = (
+                f"the card in the reader (chip {serial if serial is not None else 'unknown'}) is "
+                f"not the job's card {card.serial} (chip {card.chip_serial}); nothing was written "
+                "to it"
+            )
+            raise WrongCard(msg)
 
     def management_key(self) -> ManagementKey:
         return self.derived_key() if self.rotated else factory_management_key()

@@ -41,7 +41,7 @@ from personalization.piv import (
 from personalization.piv.algorithms import algorithm_of, curve_for, rsa_bits_for
 from personalization.piv.constants import PinPolicy
 from personalization.piv.errors import SecurityStatusNotSatisfied, WrongPin
-from personalization.runner.session import CardSession
+from personalization.runner.session import CardSession, WrongCard
 from pki.models import Certificate
 from pki.services.certificates import CertificateRequest, certificates_issue
 
@@ -128,6 +128,8 @@ def identify_card(ctx: StepContext) -> dict:
             f"(chip {card.chip_serial}); put card {card.serial} back"
         )
         raise QualityCheckFailed(msg)
+    if station.transport != EncoderStation.Transport.EMULATED and chip_serial:
+        _refuse_a_card_in_use(card, chip_serial)
     card.chip_serial = chip_serial
     card.management_key_algorithm = "aes192" if capabilities.aes_management_key else "3des"
     with transaction.atomic():
@@ -140,6 +142,25 @@ def identify_card(ctx: StepContext) -> dict:
         "version": ".".join(map(str, capabilities.version)) if capabilities.version else "",
         "yubico_extensions": capabilities.yubico_extensions,
     }
+
+
+def _refuse_a_card_in_use(card: Card, chip_serial: str) -> None:
+    """A reader may hold a card issued earlier, or one another job is making (moved from another
+    station's reader): never start on it. (An emulated card is made for its job.)"""
+    other = (
+        Card.objects.filter(
+            chip_serial=chip_serial,
+            status__in=[Card.Status.PERSONALIZING, Card.Status.PERSONALIZED],
+        )
+        .exclude(pk=card.pk)
+        .first()
+    )
+    if other is not None:
+        msg = (
+            f"the card in the reader (chip {chip_serial}) is card {other.serial}, "
+            f"{other.get_status_display().lower()}; insert a blank card"
+        )
+        raise WrongCard(msg)
 
 
 def authenticate(ctx: StepContext) -> dict:

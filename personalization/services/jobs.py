@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from audit.events import EventType
@@ -147,6 +148,9 @@ def job_cancel(*, job: PersonalizationJob, by) -> PersonalizationJob:
         raise Conflict(
             f"only waiting jobs can be cancelled; job #{job.pk} is {job.status}", code="not_waiting"
         )
+    if job.card_id is not None:
+        # Cancelling would leave its card's certificates valid: it must resume or fail.
+        raise Conflict(f"job #{job.pk} has begun a card; it cannot be cancelled", code="started")
     job.status = PersonalizationJob.Status.CANCELLED
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "finished_at"])
@@ -161,21 +165,26 @@ def job_cancel(*, job: PersonalizationJob, by) -> PersonalizationJob:
 
 def jobs_requeue_stale() -> list[int]:
     """Send again the jobs whose worker died (stale heartbeat) or whose message seems lost.
-    Harmless when the original message is still coming: the first to claim the job runs it."""
+    Harmless when the original message is still coming: the first to claim the job runs it.
+
+    A job is sent once when found stale, then every CARDFORGE_JOB_RESEND_SECONDS while nobody
+    takes it (its station's worker is down): not at every beat, which would pile up copies.
+    `queued_at` records the last sending.
+    """
     now = timezone.now()
     stale = now - dt.timedelta(seconds=settings.CARDFORGE_JOB_STALE_SECONDS)
     lost = now - dt.timedelta(seconds=settings.CARDFORGE_JOB_RESEND_SECONDS)
     running = PersonalizationJob.objects.filter(
-        status=PersonalizationJob.Status.RUNNING, heartbeat_at__lt=stale
+        Q(queued_at__lte=F("heartbeat_at")) | Q(queued_at__lt=lost),
+        status=PersonalizationJob.Status.RUNNING,
+        heartbeat_at__lt=stale,
     )
     waiting = PersonalizationJob.objects.filter(
         status=PersonalizationJob.Status.WAITING, queued_at__lt=lost
     )
     resent = []
     for job in (running | waiting).select_related("station"):
-        PersonalizationJob.objects.filter(
-            pk=job.pk, status=PersonalizationJob.Status.WAITING
-        ).update(queued_at=now)
+        PersonalizationJob.objects.filter(pk=job.pk, status=job.status).update(queued_at=now)
         _send(job)
         resent.append(job.pk)
     return resent

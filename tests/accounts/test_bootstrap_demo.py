@@ -11,6 +11,7 @@ from audit.models import AuditEvent
 from audit.selectors import audit_chain_verify
 from cardprofiles.models import CardProfileVersion
 from issuance.models import Professional
+from personalization.models import EncoderStation
 from pki.models import CertificateAuthority
 
 pytestmark = pytest.mark.django_db
@@ -25,10 +26,14 @@ def test_bootstrap_demo_is_idempotent_and_prints_passwords_once():
         Professional.objects.count(),
         CardProfileVersion.objects.count(),
         CertificateAuthority.objects.count(),
+        EncoderStation.objects.count(),
     )
     events = AuditEvent.objects.count()
     assert users == len(Role)
     assert CertificateAuthority.objects.count() == 3
+    station = EncoderStation.objects.get(name="demo")
+    assert (station.transport, station.takes_approved_requests) == ("emulated", True)
+    assert station.is_enabled
     enrolment = get_user_model().objects.get(username="enrolment")
     assert enrolment.groups.filter(name=Role.ENROLMENT_OFFICER.value).exists()
     password = next(
@@ -43,6 +48,7 @@ def test_bootstrap_demo_is_idempotent_and_prints_passwords_once():
         Professional.objects.count(),
         CardProfileVersion.objects.count(),
         CertificateAuthority.objects.count(),
+        EncoderStation.objects.count(),
     ) == counts
     assert AuditEvent.objects.count() == events
     assert password not in second.getvalue()

@@ -260,7 +260,8 @@ class PrivatePcscd:
 
 @dataclass
 class EmulatorProcess:
-    """`manage.py emulate_card` serving one card into a vpcd reader."""
+    """`manage.py emulate_card` serving one card into a vpcd reader; `env` is the card process's
+    environment (default: this one's), e.g. with the test database's DATABASE_URL for `--card`."""
 
     process: subprocess.Popen[bytes]
     log_path: Path
@@ -275,6 +276,7 @@ class EmulatorProcess:
         state_path: Path | None,
         log_path: Path,
         extra_args: list[str] | None = None,
+        env: dict[str, str] | None = None,
     ) -> EmulatorProcess:
         args = [
             sys.executable,
@@ -288,7 +290,12 @@ class EmulatorProcess:
         args += extra_args or []
         with log_path.open("ab") as log:
             process = subprocess.Popen(
-                args, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                args,
+                cwd=REPO_ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
             )
         return cls(process, log_path, state_path, list(extra_args or []))
 

@@ -7,8 +7,11 @@ from cardprofiles.services.versions import card_profile_sync_builtin
 from issuance.demo import DEMO_ORGANISATION, DEMO_PROFESSIONALS
 from issuance.models import Organisation, Professional
 from issuance.services.registry import organisation_create, professional_create
+from personalization.models import EncoderStation
+from personalization.services.stations import station_ensure
 from pki.services.cas import pki_bootstrap
 
+DEMO_STATION = "demo"
 DEMO_USERS = [
     ("enrolment", Role.ENROLMENT_OFFICER, "Emma Enrolment"),
     ("approver", Role.APPROVING_OFFICER, "Arthur Approver"),
@@ -21,8 +24,9 @@ DEMO_USERS = [
 class Command(BaseCommand):
     help = (
         "Set up a demo: one user per role (each password printed once, when the user is "
-        "created), the built-in card profiles, the PKI (as bootstrap_pki does) and a few demo "
-        "professionals. Idempotent: run it again and it only adds what is missing."
+        "created), the built-in card profiles, the PKI (as bootstrap_pki does), an emulated "
+        "encoder station 'demo' that takes approved requests, and a few demo professionals. "
+        "Idempotent: run it again and it only adds what is missing."
     )
 
     def handle(self, *args, **options):
@@ -36,6 +40,14 @@ class Command(BaseCommand):
         for result in card_profile_sync_builtin():
             if result.created:
                 self.stdout.write(f"card profile {result.version} loaded")
+        if not EncoderStation.objects.filter(name=DEMO_STATION).exists():
+            station_ensure(
+                name=DEMO_STATION,
+                transport=EncoderStation.Transport.EMULATED,
+                description="Emulated cards, stored in the database (make run serves it)",
+                takes_approved_requests=True,
+            )
+            self.stdout.write(f"encoder station {DEMO_STATION} created: approved requests go there")
         with transaction.atomic():
             if not Organisation.objects.filter(finess=DEMO_ORGANISATION["finess"]).exists():
                 organisation_create(**DEMO_ORGANISATION, by=None)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 from accounts.roles import Role
@@ -9,6 +12,7 @@ from issuance.services.card_requests import card_request_approve, card_request_s
 from personalization.services.stations import station_create
 from pki.services.cas import pki_bootstrap
 from tests.factories import OrganisationFactory, ProfessionalFactory
+from tests.personalization.pcsc_harness import EmulatorProcess, HarnessError
 
 
 @pytest.fixture
@@ -37,3 +41,75 @@ def approved(pki, station, profiles, users):
         return card_request_approve(card_request=request, by=users[Role.APPROVING_OFFICER])
 
     return make
+
+
+@pytest.fixture
+def cue(settings):
+    """cue(step, action="raise", *, before=False) -> Cue: the station transports and the PKI key
+    backend of tests/personalization/jobs/cues.py act once in `step` (see there)."""
+    from tests.personalization.jobs import worker_settings
+    from tests.personalization.jobs.cues import Cue, set_cue
+
+    settings.CARDFORGE_STATION_TRANSPORTS = worker_settings.CARDFORGE_STATION_TRANSPORTS
+
+    def arm(step: str, action="raise", *, before: bool = False) -> Cue:
+        armed = Cue(step, action, before=before)
+        set_cue(armed)
+        return armed
+
+    yield arm
+    set_cue(None)
+
+
+@pytest.fixture
+def celery_messages(monkeypatch) -> list[int]:
+    """The ids of the jobs sent to Celery (on commit), kept here instead of reaching a broker
+    nobody consumes (tests with committed transactions)."""
+    sent: list[int] = []
+    monkeypatch.setattr("personalization.services.jobs._send", lambda job: sent.append(job.pk))
+    return sent
+
+
+class SecondReader:
+    """The harness pcscd's second reader (its first holds the harness's own card): a card is
+    `insert`ed by starting `manage.py emulate_card` on it, and `remove`d by stopping that."""
+
+    def __init__(self, harness, directory: Path) -> None:
+        self.harness = harness
+        self.directory = directory
+        self.name = harness.pcscd.reader_name(1)
+        self.card: EmulatorProcess | None = None
+
+    def insert(self, *args: str, env: dict[str, str] | None = None) -> EmulatorProcess:
+        """`insert("--state", FILE, "--serial", N)`, `insert("--card", N, env=...)`."""
+        self.remove()
+        self.card = EmulatorProcess.start(
+            self.harness.pcscd.vpcd_address(1),
+            state_path=None,
+            log_path=self.directory / "second-reader.log",
+            extra_args=list(args),
+            env=env,
+        )
+        try:
+            self.harness.pcscd.wait_for_card(1)
+        except HarnessError as exc:
+            self.remove()
+            pytest.fail(f"{exc}\ncard process log:\n{self.card_log()}", pytrace=False)
+        return self.card
+
+    def card_log(self) -> str:
+        path = self.directory / "second-reader.log"
+        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+
+    def remove(self) -> None:
+        if self.card is not None:
+            self.card.stop()
+            self.card = None
+            self.harness.pcscd.wait_for_card(1, present=False)
+
+
+@pytest.fixture
+def second_reader(pcsc_harness, tmp_path) -> Iterator[SecondReader]:
+    reader = SecondReader(pcsc_harness, tmp_path)
+    yield reader
+    reader.remove()

@@ -1,0 +1,279 @@
+"""End to end with real Celery worker processes on Redis: a professional imported from CSV, a
+request submitted and approved, a station's worker (`manage.py run_station`) personalizing the
+card — emulated, or through PC/SC (pyscard → private pcscd → vpcd → `emulate_card --card`) —
+and the card checked as a relying party and its holder would."""
+
+from __future__ import annotations
+
+import io
+import os
+import secrets
+import subprocess
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding
+from django.core.management import call_command
+
+from accounts.roles import Role
+from audit.selectors import audit_chain_verify
+from issuance.models import CardRequest, Professional
+from issuance.services.card_requests import card_request_approve, card_request_submit
+from issuance.services.imports import professionals_import
+from issuance.validators import luhn_check_digit
+from personalization.emulated_cards import emulated_card_create, emulated_card_open
+from personalization.models import Card, EmulatedCard, JobStep, PersonalizationJob
+from personalization.piv import PivClient, Slot
+from personalization.piv.algorithms import algorithm_of
+from personalization.piv.errors import SecurityStatusNotSatisfied
+from personalization.services.documents import pin_mailer_secrets
+from personalization.services.stations import station_create
+from personalization.tasks import personalize_card
+from personalization.transports.emulated import EmulatedTransport
+from pki.models import Certificate
+from pki.x509util import der_to_pem
+from tests.personalization.jobs.workers import (
+    WorkerProcess,
+    forget_run,
+    run_id,
+    worker_environment,
+)
+
+pytestmark = [
+    pytest.mark.redis,
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+]
+SLOTS = {
+    "9A": Slot.PIV_AUTHENTICATION,
+    "9C": Slot.DIGITAL_SIGNATURE,
+    "9D": Slot.KEY_MANAGEMENT,
+    "9E": Slot.CARD_AUTHENTICATION,
+}
+
+
+def _rpps() -> str:
+    payload = f"10{secrets.randbelow(10**8):08d}"
+    return payload + luhn_check_digit(payload)
+
+
+def _approved_request_for_an_imported_professional(users, profiles, profile="hpc-physician"):
+    rpps = _rpps()
+    csv = (
+        "rpps,last_name,first_name,profession,email,city\n"
+        f"{rpps},Durand-Rossi,Amélie,physician,amelie.durand@example.org,Lyon\n"
+    ).encode()
+    report = professionals_import(content=csv, by=users[Role.ENROLMENT_OFFICER], file_name="t.csv")
+    assert (report.created, report.errors) == (1, [])
+    professional = Professional.objects.get(rpps=rpps)
+    request = card_request_submit(
+        professional=professional,
+        profile=profiles[profile],
+        by=users[Role.ENROLMENT_OFFICER],
+    )
+    # Approving queues the job on the station that takes approved requests, sent on commit.
+    return card_request_approve(card_request=request, by=users[Role.APPROVING_OFFICER])
+
+
+def _personalize_and_wait(request: CardRequest, station_name: str) -> PersonalizationJob:
+    out, err = io.StringIO(), io.StringIO()
+    call_command(
+        "personalize",
+        request.pk,
+        "--station",
+        station_name,
+        "--wait",
+        "--timeout",
+        "90",
+        stdout=out,
+        stderr=err,
+    )
+    job = PersonalizationJob.objects.get(card_request=request)
+    assert out.getvalue().endswith(f"Card {job.card.serial} personalized (job #{job.pk}).\n")
+    return job
+
+
+def _certificates(card: Card) -> dict[str, Certificate]:
+    return {c.card_slot: c for c in Certificate.objects.for_card(card).select_related("ca")}
+
+
+def _assert_chain_to_the_cas(certificates: dict[str, Certificate], directory: Path) -> None:
+    """`openssl verify` against the root, with the issuing CA as intermediate."""
+    for slot, certificate in certificates.items():
+        issuing = certificate.ca
+        files = {
+            "root": (bytes(issuing.parent.certificate_der), directory / f"{slot}-root.pem"),
+            "issuing": (bytes(issuing.certificate_der), directory / f"{slot}-issuing.pem"),
+            "leaf": (bytes(certificate.der), directory / f"{slot}.pem"),
+        }
+        for der, path in files.values():
+            path.write_text(der_to_pem(der, "CERTIFICATE"))
+        result = subprocess.run(
+            [
+                "openssl",
+                "verify",
+                "-x509_strict",
+                "-CAfile",
+                str(files["root"][1]),
+                "-untrusted",
+                str(files["issuing"][1]),
+                str(files["leaf"][1]),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=30,
+        )
+        assert result.returncode == 0, f"{slot}: {result.stdout}{result.stderr}"
+        leaf = x509.load_der_x509_certificate(bytes(certificate.der))
+        leaf.verify_directly_issued_by(
+            x509.load_der_x509_certificate(bytes(issuing.certificate_der))
+        )
+
+
+def _verify(public_key, signature: bytes, challenge: bytes) -> None:
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        public_key.verify(signature, challenge, ec.ECDSA(hashes.SHA256()))
+    else:
+        public_key.verify(signature, challenge, padding.PKCS1v15(), hashes.SHA256())
+
+
+def _assert_the_card_works(client: PivClient, card: Card) -> None:
+    """Every key signs a fresh challenge that its certificate verifies; 9C wants the PIN before
+    every signature, 9A once per session."""
+    pin, _ = pin_mailer_secrets(card.pin_mailer)
+    certificates = {
+        slot: x509.load_der_x509_certificate(bytes(c.der))
+        for slot, c in _certificates(card).items()
+    }
+    for slot, certificate in certificates.items():
+        assert client.read_certificate(SLOTS[slot]) == certificate
+    client.verify_pin(pin)
+    for slot in ("9A", "9D", "9E", "9A"):
+        public_key = certificates[slot].public_key()
+        challenge = os.urandom(32)
+        signature = client.sign(SLOTS[slot], challenge, algorithm=algorithm_of(public_key))
+        _verify(public_key, signature, challenge)
+    public_key = certificates["9C"].public_key()
+    for _ in range(2):
+        challenge = os.urandom(32)
+        client.verify_pin(pin)
+        signature = client.sign(
+            Slot.DIGITAL_SIGNATURE, challenge, algorithm=algorithm_of(public_key)
+        )
+        _verify(public_key, signature, challenge)
+        # That PIN verification is used up: the next signature needs its own.
+        with pytest.raises(SecurityStatusNotSatisfied):
+            client.sign(Slot.DIGITAL_SIGNATURE, challenge, algorithm=algorithm_of(public_key))
+
+
+def _assert_personalized_once(request: CardRequest, job: PersonalizationJob) -> Card:
+    request.refresh_from_db()
+    assert request.status == CardRequest.Status.COMPLETED
+    card = Card.objects.get(card_request=request)
+    assert (card.status, job.card_id) == (Card.Status.PERSONALIZED, card.pk)
+    certificates = _certificates(card)
+    assert set(certificates) == set(SLOTS)
+    assert {c.status for c in certificates.values()} == {Certificate.Status.VALID}
+    assert audit_chain_verify().intact
+    return card
+
+
+@pytest.fixture
+def names():
+    """Unique station names for this test run, and their queues forgotten in Redis after."""
+    prefix = run_id()
+    used: list[str] = []
+
+    def name(role: str) -> str:
+        used.append(f"{prefix}-{role}")
+        return used[-1]
+
+    yield name
+    forget_run(prefix, [f"station.{station}" for station in used])
+
+
+def test_an_imported_professional_gets_a_working_card_from_an_emulated_stations_worker(
+    pki, profiles, users, names, tmp_path
+):
+    station = station_create(
+        name=names("emulated"), transport="emulated", takes_approved_requests=True
+    )
+    request = _approved_request_for_an_imported_professional(users, profiles)
+    worker = WorkerProcess.station(station.name, tmp_path / "worker.log", env=worker_environment())
+    try:
+        worker.wait_ready()
+        station.refresh_from_db()  # online from the start, not only at the next ping
+        assert station.is_online()
+        assert station.worker.startswith(f"station-{station.name}@")
+        job = _personalize_and_wait(request, station.name)
+
+        # The same message again (a redelivery): the worker answers it without doing anything.
+        steps, certificates = JobStep.objects.count(), Certificate.objects.count()
+        again = personalize_card.apply_async(args=[job.pk], queue=station.queue)
+        worker.wait_for_log(f"[{again.id}] succeeded", timeout=30)
+        assert "'not claimed'" in worker.log().split(f"[{again.id}] succeeded", 1)[1][:80]
+        assert (JobStep.objects.count(), Certificate.objects.count()) == (steps, certificates)
+    finally:
+        assert worker.stop() == 0, worker.log()[-3000:]
+
+    card = _assert_personalized_once(request, job)
+    station.refresh_from_db()  # stopped cleanly: offline at once
+    assert (station.status, station.heartbeat_at) == ("offline", None)
+    _assert_chain_to_the_cas(_certificates(card), tmp_path)
+    # The card as its holder gets it: opened again from the database, as tomorrow.
+    _assert_the_card_works(
+        PivClient.connect(EmulatedTransport(emulated_card_open(card.emulated_card))), card
+    )
+
+
+@pytest.mark.pcsc
+def test_the_same_through_a_pcsc_station_and_opensc_lists_the_four_certificates(
+    pki, profiles, users, names, tmp_path, pcsc_harness, second_reader
+):
+    blank = emulated_card_create()  # in the reader: `emulate_card --card` on the test database
+    second_reader.insert("--card", str(blank.serial), env=worker_environment())
+    station = station_create(
+        name=names("pcsc"),
+        transport="pcsc",
+        reader_pattern=second_reader.name,
+        takes_approved_requests=True,
+    )
+    request = _approved_request_for_an_imported_professional(users, profiles)
+    worker = WorkerProcess.station(
+        station.name,
+        tmp_path / "worker.log",
+        env=worker_environment(PCSCLITE_CSOCK_NAME=str(pcsc_harness.pcscd.socket_path)),
+    )
+    try:
+        job = _personalize_and_wait(request, station.name)
+    finally:
+        assert worker.stop() == 0, worker.log()[-3000:]
+
+    card = _assert_personalized_once(request, job)
+    assert (card.chip_serial, card.emulated_card) == (str(blank.serial), None)
+    _assert_chain_to_the_cas(_certificates(card), tmp_path)
+
+    listing = subprocess.run(
+        ["pkcs15-tool", "--reader", "1", "--list-certificates"],
+        env=pcsc_harness.pcscd.env(),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert listing.returncode == 0, listing.stdout + listing.stderr
+    assert listing.stdout.count("X.509 Certificate [") == 4, listing.stdout
+    listed = {
+        line.split()[-1].lstrip("0")  # "Encoded serial : 02 14 <hex>" (DER INTEGER)
+        for line in listing.stdout.splitlines()
+        if line.strip().startswith("Encoded serial")
+    }
+    assert listed == {c.serial.upper().lstrip("0") for c in _certificates(card).values()}
+
+    # The card process saved every change back into its database row, sealed.
+    second_reader.remove()
+    stored = EmulatedCard.objects.get(pk=blank.pk)
+    _assert_the_card_works(PivClient.connect(EmulatedTransport(emulated_card_open(stored))), card)

@@ -1,0 +1,105 @@
+"""A station handles one card at a time: the job holding it keeps it until the job has ended,
+whatever happens to its worker, and two jobs racing for it cannot both get it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+from django.db import connection, transaction
+from django.utils import timezone
+
+from personalization.models import EncoderStation, PersonalizationJob
+from personalization.runner import engine
+from personalization.runner.engine import Outcome, job_run
+from tests.personalization.jobs.cues import SimulatedCrash
+
+
+def _job(request) -> PersonalizationJob:
+    return PersonalizationJob.objects.get(card_request=request)
+
+
+def _long_silence(station: EncoderStation) -> None:
+    """Every heartbeat older than the stale threshold, as after a worker died long ago."""
+    long_ago = timezone.now() - dt.timedelta(hours=1)
+    PersonalizationJob.objects.update(heartbeat_at=long_ago)
+    EncoderStation.objects.filter(pk=station.pk).update(heartbeat_at=long_ago)
+
+
+@pytest.mark.django_db
+def test_a_job_left_by_a_dead_worker_keeps_its_station_until_it_is_resumed(approved, station, cue):
+    first, second = _job(approved()), _job(approved())
+    cue("generate_9c")
+    with pytest.raises(SimulatedCrash):
+        job_run(job_id=first.pk, worker="dies")
+    station.refresh_from_db()
+    assert station.busy_job_id == first.pk
+
+    # However stale, the first job's half-made card is the station's until that job ends.
+    _long_silence(station)
+    assert job_run(job_id=second.pk, worker="next") is Outcome.STATION_BUSY
+    second.refresh_from_db()
+    assert (second.status, second.card_id) == ("waiting", None)
+
+    assert job_run(job_id=first.pk, worker="resumes") is Outcome.DONE
+    station.refresh_from_db()
+    assert station.busy_job_id is None
+    assert job_run(job_id=second.pk, worker="next") is Outcome.DONE
+
+
+@pytest.mark.django_db
+def test_a_worker_that_lost_its_job_leaves_the_station_to_the_new_owner(approved, station, cue):
+    job = _job(approved())
+
+    def taken_over() -> None:
+        # Meanwhile another worker thought this one dead and claimed the job.
+        PersonalizationJob.objects.filter(pk=job.pk).update(
+            lease_owner="takes-over", heartbeat_at=timezone.now()
+        )
+
+    cue("write_objects", taken_over)
+    assert job_run(job_id=job.pk, worker="slow") is Outcome.LEASE_LOST
+    station.refresh_from_db()
+    assert station.busy_job_id == job.pk
+
+    assert job_run(job_id=job.pk, worker="takes-over") is Outcome.DONE
+    station.refresh_from_db()
+    assert station.busy_job_id is None
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_jobs_racing_for_a_station_cannot_both_get_it(approved, station, celery_messages):
+    first, second = _job(approved()), _job(approved())
+    taken = {}
+    first_holds_its_lock = threading.Event()
+
+    def take_first() -> None:
+        try:
+            with transaction.atomic():
+                taken["first"] = engine._take_station(first, "w1")
+                first_holds_its_lock.set()
+                # The second one now waits for this transaction, then decides.
+                threading.Event().wait(0.5)
+        finally:
+            first_holds_its_lock.set()
+            connection.close()
+
+    def take_second() -> None:
+        first_holds_its_lock.wait(10)
+        try:
+            taken["second"] = engine._take_station(second, "w2")
+        finally:
+            connection.close()
+
+    PersonalizationJob.objects.filter(pk__in=[first.pk, second.pk]).update(status="running")
+    threads = [threading.Thread(target=take_first), threading.Thread(target=take_second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert taken == {"first": None, "second": Outcome.STATION_BUSY}
+    station.refresh_from_db()
+    assert station.busy_job_id == first.pk
