@@ -9,6 +9,7 @@ environment variables win over it.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -16,6 +17,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
+_INLINE_COMMENT = re.compile(r"(?:^|\s+)#")
 _FALSE = {"0", "false", "no", "off", ""}
 
 
@@ -34,12 +36,15 @@ def load_dotenv(path: Path) -> None:
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
             value = value[1:-1]
+        else:
+            value = _INLINE_COMMENT.split(value, maxsplit=1)[0]  # `KEY=value   # note`
         os.environ.setdefault(key.strip(), value)
 
 
 def env_str(name: str, default: str | None = None) -> str | None:
+    """The variable's text; unset and empty are the same (as .env.example leaves them)."""
     value = os.environ.get(name)
-    return default if value is None else value
+    return default if not value else value
 
 
 def env_secret(name: str) -> str | None:

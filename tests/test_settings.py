@@ -102,11 +102,17 @@ def test_typed_readers(monkeypatch):
 
 def test_dotenv_does_not_override_the_environment(tmp_path, monkeypatch):
     dotenv = tmp_path / ".env"
-    dotenv.write_text('# comment\nX_FROM_FILE="quoted value"\nX_ALREADY=file\n')
+    dotenv.write_text(
+        '# comment\nX_FROM_FILE="quoted value"\nX_ALREADY=file\nX_NOTED=0    # a note\nX_EMPTY=   # nothing\n'
+    )
     monkeypatch.setenv("X_ALREADY", "environment")
     monkeypatch.delenv("X_FROM_FILE", raising=False)
+    monkeypatch.delenv("X_NOTED", raising=False)
+    monkeypatch.delenv("X_EMPTY", raising=False)
     load_dotenv(dotenv)
     assert os.environ["X_FROM_FILE"] == "quoted value"
+    assert os.environ["X_NOTED"] == "0"
+    assert os.environ["X_EMPTY"] == ""
     assert os.environ["X_ALREADY"] == "environment"
     dotenv.write_text("not a pair\n")
     with pytest.raises(ImproperlyConfigured, match="line 1: expected KEY=value"):
