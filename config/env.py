@@ -44,7 +44,7 @@ def load_dotenv(path: Path) -> None:
 def env_str(name: str, default: str | None = None) -> str | None:
     """The variable's text; unset and empty are the same (as .env.example leaves them)."""
     value = os.environ.get(name)
-    return default if not value else value
+    return value or default
 
 
 def env_secret(name: str) -> str | None:
