@@ -113,7 +113,11 @@ def _beat(job: PersonalizationJob, worker: str, *, current_step: str) -> None:
         EncoderStation.objects.filter(pk=job.station_id).update(heartbeat_at=now)
 
 
-def _record(job, worker: str, step: Step, detail: dict, *, started, apdus: int) -> None:
+def _record(
+    job, worker: str, step: Step, detail: dict, *, started, apdus: int, next_step: str
+) -> None:
+    """The step's journal entry and, in the same transaction under the same lease check, the
+    next step announced with the heartbeats (what `_beat` does before a step)."""
     now = timezone.now()
     with transaction.atomic():
         _locked(job, worker)
@@ -126,7 +130,10 @@ def _record(job, worker: str, step: Step, detail: dict, *, started, apdus: int) 
             started_at=started,
             finished_at=now,
         )
-        PersonalizationJob.objects.filter(pk=job.pk).update(heartbeat_at=now)
+        PersonalizationJob.objects.filter(pk=job.pk).update(
+            heartbeat_at=now, current_step=next_step
+        )
+        EncoderStation.objects.filter(pk=job.station_id).update(heartbeat_at=now)
 
 
 def _revoke_certificates(card: Card | None, reason: RevocationReason, comment: str) -> list[str]:
@@ -290,24 +297,32 @@ def job_run(*, job_id: int, worker: str) -> Outcome:
     )
     try:
         _started(job, journal)
-        for step in steps_for(job):
-            if step.name in journal:
-                continue
-            _beat(job, worker, current_step=step.name)
+        missing = [step for step in steps_for(job) if step.name not in journal]
+        announced = ""  # the step the last record announced: no _beat needed before it
+        for index, step in enumerate(missing):
+            if step.name != announced:
+                _beat(job, worker, current_step=step.name)
+            following = missing[index + 1].name if index + 1 < len(missing) else FINISH_STEP
             started, apdus = timezone.now(), session.apdu_count
-            if step.records_itself:
-                detail = step.run(
-                    context,
-                    record=lambda detail, step=step, started=started, apdus=apdus: _record(
-                        job, worker, step, detail, started=started, apdus=session.apdu_count - apdus
-                    ),
+
+            def record(detail, step=step, started=started, apdus=apdus, following=following):
+                _record(
+                    job,
+                    worker,
+                    step,
+                    detail,
+                    started=started,
+                    apdus=session.apdu_count - apdus,
+                    next_step=following,
                 )
+
+            if step.records_itself:
+                detail = step.run(context, record=record)
             else:
                 detail = step.run(context)
-                _record(
-                    job, worker, step, detail, started=started, apdus=session.apdu_count - apdus
-                )
+                record(detail)
             journal[step.name] = detail
+            announced = following
         _finish(job, worker, journal)
     except LeaseLost:
         logger.warning("job %s: another worker took it over; stopping", job.pk)

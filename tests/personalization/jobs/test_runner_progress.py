@@ -1,0 +1,66 @@
+"""What the runner says while it works, and that it stops at once when its lease is gone."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from personalization.models import JobStep, PersonalizationJob
+from personalization.runner import engine
+from personalization.runner.engine import Outcome, job_run, step_names
+
+pytestmark = pytest.mark.django_db
+
+
+def _watching(monkeypatch, on_step):
+    """Make every step call `on_step(name)` before it runs."""
+    plan = engine.plan
+
+    def watched(profile):
+        steps = []
+        for step in plan(profile):
+
+            def run(context, *args, _step=step, **kwargs):
+                on_step(_step.name)
+                return _step.run(context, *args, **kwargs)
+
+            steps.append(dataclasses.replace(step, run=run))
+        return steps
+
+    monkeypatch.setattr(engine, "plan", watched)
+
+
+def test_each_step_is_announced_as_current_before_it_runs(approved, monkeypatch):
+    job = PersonalizationJob.objects.get(card_request=approved())
+    seen = []
+
+    def on_step(name):
+        row = PersonalizationJob.objects.get(pk=job.pk)
+        seen.append((name, row.current_step, row.lease_owner))
+
+    _watching(monkeypatch, on_step)
+    assert job_run(job_id=job.pk, worker="w1") is Outcome.DONE
+    assert [name for name, _, _ in seen] == step_names(job)[:-1]
+    assert all(current == name and lease == "w1" for name, current, lease in seen)
+    job.refresh_from_db()
+    assert (job.status, job.current_step) == ("done", "")
+
+
+def test_a_worker_whose_lease_was_taken_over_runs_no_further_step(approved, monkeypatch):
+    job = PersonalizationJob.objects.get(card_request=approved())
+    ran = []
+
+    def on_step(name):
+        ran.append(name)
+        if name == "set_pin_puk":  # another worker took the job over meanwhile
+            PersonalizationJob.objects.filter(pk=job.pk).update(lease_owner="w2")
+
+    _watching(monkeypatch, on_step)
+    assert job_run(job_id=job.pk, worker="w1") is Outcome.LEASE_LOST
+    assert ran == ["identify_card", "authenticate", "set_pin_puk"]
+    # The step that was running when the lease went is not recorded as done by w1.
+    assert list(JobStep.objects.filter(job=job).values_list("name", flat=True)) == [
+        "identify_card",
+        "authenticate",
+    ]
