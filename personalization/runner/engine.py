@@ -38,6 +38,8 @@ from pki.services.revocation import certificate_revoke
 logger = logging.getLogger(__name__)
 
 FINISH_STEP = "finish"
+# A station shows offline after CARDFORGE_STATION_OFFLINE_SECONDS (at least 5) without news.
+STATION_BEAT_SECONDS = 1.0
 
 
 class Outcome(Enum):
@@ -103,14 +105,31 @@ def _locked(job: PersonalizationJob, worker: str) -> PersonalizationJob:
     return row
 
 
+def _renew(job: PersonalizationJob, worker: str, **fields) -> None:
+    """Check the lease and write `fields` in one statement: the conditional UPDATE locks the job
+    row until the transaction ends, as `_locked` does; LeaseLost if this worker lost the job."""
+    leased = PersonalizationJob.objects.filter(
+        pk=job.pk, lease_owner=worker, status=PersonalizationJob.Status.RUNNING
+    )
+    if not leased.update(**fields):
+        raise LeaseLost
+
+
+def _station_beat(job: PersonalizationJob, now: dt.datetime) -> None:
+    """The station's heartbeat (it shows online), written at most every STATION_BEAT_SECONDS:
+    an emulated card's step takes milliseconds."""
+    station = job.station
+    last = station.heartbeat_at
+    if last is None or (now - last).total_seconds() >= STATION_BEAT_SECONDS:
+        EncoderStation.objects.filter(pk=station.pk).update(heartbeat_at=now)
+        station.heartbeat_at = now
+
+
 def _beat(job: PersonalizationJob, worker: str, *, current_step: str) -> None:
     now = timezone.now()
     with transaction.atomic():
-        _locked(job, worker)
-        PersonalizationJob.objects.filter(pk=job.pk).update(
-            heartbeat_at=now, current_step=current_step
-        )
-        EncoderStation.objects.filter(pk=job.station_id).update(heartbeat_at=now)
+        _renew(job, worker, heartbeat_at=now, current_step=current_step)
+        _station_beat(job, now)
 
 
 def _record(
@@ -120,7 +139,7 @@ def _record(
     next step announced with the heartbeats (what `_beat` does before a step)."""
     now = timezone.now()
     with transaction.atomic():
-        _locked(job, worker)
+        _renew(job, worker, heartbeat_at=now, current_step=next_step)
         JobStep.objects.create(
             job=job,
             attempt=job.attempt,
@@ -130,10 +149,7 @@ def _record(
             started_at=started,
             finished_at=now,
         )
-        PersonalizationJob.objects.filter(pk=job.pk).update(
-            heartbeat_at=now, current_step=next_step
-        )
-        EncoderStation.objects.filter(pk=job.station_id).update(heartbeat_at=now)
+        _station_beat(job, now)
 
 
 def _revoke_certificates(card: Card | None, reason: RevocationReason, comment: str) -> list[str]:

@@ -31,18 +31,23 @@ def _watching(monkeypatch, on_step):
     monkeypatch.setattr(engine, "plan", watched)
 
 
-def test_each_step_is_announced_as_current_before_it_runs(approved, monkeypatch):
+def test_each_step_is_announced_as_current_before_it_runs_on_a_busy_online_station(
+    approved, monkeypatch
+):
     job = PersonalizationJob.objects.get(card_request=approved())
     seen = []
 
     def on_step(name):
-        row = PersonalizationJob.objects.get(pk=job.pk)
-        seen.append((name, row.current_step, row.lease_owner))
+        row = PersonalizationJob.objects.select_related("station").get(pk=job.pk)
+        seen.append((name, row.current_step, row.lease_owner, row.station.status))
 
     _watching(monkeypatch, on_step)
     assert job_run(job_id=job.pk, worker="w1") is Outcome.DONE
-    assert [name for name, _, _ in seen] == step_names(job)[:-1]
-    assert all(current == name and lease == "w1" for name, current, lease in seen)
+    assert [name for name, *_ in seen] == step_names(job)[:-1]
+    assert all(
+        current == name and lease == "w1" and station == "busy"
+        for name, current, lease, station in seen
+    )
     job.refresh_from_db()
     assert (job.status, job.current_step) == ("done", "")
 
