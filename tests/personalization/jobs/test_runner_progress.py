@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from django.conf import settings
+from django.utils import timezone
 
+from personalization.emulated_cards import emulated_card_open
 from personalization.models import JobStep, PersonalizationJob
+from personalization.piv import PivClient, Slot
 from personalization.runner import engine
 from personalization.runner.engine import Outcome, job_run, step_names
+from personalization.transports.emulated import EmulatedTransport
+from pki.models import Certificate
 
 pytestmark = pytest.mark.django_db
 
@@ -69,3 +77,34 @@ def test_a_worker_whose_lease_was_taken_over_runs_no_further_step(approved, monk
         "identify_card",
         "authenticate",
     ]
+
+
+class _WorkerKilled(BaseException):
+    """What SIGKILL looks like from inside: nothing of the runner's own handling runs."""
+
+
+def test_a_run_resumed_after_issuance_writes_and_checks_the_journalled_certificates(
+    approved, monkeypatch
+):
+    job = PersonalizationJob.objects.get(card_request=approved())
+    kill = {"at": "write_objects"}
+
+    def on_step(name):
+        if name == kill["at"]:
+            raise _WorkerKilled
+
+    _watching(monkeypatch, on_step)
+    with pytest.raises(_WorkerKilled):
+        job_run(job_id=job.pk, worker="w1")
+    kill["at"] = None
+    stale = timezone.now() - dt.timedelta(seconds=settings.CARDFORGE_JOB_STALE_SECONDS + 1)
+    PersonalizationJob.objects.filter(pk=job.pk).update(heartbeat_at=stale)
+
+    assert job_run(job_id=job.pk, worker="w2") is Outcome.DONE
+    job.refresh_from_db()
+    issued = {c.card_slot: bytes(c.der) for c in Certificate.objects.for_card(job.card)}
+    assert len(issued) == 4
+    client = PivClient.connect(EmulatedTransport(emulated_card_open(job.card.emulated_card)))
+    for slot, der in issued.items():
+        on_card = client.read_certificate(Slot(int(slot, 16)))
+        assert on_card.public_bytes(serialization.Encoding.DER) == der
