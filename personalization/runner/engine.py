@@ -166,11 +166,15 @@ def _finish(job: PersonalizationJob, worker: str, journal: dict) -> None:
     now = timezone.now()
     with transaction.atomic():
         _locked(job, worker)
-        card = Card.objects.select_for_update().get(pk=job.card_id)
+        card = (
+            Card.objects.select_for_update(of=("self",))
+            .select_related("professional", "card_profile", "profile_version")
+            .get(pk=job.card_id)
+        )
         replaced = []
         for previous in Card.objects.select_for_update().filter(
-            professional=card.professional,
-            card_profile=card.card_profile,
+            professional_id=card.professional_id,
+            card_profile_id=card.card_profile_id,
             status=Card.Status.PERSONALIZED,
         ):
             previous.status = Card.Status.REPLACED
