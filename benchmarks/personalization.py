@@ -1,39 +1,48 @@
 """Personalization throughput: N emulated cards through the real service path, next to the bare
 cryptography of the same cards measured in the same run. Not a test: run it and read the ratios.
 
-    .venv/bin/python -m benchmarks.personalization [--cards 50] [--rounds 3] [--database-url URL]
+    .venv/bin/python -m benchmarks.personalization [--cards 40] [--rounds 3] [--processes 1]
+        [--profile ECC|RSA] [--database-url URL]
       (--database-url: a PostgreSQL server; the benchmark works in a fresh test database there)
 
 Set-up (not timed): a scratch database, `pki_bootstrap` (software key backend, issuing CAs EC
-P-256), the built-in card profiles, an emulated station that takes approved requests, an
-enrolment officer and an approving officer, N x rounds professionals. Celery runs eagerly, so
-each approval's personalization job runs when the approval commits, in this process.
+P-256), the built-in card profiles, emulated encoder stations, an enrolment officer, an approving
+officer and an encoding operator, enough professionals. Celery runs eagerly: a job runs when the
+transaction that queued it commits, in the process that queued it.
 
-Per card and profile (ECC: hpc-physician, P-256 keys; RSA: hpc-rsa, RSA-2048 keys), alternately:
+Per card and profile (ECC: hpc-physician, P-256 keys; RSA: hpc-rsa, RSA-2048 keys):
 
-* service: `card_request_submit` by one officer, `card_request_approve` by the other; the
-  approval queues the job, the job runs through the real runner: database, journal, audit
-  chain, PKI, emulated card (its state sealed and stored at every change);
+* service: `card_request_submit` by one officer, `card_request_approve` by the other; with one
+  process, the approval queues the job on the station that takes approved requests; with P
+  processes (one station each, as P encoder stations on P workers would run), the encoding
+  operator queues it on the process's station (`job_queue`). The job runs through the real
+  runner: database, journal, audit chain, PKI, emulated card (its sealed state stored at every
+  change);
 * bare cryptography, with `cryptography` only: the card's 4 key generations, 4 certificates
   built and signed by the same EC P-256 CA keys, the quality check's 4 signatures and 4
   verifications, the management-key blocks of the two mutual authentications (3DES factory
   key, AES-192 derived key).
 
-Cards per second of both, and the ratio service time / bare time, per round. Afterwards (not
-timed): every card is personalized, holds its four certificates, which are valid and verify
-against their CA, and the audit chain is intact; one more card per profile is run with a
-statement counter.
+With one process the two alternate card by card, so both see the same machine. With P processes
+each round runs the bare cryptography of N cards on P processes, then the service for N cards
+on P processes, and times each from the first start to the last end. Reported per round: cards
+per second of both and the ratio service time / bare time. Afterwards (not timed): every card is
+personalized and holds its four certificates, which are valid, verify against their CA and read
+back from the card; the audit chain is intact; one more card per profile is run with its SQL
+statements and transactions counted.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import multiprocessing
 import os
 import platform
 import secrets
 import statistics
 import time
+import traceback
 from dataclasses import dataclass, field
 
 PROFILES = {"ECC": "hpc-physician", "RSA": "hpc-rsa"}
@@ -56,12 +65,15 @@ def configure(database_url: str | None) -> None:
 class World:
     enrolment_officer: object
     approving_officer: object
+    encoding_operator: object
     profiles: dict  # name -> CardProfile
-    ca_keys: dict  # certificate profile name -> (CA private key, CA certificate, CA slug)
+    slots: dict  # profile name -> its slots (current version)
+    ca_keys: dict  # certificate profile name -> (CA private key, CA certificate, CA)
+    stations: list  # one per process
     professionals: list = field(default_factory=list)
 
 
-def build_world(count: int) -> World:
+def build_world(count: int, processes: int) -> World:
     from cryptography import x509
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
@@ -81,7 +93,14 @@ def build_world(count: int) -> World:
         result.version.profile.name: result.version.profile
         for result in card_profile_sync_builtin()
     }
-    station_create(name="bench-1", transport="emulated", takes_approved_requests=True)
+    # One process: the station takes approved requests. More: one station per process, each
+    # given its jobs by the encoding operator.
+    stations = [
+        station_create(
+            name=f"bench-{number}", transport="emulated", takes_approved_requests=processes == 1
+        )
+        for number in range(1, processes + 1)
+    ]
 
     def user(role: Role):
         made = get_user_model().objects.create_user(
@@ -124,9 +143,15 @@ def build_world(count: int) -> World:
     return World(
         enrolment_officer=user(Role.ENROLMENT_OFFICER),
         approving_officer=user(Role.APPROVING_OFFICER),
+        encoding_operator=user(Role.ENCODING_OPERATOR),
         profiles=card_profiles,
+        slots={
+            name: profile.current_version.definition["slots"]
+            for name, profile in card_profiles.items()
+        },
         ca_keys=ca_keys,
-        professionals=list(Professional.objects.order_by("rpps")),
+        stations=stations,
+        professionals=list(Professional.objects.select_related("organisation").order_by("rpps")),
     )
 
 
@@ -180,16 +205,22 @@ def bare_card(slots: dict, subject, ca_keys: dict) -> None:
             private_key.public_key().verify(signature, challenge, ec.ECDSA(hashes.SHA256()))
 
 
-def service_card(world: World, profile_name: str, professional):
-    """Submit and approve through the services; the job runs when the approval commits."""
+def service_card(world: World, profile_name: str, professional, station=None):
+    """Submit and approve through the services. Without `station`, the approval queues the job
+    on the station that takes approved requests; with it, the encoding operator queues the job
+    there. Either way the job runs when the transaction that queued it commits."""
     from issuance.services.card_requests import card_request_approve, card_request_submit
+    from personalization.services.jobs import job_queue
 
     request = card_request_submit(
         professional=professional,
         profile=world.profiles[profile_name],
         by=world.enrolment_officer,
     )
-    return card_request_approve(card_request=request, by=world.approving_officer)
+    request = card_request_approve(card_request=request, by=world.approving_officer)
+    if station is not None:
+        job_queue(card_request=request, station=station, by=world.encoding_operator)
+    return request
 
 
 @dataclass
@@ -200,11 +231,12 @@ class Measured:
 
 
 def measure_round(world: World, profile_name: str, professionals: list) -> Measured:
-    """Card by card, the service then the bare cryptography, so both see the same machine."""
+    """One process: card by card, the service then the bare cryptography, so both see the same
+    machine."""
     from pki.profiles import professional_name
 
     measured = Measured()
-    slots = world.profiles[profile_name].current_version.definition["slots"]
+    slots = world.slots[profile_name]
     for professional in professionals:
         subject = professional_name(professional)  # the database is no part of the baseline
         started = time.perf_counter()
@@ -214,6 +246,101 @@ def measure_round(world: World, profile_name: str, professionals: list) -> Measu
         bare_card(slots, subject, world.ca_keys)
         measured.bare += time.perf_counter() - started
         measured.requests.append(request.pk)
+    return measured
+
+
+def parallel_worker(world, index, work, barrier, results) -> None:
+    """One of P processes: for each (plan, round), its share of the bare phase, then of the
+    service phase, each started together with the others; (plan, round, phase, start, end,
+    request ids) go to `results` (time.perf_counter is the system's monotonic clock)."""
+    try:
+        from django.db import connection
+
+        from pki.profiles import professional_name
+
+        connection.ensure_connection()  # this process's own connection, opened untimed
+        station = world.stations[index]
+        for plan, round_number, professionals in work:
+            profile_name = PROFILES[plan]
+            subjects = [professional_name(professional) for professional in professionals]
+            barrier.wait()
+            started = time.perf_counter()
+            for subject in subjects:
+                bare_card(world.slots[profile_name], subject, world.ca_keys)
+            results.put((plan, round_number, "bare", started, time.perf_counter(), []))
+            barrier.wait()
+            started = time.perf_counter()
+            requests = [
+                service_card(world, profile_name, professional, station).pk
+                for professional in professionals
+            ]
+            results.put((plan, round_number, "service", started, time.perf_counter(), requests))
+    except BaseException:
+        results.put(("error", traceback.format_exc()))
+        barrier.abort()
+        raise
+
+
+def measure_parallel(world: World, plans: list[str], rounds: int, per_round: int, take):
+    """P processes (forked, each with its own station and database connection): Measured per
+    plan and round, from the first start to the last end of each phase."""
+    from django.db import connections
+
+    processes = len(world.stations)
+    shares = {}  # (plan, round) -> professionals per process
+    for plan in plans:
+        for round_number in range(rounds):
+            cards = take(per_round)
+            shares[plan, round_number] = [cards[index::processes] for index in range(processes)]
+    context = multiprocessing.get_context("fork")
+    barrier = context.Barrier(processes)
+    results = context.Queue()
+    connections.close_all()  # never share a connection across fork
+    workers = [
+        context.Process(
+            target=parallel_worker,
+            args=(
+                world,
+                index,
+                [
+                    (plan, round_number, shares[plan, round_number][index])
+                    for plan in plans
+                    for round_number in range(rounds)
+                ],
+                barrier,
+                results,
+            ),
+        )
+        for index in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    spans: dict = {}
+    for _ in range(len(plans) * rounds * 2 * processes):
+        message = results.get()
+        if message[0] == "error":
+            for worker in workers:
+                worker.terminate()
+            raise RuntimeError(f"a benchmark process failed:\n{message[1]}")
+        plan, round_number, phase, started, finished, requests = message
+        span = spans.setdefault((plan, round_number, phase), [started, finished, []])
+        span[0], span[1] = min(span[0], started), max(span[1], finished)
+        span[2] += requests
+    for worker in workers:
+        worker.join()
+    measured: dict[str, list[Measured]] = {}
+    for plan in plans:
+        measured[plan] = []
+        for round_number in range(rounds):
+            bare = spans[plan, round_number, "bare"]
+            service = spans[plan, round_number, "service"]
+            measured[plan].append(
+                Measured(
+                    service=service[1] - service[0],
+                    bare=bare[1] - bare[0],
+                    requests=service[2],
+                )
+            )
     return measured
 
 
@@ -257,22 +384,35 @@ def verify_cards(request_ids: list[int], ca_keys: dict) -> int:
     return cards
 
 
-def counted_card(world: World, profile_name: str, professional) -> tuple[int, dict[str, int]]:
-    """One more card with every SQL statement counted (statements, emulator-state writes)."""
+def counted_card(
+    world: World, profile_name: str, professional, station=None
+) -> tuple[int, dict[str, int]]:
+    """One more card with its SQL statements and transactions counted: commits of atomic blocks
+    and writes made in autocommit mode (each its own transaction), of which the emulated card's
+    state writes."""
     from django.db import connection
 
-    counts = {"statements": 0, "card state writes": 0, "savepoints": 0}
+    counts = {"SQL statements": 0, "transactions": 0, "card state writes": 0}
+    commit = connection.commit
 
     def count(execute, sql, params, many, context):
-        counts["statements"] += 1
+        counts["SQL statements"] += 1
+        if sql.startswith(("INSERT", "UPDATE", "DELETE")) and not connection.in_atomic_block:
+            counts["transactions"] += 1
         if sql.startswith("UPDATE") and "personalization_emulatedcard" in sql:
             counts["card state writes"] += 1
-        if sql.startswith("SAVEPOINT"):
-            counts["savepoints"] += 1
         return execute(sql, params, many, context)
 
-    with connection.execute_wrapper(count):
-        request = service_card(world, profile_name, professional)
+    def counted_commit():
+        counts["transactions"] += 1
+        return commit()
+
+    connection.commit = counted_commit
+    try:
+        with connection.execute_wrapper(count):
+            request = service_card(world, profile_name, professional, station)
+    finally:
+        del connection.commit
     return request.pk, counts
 
 
@@ -288,8 +428,15 @@ def describe(values: list[float], fmt: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--cards", type=int, default=50, help="cards per profile and round (50)")
+    parser.add_argument("--cards", type=int, default=40, help="cards per profile and round (40)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per profile (3)")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="processes, each with its own emulated station (1; the machine has "
+        f"{os.cpu_count()} CPUs)",
+    )
     parser.add_argument(
         "--profile",
         choices=sorted(PROFILES),
@@ -299,6 +446,7 @@ def main() -> None:
     parser.add_argument("--database-url", help="PostgreSQL URL; default: a temporary SQLite file")
     args = parser.parse_args()
     plans = args.profile or list(PROFILES)
+    processes = max(1, args.processes)
 
     configure(args.database_url)
     import cryptography
@@ -311,8 +459,9 @@ def main() -> None:
 
     per_round = args.cards
     # Per plan: one warm-up card, the timed rounds, one counted card.
-    world = build_world(len(plans) * (per_round * args.rounds + 2))
+    world = build_world(len(plans) * (per_round * args.rounds + 2), processes)
     pool = iter(world.professionals)
+    station = world.stations[0] if processes > 1 else None
 
     def take(count: int) -> list:
         return [next(pool) for _ in range(count)]
@@ -329,33 +478,39 @@ def main() -> None:
         f"Python {platform.python_version()}, Django {django.get_version()}, "
         f"cryptography {cryptography.__version__}"
     )
-    print(f"# {per_round} cards per profile and round, {args.rounds} rounds, Celery eager\n")
+    print(
+        f"# {per_round} cards per profile and round, {args.rounds} rounds, "
+        f"{processes} process{'es' if processes > 1 else ''} (one emulated station each), "
+        "Celery eager\n"
+    )
+
+    all_requests: list[int] = []
+    for plan in plans:  # imports, caches, the CA keys' first loads: before any timing
+        (warm,) = take(1)
+        all_requests.append(service_card(world, PROFILES[plan], warm, station).pk)
+        bare_card(world.slots[PROFILES[plan]], professional_name(warm), world.ca_keys)
 
     results: dict[str, list[Measured]] = {}
-    counts: dict[str, dict[str, int]] = {}
-    all_requests: list[int] = []
-    for plan in plans:
-        profile_name = PROFILES[plan]
-        (warm,) = take(1)  # imports, caches, first CA key loads
-        all_requests.append(service_card(world, profile_name, warm).pk)
-        bare_card(
-            world.profiles[profile_name].current_version.definition["slots"],
-            professional_name(warm),
-            world.ca_keys,
-        )
-        results[plan] = []
-        for _ in range(args.rounds):
-            measured = measure_round(world, profile_name, take(per_round))
-            results[plan].append(measured)
+    if processes == 1:
+        for plan in plans:
+            results[plan] = [
+                measure_round(world, PROFILES[plan], take(per_round)) for _ in range(args.rounds)
+            ]
+    else:
+        results = measure_parallel(world, plans, args.rounds, per_round, take)
+    for plan, rounds in results.items():
+        for measured in rounds:
             all_requests += measured.requests
             print(
-                f"{plan} ({profile_name}) round: service {per_round / measured.service:7.1f} "
+                f"{plan} ({PROFILES[plan]}) round: service {per_round / measured.service:7.1f} "
                 f"cards/s, bare {per_round / measured.bare:7.1f} cards/s, "
-                f"ratio {measured.service / measured.bare:5.2f}",
-                flush=True,
+                f"ratio {measured.service / measured.bare:5.2f}"
             )
+
+    counts: dict[str, dict[str, int]] = {}
+    for plan in plans:
         (counted,) = take(1)
-        request_id, counts[plan] = counted_card(world, profile_name, counted)
+        request_id, counts[plan] = counted_card(world, PROFILES[plan], counted, station)
         all_requests.append(request_id)
 
     started = time.perf_counter()
@@ -365,20 +520,23 @@ def main() -> None:
     checked = time.perf_counter() - started
 
     print()
-    print("| keys | profile | service cards/s | bare crypto cards/s | ratio service/bare |")
-    print("|---|---|---:|---:|---:|")
+    print(
+        "| keys | profile | processes | service cards/s | bare crypto cards/s "
+        "| ratio service/bare |"
+    )
+    print("|---|---|---:|---:|---:|---:|")
     for plan, rounds in results.items():
         service = [per_round / m.service for m in rounds]
         bare = [per_round / m.bare for m in rounds]
         ratio = [m.service / m.bare for m in rounds]
         print(
-            f"| {plan} | {PROFILES[plan]} | {describe(service, ',.1f')} | "
+            f"| {plan} | {PROFILES[plan]} | {processes} | {describe(service, ',.1f')} | "
             f"{describe(bare, ',.1f')} | {describe(ratio, '.2f')} |"
         )
     print()
     for plan, figures in counts.items():
         per = ", ".join(f"{value} {name}" for name, value in figures.items())
-        print(f"one {plan} card (submit + approve + job): {per}")
+        print(f"one {plan} card (submit, approve, queue, job): {per}")
     print(
         f"checked (not timed, {checked:.1f} s): {cards} cards personalized, 4 valid certificates "
         f"each verified against their CA and read back from the card; audit chain of "
