@@ -40,6 +40,7 @@ import multiprocessing
 import os
 import platform
 import secrets
+import shutil
 import statistics
 import time
 import traceback
@@ -48,14 +49,15 @@ from dataclasses import dataclass, field
 PROFILES = {"ECC": "hpc-physician", "RSA": "hpc-rsa"}
 
 
-def configure(database_url: str | None) -> None:
+def configure(database_url: str | None):
+    """Django on a scratch database; returns the scratch directory (SQLite file, var/)."""
     from benchmarks.django_setup import setup
 
     os.environ["CELERY_BROKER_URL"] = "memory://localhost/"
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "1"
     os.environ.setdefault("CARDFORGE_KEK", base64.b64encode(secrets.token_bytes(32)).decode())
     os.environ["CARDFORGE_PKI_BASE_URL"] = "http://pki.example.org"
-    setup(database_url)
+    return setup(database_url)
 
 
 # --- set-up ----------------------------------------------------------------------------------
@@ -448,7 +450,14 @@ def main() -> None:
     plans = args.profile or list(PROFILES)
     processes = max(1, args.processes)
 
-    configure(args.database_url)
+    scratch = configure(args.database_url)
+    try:
+        run(args, plans, processes)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)  # ~80 MB of SQLite and WAL per run
+
+
+def run(args, plans: list[str], processes: int) -> None:
     import cryptography
     import django
     from django.db import connection
