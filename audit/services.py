@@ -25,10 +25,29 @@ class PendingEvent:
     object_id: str = ""
 
 
-def _lock_head() -> AuditChainHead:
-    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
-    if head is not None:
-        return head
+def _head_sql() -> tuple[str, str]:
+    """SELECT (locking) and UPDATE of the one chain-head row, in SQL: every audited change runs
+    them, and compiling the two querysets cost more than the database spent on them."""
+    quote = connection.ops.quote_name
+    table = quote(AuditChainHead._meta.db_table)
+    pk, sequence, digest = (
+        quote(AuditChainHead._meta.get_field(name).column) for name in ("id", "sequence", "hash")
+    )
+    # SQLite has no FOR UPDATE: its writers take the database lock at BEGIN IMMEDIATE.
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    select = f"SELECT {sequence}, {digest} FROM {table} WHERE {pk} = 1{lock}"  # noqa: S608
+    update = f"UPDATE {table} SET {sequence} = %s, {digest} = %s WHERE {pk} = 1"  # noqa: S608
+    return select, update
+
+
+def _lock_head() -> tuple[int, str]:
+    """The chain head's (sequence, hash), its row locked until the transaction ends."""
+    select, _ = _head_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(select)
+        row = cursor.fetchone()
+    if row is not None:
+        return row[0], row[1]
     # First event ever (or after a test flush): start the chain from whatever is stored.
     last = AuditEvent.objects.order_by("-sequence").first()
     try:
@@ -40,7 +59,8 @@ def _lock_head() -> AuditChainHead:
             )
     except IntegrityError:
         pass  # another writer created it first; lock theirs
-    return AuditChainHead.objects.select_for_update().get(pk=1)
+    head = AuditChainHead.objects.select_for_update().get(pk=1)
+    return head.sequence, head.hash
 
 
 def _describe(pending: PendingEvent) -> tuple[str, str, str, object]:
@@ -73,10 +93,9 @@ def _chained_rows(events: Sequence[PendingEvent]) -> list[tuple]:
         raise RuntimeError(msg)
     for pending in events:
         check_payload(pending.payload)
-    head = _lock_head()
+    sequence, prev_hash = _lock_head()
     now = timezone.now()
     rows = []
-    sequence, prev_hash = head.sequence, head.hash
     for pending in events:
         actor_name, object_type, object_id, user = _describe(pending)
         sequence += 1
@@ -107,7 +126,8 @@ def _chained_rows(events: Sequence[PendingEvent]) -> list[tuple]:
             )
         )
         prev_hash = digest
-    AuditChainHead.objects.filter(pk=1).update(sequence=sequence, hash=prev_hash)
+    with connection.cursor() as cursor:
+        cursor.execute(_head_sql()[1], [sequence, prev_hash])
     return rows
 
 

@@ -4,6 +4,8 @@ use. (Admission, 1.3.36.8.3.3, is `cryptography.x509.Admissions`.)"""
 
 from __future__ import annotations
 
+import functools
+
 from asn1crypto import core, x509
 
 # RFC 3739 §3.2.6 / ETSI EN 319 412-1 §5.1: statement identifiers and semantics identifiers.
@@ -58,12 +60,14 @@ class QcStatements(core.SequenceOf):
     _child_spec = QcStatement
 
 
+@functools.lru_cache(maxsize=16)  # the same few bytes for every qualified certificate
 def qc_statements_der(
     *, pds_url: str, name_registration_authority: str, pds_language: str = "en"
 ) -> bytes:
     """The QCStatements of a qualified certificate for a natural person's signature on a QSCD:
     natural-person semantics (EN 319 412-1 §5.1.3; a national identifier scheme names its
-    registration authority by URI, NAT-5.1.3-05/06), QcCompliance, QcSSCD, QcType esign, QcPDS."""
+    registration authority by URI, NAT-5.1.3-05/06), QcCompliance, QcSSCD, QcType esign, QcPDS.
+    Encoding them with asn1crypto took longer than signing the certificate."""
     statements = QcStatements(
         [
             {

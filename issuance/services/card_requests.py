@@ -106,7 +106,7 @@ def _lock_for_decision(card_request: CardRequest, by) -> CardRequest:
         raise NotAllowed("you are not allowed to approve or reject card requests")
     locked = (
         CardRequest.objects.select_for_update(of=("self",))
-        .select_related("professional", "card_profile", "profile_version")
+        .select_related("professional", "card_profile", "profile_version", "submitted_by")
         .get(pk=card_request.pk)
     )
     if locked.submitted_by_id == by.pk:

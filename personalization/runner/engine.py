@@ -38,6 +38,8 @@ from pki.services.revocation import certificate_revoke
 logger = logging.getLogger(__name__)
 
 FINISH_STEP = "finish"
+# A station shows offline after CARDFORGE_STATION_OFFLINE_SECONDS (at least 5) without news.
+STATION_BEAT_SECONDS = 1.0
 
 
 class Outcome(Enum):
@@ -141,20 +143,41 @@ def _locked(job: PersonalizationJob, worker: str) -> PersonalizationJob:
     return row
 
 
+def _renew(job: PersonalizationJob, worker: str, **fields) -> None:
+    """Check the lease and write `fields` in one statement: the conditional UPDATE locks the job
+    row until the transaction ends, as `_locked` does; LeaseLost if this worker lost the job."""
+    leased = PersonalizationJob.objects.filter(
+        pk=job.pk, lease_owner=worker, status=PersonalizationJob.Status.RUNNING
+    )
+    if not leased.update(**fields):
+        raise LeaseLost
+
+
+def _station_beat(job: PersonalizationJob, now: dt.datetime) -> None:
+    """The station's heartbeat (it shows online), written at most every STATION_BEAT_SECONDS:
+    an emulated card's step takes milliseconds."""
+    station = job.station
+    last = station.heartbeat_at
+    if last is None or (now - last).total_seconds() >= STATION_BEAT_SECONDS:
+        EncoderStation.objects.filter(pk=station.pk).update(heartbeat_at=now)
+        station.heartbeat_at = now
+
+
 def _beat(job: PersonalizationJob, worker: str, *, current_step: str) -> None:
     now = timezone.now()
     with transaction.atomic():
-        _locked(job, worker)
-        PersonalizationJob.objects.filter(pk=job.pk).update(
-            heartbeat_at=now, current_step=current_step
-        )
-        EncoderStation.objects.filter(pk=job.station_id).update(heartbeat_at=now)
+        _renew(job, worker, heartbeat_at=now, current_step=current_step)
+        _station_beat(job, now)
 
 
-def _record(job, worker: str, step: Step, detail: dict, *, started, apdus: int) -> None:
+def _record(
+    job, worker: str, step: Step, detail: dict, *, started, apdus: int, next_step: str
+) -> None:
+    """The step's journal entry and, in the same transaction under the same lease check, the
+    next step announced with the heartbeats (what `_beat` does before a step)."""
     now = timezone.now()
     with transaction.atomic():
-        _locked(job, worker)
+        _renew(job, worker, heartbeat_at=now, current_step=next_step)
         JobStep.objects.create(
             job=job,
             attempt=job.attempt,
@@ -164,7 +187,7 @@ def _record(job, worker: str, step: Step, detail: dict, *, started, apdus: int) 
             started_at=started,
             finished_at=now,
         )
-        PersonalizationJob.objects.filter(pk=job.pk).update(heartbeat_at=now)
+        _station_beat(job, now)
 
 
 def _revoke_certificates(card: Card | None, reason: RevocationReason, comment: str) -> list[str]:
@@ -181,11 +204,15 @@ def _finish(job: PersonalizationJob, worker: str, journal: dict) -> None:
     now = timezone.now()
     with transaction.atomic():
         _locked(job, worker)
-        card = Card.objects.select_for_update().get(pk=job.card_id)
+        card = (
+            Card.objects.select_for_update(of=("self",))
+            .select_related("professional", "card_profile", "profile_version")
+            .get(pk=job.card_id)
+        )
         replaced = []
         for previous in Card.objects.select_for_update().filter(
-            professional=card.professional,
-            card_profile=card.card_profile,
+            professional_id=card.professional_id,
+            card_profile_id=card.card_profile_id,
             status=Card.Status.PERSONALIZED,
         ):
             previous.status = Card.Status.REPLACED
@@ -327,24 +354,32 @@ def job_run(*, job_id: int, worker: str) -> Outcome:
     )
     try:
         _started(job, journal)
-        for step in steps_for(job):
-            if step.name in journal:
-                continue
-            _beat(job, worker, current_step=step.name)
+        missing = [step for step in steps_for(job) if step.name not in journal]
+        announced = ""  # the step the last record announced: no _beat needed before it
+        for index, step in enumerate(missing):
+            if step.name != announced:
+                _beat(job, worker, current_step=step.name)
+            following = missing[index + 1].name if index + 1 < len(missing) else FINISH_STEP
             started, apdus = timezone.now(), session.apdu_count
-            if step.records_itself:
-                detail = step.run(
-                    context,
-                    record=lambda detail, step=step, started=started, apdus=apdus: _record(
-                        job, worker, step, detail, started=started, apdus=session.apdu_count - apdus
-                    ),
+
+            def record(detail, step=step, started=started, apdus=apdus, following=following):
+                _record(
+                    job,
+                    worker,
+                    step,
+                    detail,
+                    started=started,
+                    apdus=session.apdu_count - apdus,
+                    next_step=following,
                 )
+
+            if step.records_itself:
+                detail = step.run(context, record=record)
             else:
                 detail = step.run(context)
-                _record(
-                    job, worker, step, detail, started=started, apdus=session.apdu_count - apdus
-                )
+                record(detail)
             journal[step.name] = detail
+            announced = following
         _finish(job, worker, journal)
     except LeaseLost:
         logger.warning("job %s: another worker took it over; stopping", job.pk)

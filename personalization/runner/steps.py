@@ -13,7 +13,7 @@ import json
 import os
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -66,6 +66,8 @@ class StepContext:
     session: CardSession
     profile: dict
     journal: dict[str, dict]
+    # The card's issued certificates by slot, once loaded in this run (see _certificates).
+    certificates: dict[str, x509.Certificate] | None = field(default=None, repr=False)
 
     @property
     def card(self) -> Card:
@@ -185,6 +187,7 @@ def _mailer_secrets(ctx: StepContext) -> tuple[Pin, Puk]:
         return pin, puk
     from personalization.services.documents import pin_mailer_secrets
 
+    mailer.card = card  # the same row: no second query for the serial the seal is bound to
     return pin_mailer_secrets(mailer)
 
 
@@ -303,13 +306,22 @@ def issue_certificates(ctx: StepContext, record: Callable[[dict], None]) -> dict
             "serials": {cert.card_slot: cert.serial for cert in issued},
         }
         record(detail)
+    ctx.certificates = {
+        cert.card_slot: x509.load_der_x509_certificate(bytes(cert.der)) for cert in issued
+    }
     return detail
 
 
 def _certificates(ctx: StepContext) -> dict[str, x509.Certificate]:
-    ids = ctx.journal["issue_certificates"]["certificates"]
-    rows = Certificate.objects.in_bulk(ids.values())
-    return {slot: x509.load_der_x509_certificate(bytes(rows[pk].der)) for slot, pk in ids.items()}
+    """The certificates the journal says were issued, loaded once per run (they never change:
+    writing them and checking them read back compare with the same DER)."""
+    if ctx.certificates is None:
+        ids = ctx.journal["issue_certificates"]["certificates"]
+        rows = Certificate.objects.in_bulk(ids.values())
+        ctx.certificates = {
+            slot: x509.load_der_x509_certificate(bytes(rows[pk].der)) for slot, pk in ids.items()
+        }
+    return ctx.certificates
 
 
 def _fit(text: str, limit: int) -> str:

@@ -35,11 +35,10 @@ def _create(card_request: CardRequest, station: EncoderStation, *, by, batch=Non
             "not approved",
             code="not_approved",
         )
-    if PersonalizationJob.objects.filter(card_request=card_request).active().exists() or (
-        PersonalizationJob.objects.filter(
-            card_request=card_request, status=PersonalizationJob.Status.DONE
-        ).exists()
-    ):
+    if PersonalizationJob.objects.filter(
+        card_request=card_request,
+        status__in=[*PersonalizationJob.Status.active_values(), PersonalizationJob.Status.DONE],
+    ).exists():
         raise Conflict(
             f"request #{card_request.pk} already has a personalization job", code="job_exists"
         )

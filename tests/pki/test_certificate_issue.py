@@ -357,3 +357,24 @@ def test_a_new_current_ca_is_used_at_once(pki, professional, subject_keys):
         public_key=key, profile="hp-authentication", professional=professional
     )
     assert second.ca == rotated
+
+
+def test_a_changed_pds_url_shows_in_the_next_qualified_certificate(pki, professional, settings):
+    """The QCStatements encoding is cached by its inputs, never past a settings change."""
+
+    def pds(certificate_row) -> bytes:
+        certificate = x509.load_der_x509_certificate(bytes(certificate_row.der))
+        statements = asn1.parse_qc_statements(
+            _extension(certificate, asn1.ID_PE_QC_STATEMENTS).value.value
+        )
+        return statements[asn1.ID_ETSI_QCS_QC_PDS]
+
+    public_key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    issue = {"public_key": public_key, "profile": "hp-qualified-signature"}
+    assert settings.PKI_QCPDS_URL.encode() in pds(
+        certificate_issue(**issue, professional=professional)
+    )
+    settings.PKI_QCPDS_URL = "https://pds.example.net/cardforge/en"
+    assert b"https://pds.example.net/cardforge/en" in pds(
+        certificate_issue(**issue, professional=professional)
+    )
