@@ -1,11 +1,20 @@
 """Emulated cards kept in the database: the emulator's CardStore backed by an EmulatedCard row,
 its state sealed under the KEK (it holds the card's private keys, PIN and PUK).
 
-The emulator saves after every command that changed its state, before it answers: 28 times for
-a personalized card. So a save is one UPDATE statement, committed on its own in autocommit mode
-(under a savepoint inside a caller's transaction), written as SQL rather than as a queryset:
-compiling the queryset cost more than the write on SQLite, and on PostgreSQL an explicit BEGIN
-added a round trip (benchmarks/personalization.py).
+Two stores:
+
+* `DatabaseCardStore` saves every change before the card answers, as a physical card's EEPROM
+  holds it: a card served to PC/SC clients (`emulate_card --card`) counts a wrong PIN even if
+  its process dies right after. A save is one UPDATE statement, committed on its own in
+  autocommit mode (under a savepoint inside a caller's transaction), written as SQL rather than
+  as a queryset: compiling the queryset cost more than the write on SQLite, and on PostgreSQL an
+  explicit BEGIN added a round trip (benchmarks/personalization.py).
+* `StepCardStore`, the personalization runner's: the card's changes wait in memory until the
+  runner records a step, and are written in that record's transaction, under its lease check.
+  The card in the database and the job's journal then always move together: a worker killed in
+  the middle of a step leaves the card as it was when the previous step was recorded, so the
+  step runs again on the card it first ran on; and a worker that lost its lease to another
+  cannot overwrite the card the other is now making.
 """
 
 from __future__ import annotations
@@ -45,22 +54,52 @@ class DatabaseCardStore(CardStore):
             raise CardStorageError(str(exc)) from None
 
     def save(self, state: dict[str, Any]) -> None:
-        blob = seal(json.dumps(state).encode(), purpose=_PURPOSE, owner=self._owner)
         if connection.in_atomic_block:
             # Its own savepoint: a failed write leaves the caller's transaction usable.
             with transaction.atomic():
-                updated = self._write(blob)
+                self._write(state)
         else:
             # One statement in autocommit mode is its own transaction: durable when it returns.
-            updated = self._write(blob)
+            self._write(state)
+
+    def _write(self, state: dict[str, Any]) -> None:
+        blob = seal(json.dumps(state).encode(), purpose=_PURPOSE, owner=self._owner)
+        with connection.cursor() as cursor:
+            cursor.execute(_update_state_sql(), [blob, self.emulated_card.pk])
+            updated = cursor.rowcount
         if not updated:
             msg = f"emulated card {self._owner} no longer exists"
             raise CardStorageError(msg)
 
-    def _write(self, blob: bytes) -> int:
-        with connection.cursor() as cursor:
-            cursor.execute(_update_state_sql(), [blob, self.emulated_card.pk])
-            return cursor.rowcount
+
+class StepCardStore(DatabaseCardStore):
+    """Keeps the card's changes until `flush`, which the runner calls in the transaction that
+    records a step (see the module docstring)."""
+
+    def __init__(self, emulated_card: EmulatedCard) -> None:
+        super().__init__(emulated_card)
+        self._pending: dict[str, Any] | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self._pending is not None
+
+    def save(self, state: dict[str, Any]) -> None:
+        self._pending = state
+
+    def flush(self) -> None:
+        """Write the changes since the last flush, in the caller's transaction. They count as
+        written only when it commits: rolled back, they are written by the next flush."""
+        state = self._pending
+        if state is None:
+            return
+        self._write(state)
+
+        def written() -> None:
+            if self._pending is state:
+                self._pending = None
+
+        transaction.on_commit(written)
 
 
 def _update_state_sql() -> str:

@@ -171,13 +171,23 @@ def _beat(job: PersonalizationJob, worker: str, *, current_step: str) -> None:
 
 
 def _record(
-    job, worker: str, step: Step, detail: dict, *, started, apdus: int, next_step: str
+    job,
+    worker: str,
+    step: Step,
+    detail: dict,
+    *,
+    session: CardSession,
+    started,
+    apdus: int,
+    next_step: str,
 ) -> None:
-    """The step's journal entry and, in the same transaction under the same lease check, the
-    next step announced with the heartbeats (what `_beat` does before a step)."""
+    """The step's journal entry and, in the same transaction under the same lease check, what
+    the step did to an emulated card, and the next step announced with the heartbeats (what
+    `_beat` does before a step)."""
     now = timezone.now()
     with transaction.atomic():
         _renew(job, worker, heartbeat_at=now, current_step=next_step)
+        session.save_card()
         JobStep.objects.create(
             job=job,
             attempt=job.attempt,
@@ -368,6 +378,7 @@ def job_run(*, job_id: int, worker: str) -> Outcome:
                     worker,
                     step,
                     detail,
+                    session=session,
                     started=started,
                     apdus=session.apdu_count - apdus,
                     next_step=following,

@@ -4,6 +4,11 @@ A `CardSession` connects lazily, selects the PIV application, and authenticates 
 management key only when a step needs it (that status is volatile: a reconnection after a crash
 loses it). It knows which key the card holds from the journal: the factory key until the
 rotation step is done, the derived key after, and it tries the other one if the card refuses.
+
+On an emulated station the card keeps its changes in a `StepCardStore` until `save_card`, which
+the runner calls in the transaction that records each step: the card in the database moves
+with the journal. A physical card keeps whatever it did before a crash; the runner's steps
+handle both (a card ahead of its journal by part of a step, or not).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import re
 from django.conf import settings
 
 from personalization.apdu.errors import CardError
-from personalization.emulated_cards import emulated_card_open
+from personalization.emulated_cards import StepCardStore, emulated_card_open
 from personalization.factory import factory_management_key
 from personalization.models import Card, EncoderStation
 from personalization.piv import ManagementKey, PivClient
@@ -44,9 +49,12 @@ def reader_selector(pattern: str) -> str | re.Pattern[str]:
     return re.compile(pattern) if any(c in pattern for c in "^$*[(|\\") else pattern
 
 
-def station_transport(station: EncoderStation, card: Card | None) -> CardTransport:
+def station_transport(
+    station: EncoderStation, card: Card | None, *, store: StepCardStore | None = None
+) -> CardTransport:
     """A new transport to the station's card, of the class settings.CARDFORGE_STATION_TRANSPORTS
-    names for the station's kind: the job's own card (emulated) or the station's reader (pcsc)."""
+    names for the station's kind: the job's own card (emulated, kept by `store`, by default one
+    that saves every change at once) or the station's reader (pcsc)."""
     config = settings.CARDFORGE_STATION_TRANSPORTS[station.transport]
     transport = transport_class(config["BACKEND"])
     options = dict(config.get("OPTIONS", {}))
@@ -54,7 +62,7 @@ def station_transport(station: EncoderStation, card: Card | None) -> CardTranspo
         if card is None or card.emulated_card is None:
             msg = "an emulated station needs the job's emulated card"
             raise ValueError(msg)
-        return transport(emulated_card_open(card.emulated_card), **options)
+        return transport(emulated_card_open(card.emulated_card, store=store), **options)
     if station.reader_pattern:
         options["reader"] = reader_selector(station.reader_pattern)
     return transport(**options)
@@ -71,6 +79,7 @@ class CardSession:
         self.rotated = rotated
         self._transport: CardTransport | None = None
         self._client: PivClient | None = None
+        self._store: StepCardStore | None = None
         self._admin = False
 
     @property
@@ -83,7 +92,12 @@ class CardSession:
     @property
     def client(self) -> PivClient:
         if self._client is None:
-            self._transport = station_transport(self.station, self.card)
+            card = self.card
+            if self.station.transport == EncoderStation.Transport.EMULATED and (
+                card is not None and card.emulated_card is not None
+            ):
+                self._store = StepCardStore(card.emulated_card)
+            self._transport = station_transport(self.station, self.card, store=self._store)
             self._client = PivClient.connect(self._transport)
             self._check_card(self._client)
         return self._client
@@ -108,6 +122,12 @@ class CardSession:
                 "to it"
             )
             raise WrongCard(msg)
+
+    def save_card(self) -> None:
+        """Write the emulated card's changes in the caller's transaction (nothing to do for a
+        physical card, which keeps its own)."""
+        if self._store is not None:
+            self._store.flush()
 
     def management_key(self) -> ManagementKey:
         return self.derived_key() if self.rotated else factory_management_key()
@@ -143,4 +163,5 @@ class CardSession:
                 logger.debug("disconnect after the job failed", exc_info=True)
         self._transport = None
         self._client = None
+        self._store = None
         self._admin = False

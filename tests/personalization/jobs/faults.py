@@ -4,10 +4,16 @@
 worker dies or a card is pulled out right after the card acted, or answers with one bit changed.
 `SimulatedCrash` is a BaseException, so the runner's error handling does not see it: the job is
 left as a killed worker leaves it (running, with its lease and journal).
+
+By default the faulty card saves every change at once, as a physical card keeps what it did
+before a crash: the runner then resumes on a card ahead of its journal by part of a step. With
+`steps=True` it keeps the runner's `StepCardStore`, as an emulated station does: the card goes
+back to its state at the last recorded step.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from personalization.emulated_cards import emulated_card_open
@@ -27,6 +33,8 @@ class Fault:
     corrupt_at: int | None = None
     # Only count commands whose data holds these bytes (e.g. a GET DATA of one object).
     data_contains: bytes = b""
+    # Instead of raising, call this (something else happens meanwhile) and answer as usual.
+    action: Callable[[], None] | None = None
     seen: int = 0
     fired: bool = False
 
@@ -47,17 +55,22 @@ class FaultyTransport(EmulatedTransport):
         if fault.seen != fault.occurrence:
             return response
         fault.fired = True
+        if fault.action is not None:
+            fault.action()
+            return response
         if fault.corrupt_at is not None:
             at = fault.corrupt_at
             return response[:at] + bytes([response[at] ^ 0x01]) + response[at + 1 :]
         raise fault.exception if isinstance(fault.exception, BaseException) else fault.exception()
 
 
-def install(monkeypatch, fault: Fault) -> Fault:
-    """Make emulated stations hand the runner a FaultyTransport."""
+def install(monkeypatch, fault: Fault, *, steps: bool = False) -> Fault:
+    """Make emulated stations hand the runner a FaultyTransport (see the module docstring)."""
 
-    def station_transport(station, card):
-        return FaultyTransport(emulated_card_open(card.emulated_card), fault)
+    def station_transport(station, card, store=None):
+        return FaultyTransport(
+            emulated_card_open(card.emulated_card, store=store if steps else None), fault
+        )
 
     monkeypatch.setattr("personalization.runner.session.station_transport", station_transport)
     return fault

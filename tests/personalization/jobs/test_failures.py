@@ -16,11 +16,16 @@ from audit.selectors import audit_chain_verify
 from config.errors import Conflict, NotAllowed
 from issuance.models import CardRequest
 from issuance.services.card_requests import card_request_submit
+from personalization.emulated_cards import emulated_card_open
+from personalization.factory import factory_management_key
 from personalization.models import Card, JobStep, PersonalizationJob
+from personalization.piv import PivClient, Slot
 from personalization.piv.constants import Ins
+from personalization.piv.errors import ManagementKeyAuthenticationFailed
 from personalization.runner.engine import Outcome, job_run, step_names
 from personalization.services.jobs import job_cancel, job_retry
 from personalization.transports import CardRemoved
+from personalization.transports.emulated import EmulatedTransport
 from pki.models import Certificate
 from tests.personalization.jobs.faults import Fault, SimulatedCrash, install
 
@@ -68,12 +73,15 @@ CRASH_POINTS = {  # name: (instruction, its nth occurrence, the step it falls in
 }
 
 
+@pytest.mark.parametrize("card_keeps", ["every change", "recorded steps"])
 @pytest.mark.parametrize("point", list(CRASH_POINTS), ids=str)
-def test_a_crash_at_any_point_resumes_to_one_good_card(approved, monkeypatch, point):
+def test_a_crash_at_any_point_resumes_to_one_good_card(approved, monkeypatch, point, card_keeps):
+    """On a card that kept everything it did before the crash (as a physical card does) and on
+    one that went back to its last recorded step (an emulated station's card)."""
     request = approved()
     job = _job(request)
     ins, occurrence, step = CRASH_POINTS[point]
-    fault = install(monkeypatch, Fault(ins, occurrence))
+    fault = install(monkeypatch, Fault(ins, occurrence), steps=card_keeps == "recorded steps")
     with pytest.raises(SimulatedCrash):
         job_run(job_id=job.pk, worker="dead-worker")
     assert fault.fired
@@ -170,6 +178,56 @@ def test_a_worker_that_lost_its_lease_stops_without_touching_the_job(approved, m
     assert job_run(job_id=job.pk, worker="slow") is Outcome.NOT_CLAIMED
     job.refresh_from_db()
     assert (job.status, job.lease_owner) == ("running", "fast")
+
+
+def _stored_card(job: PersonalizationJob) -> PivClient:
+    """The job's emulated card as the database holds it."""
+    emulated = Card.objects.get(pk=job.card_id).emulated_card
+    return PivClient.connect(EmulatedTransport(emulated_card_open(emulated)))
+
+
+def test_an_emulated_card_killed_mid_step_is_stored_as_its_last_recorded_step(
+    approved, monkeypatch
+):
+    """The runner's card store writes the card with the step records: the management key
+    changed by the step the worker died in is not in the database, the certificates written
+    by the step before are."""
+    job = _job(approved())
+    install(monkeypatch, Fault(Ins.SET_MANAGEMENT_KEY, 1), steps=True)
+    with pytest.raises(SimulatedCrash):
+        job_run(job_id=job.pk, worker="dead-worker")
+    job.refresh_from_db()
+    assert job.current_step == "rotate_management_key"
+
+    client = _stored_card(job)
+    client.authenticate(factory_management_key())  # the change did not outlive the worker
+    assert client.read_certificate(Slot.PIV_AUTHENTICATION) is not None
+
+    _age_heartbeat(job)
+    monkeypatch.undo()
+    assert job_run(job_id=job.pk, worker="second") is Outcome.DONE
+    client = _stored_card(job)
+    with pytest.raises(ManagementKeyAuthenticationFailed):
+        client.authenticate(factory_management_key())
+
+
+def test_a_worker_that_lost_its_lease_mid_step_cannot_overwrite_the_card(approved, monkeypatch):
+    """Worker "slow" is taken for dead after writing the first certificate and "fast" takes the
+    job over: what "slow" writes to the card afterwards never reaches the database."""
+    job = _job(approved())
+    stored = {}
+
+    def taken_over():
+        PersonalizationJob.objects.filter(pk=job.pk).update(lease_owner="fast")
+        card = PersonalizationJob.objects.select_related("card__emulated_card").get(pk=job.pk).card
+        stored["state"] = bytes(card.emulated_card.state)
+
+    install(monkeypatch, Fault(Ins.PUT_DATA, 1, action=taken_over), steps=True)
+    assert job_run(job_id=job.pk, worker="slow") is Outcome.LEASE_LOST
+    job.refresh_from_db()
+    assert (job.status, job.lease_owner, job.current_step) == ("running", "fast", "write_objects")
+    assert bytes(job.card.emulated_card.state) == stored["state"]
+    assert not JobStep.objects.filter(job=job, name="write_objects").exists()
 
 
 def test_a_busy_station_sends_the_job_back_to_waiting(approved, station):
