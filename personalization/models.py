@@ -222,6 +222,7 @@ class PersonalizationJob(models.Model):
         permissions = [
             ("retry_personalizationjob", "Can retry a failed personalization job"),
             ("cancel_personalizationjob", "Can cancel a waiting personalization job"),
+            ("abandon_personalizationjob", "Can abandon a stalled personalization job"),
         ]
         constraints = [
             models.UniqueConstraint(
