@@ -6,7 +6,6 @@ refusal changes nothing."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import threading
 
@@ -16,7 +15,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 from django.db import connection, transaction
 from django.test import Client
-from django.utils import timezone
 
 from accounts.roles import Role
 from audit.events import EventType
@@ -25,7 +23,6 @@ from audit.selectors import audit_chain_verify
 from config.errors import Conflict, NotAllowed, ValidationFailed
 from issuance.models import CardRequest
 from personalization.models import Card, EncoderStation, JobStep, PersonalizationJob
-from personalization.piv.constants import Ins
 from personalization.runner import engine
 from personalization.runner.engine import Outcome, job_run
 from personalization.services.documents import pin_mailer_secrets
@@ -39,52 +36,13 @@ from pki.models import Certificate, CertificateRevocationList
 from pki.reasons import RevocationReason
 from pki.services.crl import crl_generate
 from tests.factories import make_user
-from tests.personalization.jobs.faults import Fault, SimulatedCrash, install
+from tests.personalization.jobs.conftest import age_heartbeat, killed_mid_job
 
 REASON = "station desk-3 decommissioned; its reader was destroyed"
 
 
 def _job(request) -> PersonalizationJob:
     return PersonalizationJob.objects.get(card_request=request)
-
-
-def _age_heartbeat(job: PersonalizationJob, *, seconds: float = 3600) -> None:
-    PersonalizationJob.objects.filter(pk=job.pk).update(
-        heartbeat_at=timezone.now() - dt.timedelta(seconds=seconds)
-    )
-
-
-def _killed_mid_job(request) -> PersonalizationJob:
-    """Run the request's job until its worker "dies" right after the card stored the first
-    certificate (write_objects): the card row and its four certificates exist, the job is
-    running with the dead worker's lease and the station is still the job's."""
-    job = _job(request)
-    with pytest.MonkeyPatch.context() as patch:
-        fault = install(patch, Fault(Ins.PUT_DATA, 1))
-        with pytest.raises(SimulatedCrash):
-            job_run(job_id=job.pk, worker="dead-worker")
-    assert fault.fired
-    job.refresh_from_db()
-    assert (job.status, job.lease_owner, job.current_step) == (
-        "running",
-        "dead-worker",
-        "write_objects",
-    )
-    assert Certificate.objects.for_card(job.card).valid().count() == 4
-    return job
-
-
-@pytest.fixture
-def stalled(approved):
-    """stalled() -> a job left running by a killed worker, silent for an hour."""
-
-    def make() -> PersonalizationJob:
-        job = _killed_mid_job(approved())
-        _age_heartbeat(job)
-        job.refresh_from_db()
-        return job
-
-    return make
 
 
 def _state(job: PersonalizationJob) -> dict:
@@ -221,7 +179,7 @@ def test_a_job_whose_worker_died_before_it_began_a_card_is_abandoned_too(approve
         status="running", lease_owner="dead-worker", current_step="identify_card"
     )
     EncoderStation.objects.filter(pk=station.pk).update(busy_job=job)
-    _age_heartbeat(job)
+    age_heartbeat(job)
 
     job_abandon(job=job, by=users[Role.ENCODING_OPERATOR], reason=REASON)
 
@@ -288,8 +246,8 @@ def test_a_reason_of_500_characters_is_enough(stalled, users):
 @pytest.mark.django_db
 def test_a_job_whose_worker_still_reports_is_refused(approved, users, settings):
     settings.CARDFORGE_JOB_STALE_SECONDS = 60
-    job = _killed_mid_job(approved())
-    _age_heartbeat(job, seconds=50)
+    job = killed_mid_job(approved())
+    age_heartbeat(job, seconds=50)
     before = _state(job)
     with pytest.raises(Conflict) as caught:
         job_abandon(job=job, by=users[Role.ENCODING_OPERATOR], reason=REASON)
@@ -299,7 +257,7 @@ def test_a_job_whose_worker_still_reports_is_refused(approved, users, settings):
     assert _state(job) == before
 
     # Silent for longer than CARDFORGE_JOB_STALE_SECONDS: stalled.
-    _age_heartbeat(job, seconds=61)
+    age_heartbeat(job, seconds=61)
     assert job_abandon(job=job, by=users[Role.ENCODING_OPERATOR], reason=REASON).status == "failed"
 
 
@@ -366,7 +324,7 @@ def test_a_hung_worker_that_wakes_up_after_the_abandon_stops_without_writing(
 
     def hung_then_abandoned() -> None:
         # The worker hangs on the card; meanwhile an operator gives up on the job.
-        _age_heartbeat(job)
+        age_heartbeat(job)
         job_abandon(job=job, by=users[Role.ENCODING_OPERATOR], reason=REASON)
         seen["state"] = _state(job)
 
