@@ -29,9 +29,11 @@ from personalization.services.documents import pin_mailer_secrets
 from personalization.services.jobs import (
     job_abandon,
     job_cancel,
+    job_queue,
     job_retry,
     jobs_requeue_stale,
 )
+from personalization.services.stations import station_create
 from pki.models import Certificate, CertificateRevocationList
 from pki.reasons import RevocationReason
 from pki.services.crl import crl_generate
@@ -378,6 +380,21 @@ def test_retrying_an_abandoned_job_makes_one_personalized_card(stalled, users):
         EventType.PERSONALIZATION_JOB_STARTED,
     ]
     assert audit_chain_verify().intact
+
+
+@pytest.mark.django_db
+def test_the_request_can_go_to_another_station_instead(stalled, users):
+    job = stalled()
+    operator = users[Role.ENCODING_OPERATOR]
+    job_abandon(job=job, by=operator, reason=REASON)
+    elsewhere = station_create(name="bench-2", transport="emulated", by=operator)
+
+    new_job = job_queue(card_request=job.card_request, station=elsewhere, by=operator)
+    assert job_run(job_id=new_job.pk, worker="bench-2-worker") is Outcome.DONE
+    new_job.refresh_from_db()
+    assert new_job.card.status == Card.Status.PERSONALIZED
+    assert new_job.card.station == elsewhere
+    assert Card.objects.filter(card_request=job.card_request).count() == 2
 
 
 # -- racing a worker that resumes the job (row locks: PostgreSQL) -------------------------------

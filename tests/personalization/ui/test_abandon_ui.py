@@ -109,6 +109,10 @@ def test_abandon_from_the_job_page(web, users, stalled, station):
 
     station.refresh_from_db()
     assert station.busy_job_id is None
+    # The request may be queued again, on any station.
+    request_page = _page(web.get(reverse("card-request-detail", args=[job.card_request_id])))
+    assert "Approved: ready to be queued on an encoder station." in request_page
+    assert f'action="{reverse("card-request-queue", args=[job.card_request_id])}"' in request_page
     card_page = _page(web.get(reverse("card-detail", args=[card.pk])))
     assert '<span class="badge failed" id="card-status">' in card_page
     assert card_page.count('<span class="badge revoked">') == 4
