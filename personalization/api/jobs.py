@@ -61,6 +61,10 @@ class PersonalizationJobOutput(serializers.ModelSerializer):
     progress = serializers.SerializerMethodField()
     card = JobCardOutput(allow_null=True)
     created_by = serializers.CharField(source="created_by.username", allow_null=True)
+    stalled = serializers.SerializerMethodField(
+        help_text="running, but its worker has been silent for CARDFORGE_JOB_STALE_SECONDS: "
+        "it may be abandoned"
+    )
 
     class Meta:
         model = PersonalizationJob
@@ -79,9 +83,14 @@ class PersonalizationJobOutput(serializers.ModelSerializer):
             "error_message",
             "queued_at",
             "started_at",
+            "heartbeat_at",
+            "stalled",
             "finished_at",
             "created_by",
         ]
+
+    def get_stalled(self, job) -> bool:
+        return job.is_stalled()
 
     @extend_schema_field(JobProgressOutput)
     def get_progress(self, job) -> dict:

@@ -188,6 +188,9 @@ def _error(response, status: int, code: str) -> dict:
 def test_api_abandons_a_stalled_job_then_retries_it(operator, stalled):
     job = stalled()
     card = job.card
+    body = operator.get(f"/api/v1/jobs/{job.pk}/").json()
+    assert (body["status"], body["stalled"]) == ("running", True)
+    assert body["heartbeat_at"] is not None
     response = _abandon(operator, job.pk)
     assert response.status_code == 200, response.content[:500]
     body = response.json()
@@ -206,6 +209,7 @@ def test_api_abandons_a_stalled_job_then_retries_it(operator, stalled):
     assert again["message"] == (
         f"only a stalled running job can be abandoned; job #{job.pk} is failed"
     )
+    assert operator.get(f"/api/v1/jobs/{job.pk}/").json()["stalled"] is False
 
     response = operator.post(f"/api/v1/jobs/{job.pk}/retry/")
     assert response.status_code == 202
@@ -240,6 +244,7 @@ def test_api_refuses_jobs_that_are_not_stalled(operator, waiting):
     assert "cancel it instead" in body["message"]
 
     job = _running(job, silent_for=10)
+    assert operator.get(f"/api/v1/jobs/{job.pk}/").json()["stalled"] is False
     unchanged = _unchanged(job)
     body = _error(_abandon(operator, job.pk), 409, "worker_alive")
     assert "worker is still reporting: its last heartbeat was 10 s ago" in body["message"]
