@@ -202,7 +202,8 @@ def job_abandon_view(request, pk: int):
             messages.success(
                 request,
                 f"Job #{job.pk} is abandoned: {card}; station {job.station} is free. "
-                f"Request #{job.card_request_id} stays approved: retry the job to make a new card.",
+                f"Request #{job.card_request_id} stays approved: retry the job, or queue the "
+                "request on another station, to make a new card.",
             )
             return redirect("job-detail", pk=job.pk)
     # The page again, with the form and its errors (the reason typed is kept).

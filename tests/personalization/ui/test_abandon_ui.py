@@ -72,7 +72,7 @@ def test_the_form_shows_to_operators_only_while_the_job_is_stalled(web, users, w
         "every certificate issued for that card is revoked (cessationOfOperation); "
         "station bench-1 is freed. Request #"
     ) in page
-    assert "can be retried on a new card" in page
+    assert "retry the job, or queue the request on another station, to make a new card" in page
     assert web.get(reverse("job-progress", args=[job.pk])).json()["stalled"] is True
 
     # Roles without the permission never see it, stalled or not.
@@ -97,7 +97,7 @@ def test_abandon_from_the_job_page(web, users, stalled, station):
     assert (
         f"Job #{job.pk} is abandoned: card {card.serial} failed and its certificates are "
         f"revoked; station bench-1 is free. Request #{job.card_request_id} stays approved: "
-        "retry the job to make a new card."
+        "retry the job, or queue the request on another station, to make a new card."
     ) in page
     assert '<span class="badge failed" id="job-status" data-job-status>Failed</span>' in page
     assert REASON in page  # the job's error message
