@@ -31,9 +31,8 @@ from personalization.models import Card, EncoderStation, JobStep, Personalizatio
 from personalization.runner.session import CardSession
 from personalization.runner.steps import QualityCheckFailed, Step, StepContext, plan
 from pki.key_backends.base import KeyBackendError
-from pki.models import Certificate
 from pki.reasons import RevocationReason
-from pki.services.revocation import certificate_revoke
+from pki.services.revocation import card_certificates_revoke
 
 logger = logging.getLogger(__name__)
 
@@ -200,16 +199,6 @@ def _record(
         _station_beat(job, now)
 
 
-def _revoke_certificates(card: Card | None, reason: RevocationReason, comment: str) -> list[str]:
-    if card is None or card.pk is None:
-        return []
-    revoked = []
-    for certificate in Certificate.objects.for_card(card).valid():
-        certificate_revoke(certificate=certificate, reason=reason, comment=comment)
-        revoked.append(certificate.serial)
-    return revoked
-
-
 def _finish(job: PersonalizationJob, worker: str, journal: dict) -> None:
     now = timezone.now()
     with transaction.atomic():
@@ -227,8 +216,10 @@ def _finish(job: PersonalizationJob, worker: str, journal: dict) -> None:
         ):
             previous.status = Card.Status.REPLACED
             previous.save(update_fields=["status"])
-            serials = _revoke_certificates(
-                previous, RevocationReason.SUPERSEDED, f"replaced by card {card.serial}"
+            serials = card_certificates_revoke(
+                card=previous,
+                reason=RevocationReason.SUPERSEDED,
+                comment=f"replaced by card {card.serial}",
             )
             audit_record(
                 event=EventType.CARD_REPLACED,
@@ -285,8 +276,10 @@ def _fail(job: PersonalizationJob, worker: str, code: str, message: str) -> None
         if card is not None and card.status == Card.Status.PERSONALIZING:
             card.status = Card.Status.FAILED
             card.save(update_fields=["status"])
-            revoked = _revoke_certificates(
-                card, RevocationReason.CESSATION_OF_OPERATION, "card personalization failed"
+            revoked = card_certificates_revoke(
+                card=card,
+                reason=RevocationReason.CESSATION_OF_OPERATION,
+                comment="card personalization failed",
             )
         PersonalizationJob.objects.filter(pk=job.pk).update(
             status=PersonalizationJob.Status.FAILED,

@@ -17,9 +17,8 @@ from audit.services import audit_record
 from config.errors import Conflict, FieldError, NotAllowed, ValidationFailed
 from issuance.models import CardRequest
 from personalization.models import Card, EncoderStation, JobBatch, PersonalizationJob
-from pki.models import Certificate
 from pki.reasons import RevocationReason
-from pki.services.revocation import certificate_revoke
+from pki.services.revocation import card_certificates_revoke
 
 ABANDON_REASON_MAX_LENGTH = 500
 
@@ -230,15 +229,12 @@ def job_abandon(*, job: PersonalizationJob, by, reason: str) -> PersonalizationJ
     if card is not None and card.status == Card.Status.PERSONALIZING:
         card.status = Card.Status.FAILED
         card.save(update_fields=["status"])
-        # What runner.engine._revoke_certificates does for a job that fails on its own.
-        for certificate in Certificate.objects.for_card(card).valid():
-            certificate_revoke(
-                certificate=certificate,
-                reason=RevocationReason.CESSATION_OF_OPERATION,
-                by=by,
-                comment=f"personalization job #{job.pk} abandoned",
-            )
-            revoked.append(certificate.serial)
+        revoked = card_certificates_revoke(
+            card=card,
+            reason=RevocationReason.CESSATION_OF_OPERATION,
+            by=by,
+            comment=f"personalization job #{job.pk} abandoned",
+        )
 
     job.status = PersonalizationJob.Status.FAILED
     job.error_code = "abandoned"

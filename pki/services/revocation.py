@@ -131,6 +131,20 @@ def certificate_revoke(
     return certificate
 
 
+def card_certificates_revoke(
+    *, card, reason: str | int | RevocationReason, comment: str, by=None
+) -> list[str]:
+    """Revoke every still-valid certificate issued for `card` (a personalization job that
+    failed or was abandoned, a card replaced by a renewal); their serials, in order."""
+    if card is None or card.pk is None:
+        return []
+    revoked = []
+    for certificate in Certificate.objects.for_card(card).valid():
+        certificate_revoke(certificate=certificate, reason=reason, by=by, comment=comment)
+        revoked.append(certificate.serial)
+    return revoked
+
+
 def revocation_request_submit(
     *, certificate: Certificate, reason: str | int | RevocationReason, by, comment: str = ""
 ) -> RevocationRequest:
