@@ -359,3 +359,22 @@ def test_what_an_operator_sees_of_a_job_waiting_on_a_disabled_station(
     assert "Its worker is not running: python manage.py run_station bench-1" in page
     assert celery_messages == [job.pk, job.pk]
     assert job_run(job_id=job.pk, worker="station-bench-1@host/2") is Outcome.DONE
+
+
+# --- Django admin -----------------------------------------------------------------------------
+
+
+def test_the_django_admin_lists_stations_read_only_and_links_to_the_edit_page(web, users, desk):
+    administrator = users[Role.ADMINISTRATOR]
+    administrator.is_staff = True
+    administrator.save()
+    web.force_login(administrator)
+
+    page = _page(web.get("/admin/personalization/encoderstation/"))
+
+    assert "desk-1" in page
+    assert f'href="{reverse("station-edit", args=[desk.pk])}"' in page
+    assert "/admin/personalization/encoderstation/add/" not in page
+    change = f"/admin/personalization/encoderstation/{desk.pk}/change/"
+    assert web.post(change, {"name": "desk-2", "is_enabled": ""}).status_code == 403
+    assert _row(desk)["is_enabled"] is True
