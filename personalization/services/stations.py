@@ -121,9 +121,9 @@ def _resend_waiting_jobs(station: EncoderStation) -> int:
     (CARDFORGE_JOB_RESEND_SECONDS). A message still queued as well is harmless: the first
     delivery claims the job, the other finds it taken."""
     jobs = list(
-        PersonalizationJob.objects.filter(
-            station=station, status=PersonalizationJob.Status.WAITING
-        ).only("pk", "station_id")
+        PersonalizationJob.objects.filter(station=station, status=PersonalizationJob.Status.WAITING)
+        .only("pk", "station_id")
+        .order_by("pk")  # oldest first, as they were queued
     )
     if not jobs:
         return 0
