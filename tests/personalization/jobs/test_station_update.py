@@ -313,3 +313,15 @@ def test_a_waiting_job_on_a_disabled_station_waits_until_it_is_enabled(
     assert _updates()[-1].payload["waiting_jobs_sent"] == 1
     assert job_run(job_id=job.pk, worker="station-bench-1@host/2") is Outcome.DONE
     assert audit_chain_verify().intact
+
+
+def test_enabling_sends_the_waiting_jobs_oldest_first(
+    station, admin, profiles, users, celery_messages, django_capture_on_commit_callbacks
+):
+    first, second = (
+        PersonalizationJob.objects.get(card_request=_approve(profiles, users)) for _ in range(2)
+    )
+    station_update(station=station, by=admin, is_enabled=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        station_update(station=station, by=admin, is_enabled=True)
+    assert celery_messages == [first.pk, second.pk]
