@@ -73,6 +73,7 @@ _ENCODING = [
     "personalization.add_personalizationjob",
     "personalization.retry_personalizationjob",
     "personalization.cancel_personalizationjob",
+    "personalization.abandon_personalizationjob",
     "personalization.download_card_documents",
     "personalization.download_pinmailer",
 ]

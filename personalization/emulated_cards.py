@@ -80,10 +80,6 @@ class StepCardStore(DatabaseCardStore):
         super().__init__(emulated_card)
         self._pending: dict[str, Any] | None = None
 
-    @property
-    def pending(self) -> bool:
-        return self._pending is not None
-
     def save(self, state: dict[str, Any]) -> None:
         self._pending = state
 

@@ -3,6 +3,7 @@ from django import forms
 from issuance.models import CardRequest
 from personalization.models import EncoderStation
 from personalization.selectors import stations_for_queueing
+from personalization.services.jobs import ABANDON_REASON_MAX_LENGTH
 
 
 class StationForm(forms.Form):
@@ -88,3 +89,15 @@ class BatchRequestsForm(forms.Form):
 
 class BatchQueueForm(BatchRequestsForm):
     station = _station_field()
+
+
+class AbandonJobForm(forms.Form):
+    """Text in; job_abandon checks the reason again (and everything else)."""
+
+    reason = forms.CharField(
+        label="Reason",
+        max_length=ABANDON_REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Why its worker will never come back, e.g. “station desk-3 decommissioned”. "
+        "Kept as the job's error and in the audit trail.",
+    )

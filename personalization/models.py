@@ -1,3 +1,4 @@
+import datetime as dt
 import uuid
 
 from django.conf import settings
@@ -222,6 +223,7 @@ class PersonalizationJob(models.Model):
         permissions = [
             ("retry_personalizationjob", "Can retry a failed personalization job"),
             ("cancel_personalizationjob", "Can cancel a waiting personalization job"),
+            ("abandon_personalizationjob", "Can abandon a stalled personalization job"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -239,6 +241,17 @@ class PersonalizationJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED, self.Status.CANCELLED)
+
+    def is_stalled(self, *, now=None) -> bool:
+        """Running, but its worker has been silent for CARDFORGE_JOB_STALE_SECONDS: no live
+        worker holds it. The runner's claim takes such a job over (the same test as
+        `runner.engine._claim`); if no worker ever comes back, `job_abandon` ends it."""
+        if self.status != self.Status.RUNNING:
+            return False
+        if self.heartbeat_at is None:
+            return True
+        now = now or timezone.now()
+        return self.heartbeat_at < now - dt.timedelta(seconds=settings.CARDFORGE_JOB_STALE_SECONDS)
 
 
 class JobStep(models.Model):

@@ -15,6 +15,7 @@ urlpatterns = [
     path("jobs/<int:pk>/progress/", jobs.job_progress_view, name="job-progress"),
     path("jobs/<int:pk>/retry/", jobs.job_retry_view, name="job-retry"),
     path("jobs/<int:pk>/cancel/", jobs.job_cancel_view, name="job-cancel"),
+    path("jobs/<int:pk>/abandon/", jobs.job_abandon_view, name="job-abandon"),
     path("batches/", jobs.batch_list_view, name="batch-list"),
     path("batches/<int:pk>/", jobs.batch_detail_view, name="batch-detail"),
     path("batches/<int:pk>/progress/", jobs.batch_progress_view, name="batch-progress"),

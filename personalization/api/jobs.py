@@ -1,6 +1,6 @@
 """/api/v1/jobs/ and /api/v1/batches/: personalization jobs with their progress, queueing on a
-station (one request or many), retry and cancel; batches with their counts; approving many
-card requests at once (/api/v1/card-requests/approve/).
+station (one request or many), retry, cancel and abandon; batches with their counts; approving
+many card requests at once (/api/v1/card-requests/approve/).
 
 Queueing answers 202: the job runs later, on the station's worker; follow it at jobs/{id}/.
 """
@@ -19,7 +19,14 @@ from personalization.models import EncoderStation, JobBatch, PersonalizationJob
 from personalization.runner.engine import step_names
 from personalization.selectors import batch_get, batch_list, job_get, job_list, job_progress
 from personalization.services.batches import card_requests_approve_batch
-from personalization.services.jobs import job_cancel, job_queue, job_retry, jobs_queue_many
+from personalization.services.jobs import (
+    ABANDON_REASON_MAX_LENGTH,
+    job_abandon,
+    job_cancel,
+    job_queue,
+    job_retry,
+    jobs_queue_many,
+)
 
 
 class JobProfessionalOutput(serializers.Serializer):
@@ -54,6 +61,10 @@ class PersonalizationJobOutput(serializers.ModelSerializer):
     progress = serializers.SerializerMethodField()
     card = JobCardOutput(allow_null=True)
     created_by = serializers.CharField(source="created_by.username", allow_null=True)
+    stalled = serializers.SerializerMethodField(
+        help_text="running, but its worker has been silent for CARDFORGE_JOB_STALE_SECONDS: "
+        "it may be abandoned"
+    )
 
     class Meta:
         model = PersonalizationJob
@@ -72,9 +83,14 @@ class PersonalizationJobOutput(serializers.ModelSerializer):
             "error_message",
             "queued_at",
             "started_at",
+            "heartbeat_at",
+            "stalled",
             "finished_at",
             "created_by",
         ]
+
+    def get_stalled(self, job) -> bool:
+        return job.is_stalled()
 
     @extend_schema_field(JobProgressOutput)
     def get_progress(self, job) -> dict:
@@ -265,6 +281,30 @@ class JobCancelAPI(ServiceAPIView):
     @extend_schema(request=None, responses=PersonalizationJobDetailOutput)
     def post(self, request, pk: int):
         job = job_cancel(job=get_object_or_404(PersonalizationJob, pk=pk), by=request.user)
+        return Response(_job_detail(job))
+
+
+class JobAbandonAPI(ServiceAPIView):
+    """End a stalled job whose worker will never come back (station gone, reader destroyed,
+    card lost): the job fails ("abandoned"), its card fails and the card's certificates are
+    revoked, its station is freed; the request stays approved, ready for a retry on a new card.
+    409 not_started (a waiting job: cancel it), worker_alive (its worker still reports),
+    not_running (the job has ended)."""
+
+    required_permissions = {"POST": "personalization.abandon_personalizationjob"}
+
+    class JobAbandonInput(serializers.Serializer):
+        reason = serializers.CharField(
+            max_length=ABANDON_REASON_MAX_LENGTH,
+            help_text="why the job is abandoned; kept as the job's error message and audited",
+        )
+
+    @extend_schema(request=JobAbandonInput, responses=PersonalizationJobDetailOutput)
+    def post(self, request, pk: int):
+        job = get_object_or_404(PersonalizationJob, pk=pk)
+        serializer = self.JobAbandonInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        job = job_abandon(job=job, by=request.user, reason=serializer.validated_data["reason"])
         return Response(_job_detail(job))
 
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("jobs/<int:pk>/", jobs.JobDetailAPI.as_view(), name="api-job-detail"),
     path("jobs/<int:pk>/retry/", jobs.JobRetryAPI.as_view(), name="api-job-retry"),
     path("jobs/<int:pk>/cancel/", jobs.JobCancelAPI.as_view(), name="api-job-cancel"),
+    path("jobs/<int:pk>/abandon/", jobs.JobAbandonAPI.as_view(), name="api-job-abandon"),
     path("batches/", jobs.JobBatchListAPI.as_view(), name="api-batch-list"),
     path("batches/<int:pk>/", jobs.JobBatchDetailAPI.as_view(), name="api-batch-detail"),
     path(

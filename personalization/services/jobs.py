@@ -1,5 +1,6 @@
-"""Queueing, retrying and cancelling personalization jobs. A job is created in the transaction
-that approves (or queues) its request; its Celery message is sent only after that commits."""
+"""Queueing, retrying, cancelling and abandoning personalization jobs. A job is created in the
+transaction that approves (or queues) its request; its Celery message is sent only after that
+commits."""
 
 from __future__ import annotations
 
@@ -15,7 +16,12 @@ from audit.events import EventType
 from audit.services import audit_record
 from config.errors import Conflict, FieldError, NotAllowed, ValidationFailed
 from issuance.models import CardRequest
-from personalization.models import EncoderStation, JobBatch, PersonalizationJob
+from personalization.models import Card, EncoderStation, JobBatch, PersonalizationJob
+from pki.models import Certificate
+from pki.reasons import RevocationReason
+from pki.services.revocation import certificate_revoke
+
+ABANDON_REASON_MAX_LENGTH = 500
 
 
 def _send(job: PersonalizationJob) -> None:
@@ -158,6 +164,107 @@ def job_cancel(*, job: PersonalizationJob, by) -> PersonalizationJob:
         actor=by,
         obj=job,
         payload={"request": job.card_request_id, "station": job.station.name},
+    )
+    return job
+
+
+def _abandon_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(
+            [FieldError("reason", "say why the job is abandoned (e.g. its station is gone)")]
+        )
+    if len(reason) > ABANDON_REASON_MAX_LENGTH:
+        raise ValidationFailed(
+            [FieldError("reason", f"is longer than {ABANDON_REASON_MAX_LENGTH} characters")]
+        )
+    return reason
+
+
+def _check_stalled(job: PersonalizationJob, now: dt.datetime) -> None:
+    if job.status == PersonalizationJob.Status.WAITING:
+        raise Conflict(
+            f"job #{job.pk} is waiting: no worker has begun it; cancel it instead",
+            code="not_started",
+        )
+    if job.status != PersonalizationJob.Status.RUNNING:
+        raise Conflict(
+            f"only a stalled running job can be abandoned; job #{job.pk} is "
+            f"{job.get_status_display().lower()}",
+            code="not_running",
+        )
+    if not job.is_stalled(now=now):
+        silent = int((now - job.heartbeat_at).total_seconds())
+        raise Conflict(
+            f"job #{job.pk}'s worker is still reporting: its last heartbeat was {silent} s ago "
+            f"({timezone.localtime(job.heartbeat_at):%Y-%m-%d %H:%M:%S %Z}); a job can be "
+            f"abandoned once its worker has been silent for "
+            f"{settings.CARDFORGE_JOB_STALE_SECONDS} s",
+            code="worker_alive",
+        )
+
+
+@transaction.atomic
+def job_abandon(*, job: PersonalizationJob, by, reason: str) -> PersonalizationJob:
+    """End a running job whose worker will never come back (station decommissioned, reader
+    destroyed, card lost), which `job_cancel` rightly refuses once a card is begun.
+
+    Only a stalled job: running, its heartbeat older than CARDFORGE_JOB_STALE_SECONDS, so no
+    live worker holds it (checked again with the row locked: a worker that resumes it first
+    wins). The job fails with error code "abandoned" and the operator's reason; its half-made
+    card fails and every certificate issued for it is revoked (cessationOfOperation), as when a
+    job fails on its own; its station is freed. The request stays approved, so `job_retry`
+    makes a new card on a new blank card. A worker that comes back later finds the job failed
+    and its lease gone: its next lease check (LeaseLost) stops it before it writes anything.
+    """
+    if not by.has_perm("personalization.abandon_personalizationjob"):
+        raise NotAllowed("you are not allowed to abandon personalization jobs")
+    reason = _abandon_reason(reason)
+    job = PersonalizationJob.objects.select_for_update().get(pk=job.pk)
+    now = timezone.now()
+    _check_stalled(job, now)
+    worker, heartbeat_at = job.lease_owner, job.heartbeat_at
+
+    card = Card.objects.select_for_update().filter(pk=job.card_id).first() if job.card_id else None
+    revoked = []
+    if card is not None and card.status == Card.Status.PERSONALIZING:
+        card.status = Card.Status.FAILED
+        card.save(update_fields=["status"])
+        # What runner.engine._revoke_certificates does for a job that fails on its own.
+        for certificate in Certificate.objects.for_card(card).valid():
+            certificate_revoke(
+                certificate=certificate,
+                reason=RevocationReason.CESSATION_OF_OPERATION,
+                by=by,
+                comment=f"personalization job #{job.pk} abandoned",
+            )
+            revoked.append(certificate.serial)
+
+    job.status = PersonalizationJob.Status.FAILED
+    job.error_code = "abandoned"
+    job.error_message = reason
+    job.lease_owner = ""
+    job.finished_at = now
+    job.save(update_fields=["status", "error_code", "error_message", "lease_owner", "finished_at"])
+    station_freed = bool(
+        EncoderStation.objects.filter(pk=job.station_id, busy_job=job).update(busy_job=None)
+    )
+    audit_record(
+        event=EventType.PERSONALIZATION_JOB_ABANDONED,
+        actor=by,
+        obj=job,
+        payload={
+            "request": job.card_request_id,
+            "station": job.station.name,
+            "station_freed": station_freed,
+            "attempt": job.attempt,
+            "step": job.current_step,
+            "worker": worker,
+            "last_heartbeat": heartbeat_at.isoformat() if heartbeat_at else None,
+            "card": card.serial if card else None,
+            "revoked": revoked,
+            "reason": reason,
+        },
     )
     return job
 

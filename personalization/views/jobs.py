@@ -1,7 +1,8 @@
 """Jobs and batches: lists, a job's page with its progress (refreshed live by
-static/js/job-progress.js from the small JSON views here), queueing, retry, cancel, and the
-bulk actions of the card request list (approve many, queue many)."""
+static/js/job-progress.js from the small JSON views here), queueing, retry, cancel, abandon, and
+the bulk actions of the card request list (approve many, queue many)."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
@@ -13,8 +14,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from config.errors import DomainError
+from config.views import show_domain_error
 from issuance.models import CardRequest
-from personalization.forms import BatchQueueForm, BatchRequestsForm, QueueForm
+from personalization.forms import AbandonJobForm, BatchQueueForm, BatchRequestsForm, QueueForm
 from personalization.models import PersonalizationJob
 from personalization.selectors import (
     JobProgress,
@@ -24,7 +26,13 @@ from personalization.selectors import (
     station_list,
 )
 from personalization.services.batches import card_requests_approve_batch
-from personalization.services.jobs import job_cancel, job_queue, job_retry, jobs_queue_many
+from personalization.services.jobs import (
+    job_abandon,
+    job_cancel,
+    job_queue,
+    job_retry,
+    jobs_queue_many,
+)
 
 PAGE_SIZE = 25
 
@@ -67,13 +75,25 @@ def job_list_view(request):
     )
 
 
+def _job_page(request, pk: int, *, abandon_form: AbandonJobForm | None = None):
+    job = get_object_or_404(job_list(), pk=pk)
+    return render(
+        request,
+        "personalization/job_detail.html",
+        {
+            "job": job,
+            "progress": job_progress(job),
+            "stalled": job.is_stalled(),
+            "stale_seconds": settings.CARDFORGE_JOB_STALE_SECONDS,
+            "abandon_form": abandon_form or AbandonJobForm(),
+        },
+    )
+
+
 @login_required
 @permission_required("personalization.view_personalizationjob", raise_exception=True)
 def job_detail_view(request, pk: int):
-    job = get_object_or_404(job_list(), pk=pk)
-    return render(
-        request, "personalization/job_detail.html", {"job": job, "progress": job_progress(job)}
-    )
+    return _job_page(request, pk)
 
 
 def progress_json(progress: JobProgress) -> dict:
@@ -114,6 +134,11 @@ def progress_json(progress: JobProgress) -> dict:
         ),
         "request_status": job.card_request.status,
         "request_status_label": job.card_request.get_status_display(),
+        # A running job whose worker has gone silent: the page offers to abandon it.
+        "stalled": job.is_stalled(),
+        "heartbeat": (
+            f"{timezone.localtime(job.heartbeat_at):%Y-%m-%d %H:%M:%S}" if job.heartbeat_at else ""
+        ),
     }
 
 
@@ -155,6 +180,34 @@ def job_cancel_view(request, pk: int):
             f"Job #{job.pk} is cancelled; request #{job.card_request_id} stays approved.",
         )
     return redirect("job-detail", pk=job.pk)
+
+
+@login_required
+@permission_required("personalization.abandon_personalizationjob", raise_exception=True)
+@require_POST
+def job_abandon_view(request, pk: int):
+    job = get_object_or_404(PersonalizationJob, pk=pk)
+    form = AbandonJobForm(request.POST)
+    if form.is_valid():
+        try:
+            job = job_abandon(job=job, by=request.user, reason=form.cleaned_data["reason"])
+        except DomainError as error:
+            show_domain_error(request, form, error)
+        else:
+            card = (
+                f"card {job.card.serial} failed and its certificates are revoked"
+                if job.card_id
+                else "it had not begun a card"
+            )
+            messages.success(
+                request,
+                f"Job #{job.pk} is abandoned: {card}; station {job.station} is free. "
+                f"Request #{job.card_request_id} stays approved: retry the job, or queue the "
+                "request on another station, to make a new card.",
+            )
+            return redirect("job-detail", pk=job.pk)
+    # The page again, with the form and its errors (the reason typed is kept).
+    return _job_page(request, job.pk, abandon_form=form)
 
 
 @login_required

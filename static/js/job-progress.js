@@ -109,6 +109,11 @@
     each("[data-job-when]", function (element) {
       element.hidden = element.dataset.jobWhen.split(" ").indexOf(data.status) === -1;
     });
+    // Abandon a running job whose worker has gone silent.
+    each("[data-job-when-stalled]", function (element) {
+      element.hidden = !data.stalled;
+    });
+    setText("[data-job-heartbeat]", data.heartbeat || "never");
     setBadge("[data-request-status]", data.request_status, data.request_status_label);
   }
 

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from accounts.roles import Role
 from issuance.services.card_requests import card_request_approve, card_request_submit
+from personalization.models import PersonalizationJob
+from personalization.piv.constants import Ins
+from personalization.runner.engine import job_run
 from personalization.services.stations import station_create
+from pki.models import Certificate
 from pki.services.cas import pki_bootstrap
 from tests.factories import OrganisationFactory, ProfessionalFactory
+from tests.personalization.jobs.faults import Fault, SimulatedCrash, install
 from tests.personalization.pcsc_harness import EmulatorProcess, HarnessError
 
 
@@ -39,6 +46,47 @@ def approved(pki, station, profiles, users):
             by=users[Role.ENROLMENT_OFFICER],
         )
         return card_request_approve(card_request=request, by=users[Role.APPROVING_OFFICER])
+
+    return make
+
+
+def age_heartbeat(job: PersonalizationJob, *, seconds: float = 3600) -> None:
+    """The job's worker last reported `seconds` ago."""
+    PersonalizationJob.objects.filter(pk=job.pk).update(
+        heartbeat_at=timezone.now() - dt.timedelta(seconds=seconds)
+    )
+
+
+def killed_mid_job(request) -> PersonalizationJob:
+    """Run the request's job until its worker "dies" right after the card stored the first
+    certificate (write_objects): the card row and its four certificates exist, the job is
+    running with the dead worker's lease and the station is still the job's."""
+    job = PersonalizationJob.objects.get(card_request=request)
+    with pytest.MonkeyPatch.context() as patch:
+        fault = install(patch, Fault(Ins.PUT_DATA, 1))
+        with pytest.raises(SimulatedCrash):
+            job_run(job_id=job.pk, worker="dead-worker")
+    assert fault.fired
+    job.refresh_from_db()
+    assert (job.status, job.lease_owner, job.current_step) == (
+        "running",
+        "dead-worker",
+        "write_objects",
+    )
+    assert Certificate.objects.for_card(job.card).valid().count() == 4
+    return job
+
+
+@pytest.fixture
+def stalled(approved):
+    """stalled() -> a job that has begun its card, left running by a killed worker an hour ago
+    (a station that never came back)."""
+
+    def make() -> PersonalizationJob:
+        job = killed_mid_job(approved())
+        age_heartbeat(job)
+        job.refresh_from_db()
+        return job
 
     return make
 

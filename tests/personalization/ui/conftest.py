@@ -13,9 +13,9 @@ from personalization.models import Card, PersonalizationJob
 from personalization.runner.engine import Outcome, job_run
 from personalization.services.jobs import job_cancel
 from tests.factories import ProfessionalFactory
-from tests.personalization.jobs.conftest import approved, pki, station
+from tests.personalization.jobs.conftest import approved, pki, stalled, station
 
-__all__ = ["approved", "pki", "station"]
+__all__ = ["approved", "pki", "stalled", "station"]
 
 
 def job_of(card_request) -> PersonalizationJob:

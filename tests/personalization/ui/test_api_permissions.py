@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,6 +57,16 @@ class Context:
         job = self.waiting_job()
         PersonalizationJob.objects.filter(pk=job.pk).update(
             status=PersonalizationJob.Status.FAILED, error_code="CardError"
+        )
+        return job
+
+    def stalled_job(self) -> PersonalizationJob:
+        """Running, its worker silent for an hour, before it began a card (no PKI needed)."""
+        job = self.waiting_job()
+        PersonalizationJob.objects.filter(pk=job.pk).update(
+            status=PersonalizationJob.Status.RUNNING,
+            lease_owner="gone",
+            heartbeat_at=timezone.now() - dt.timedelta(hours=1),
         )
         return job
 
@@ -140,6 +151,13 @@ CASES = [
         ENCODING,
         200,
         lambda c: (f"/api/v1/jobs/{c.waiting_job().pk}/cancel/", {}),
+    ),
+    Case(
+        "abandon job",
+        "post",
+        ENCODING,
+        200,
+        lambda c: (f"/api/v1/jobs/{c.stalled_job().pk}/abandon/", {"reason": "station gone"}),
     ),
     Case("list batches", "get", EVERYONE, 200, lambda c: ("/api/v1/batches/", None)),
     Case(
