@@ -5,16 +5,18 @@ to the jobs on it (approval, a running job, waiting jobs, requeue_stale_jobs).""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.roles import Role
 from audit.events import EventType
 from audit.models import AuditEvent
 from audit.selectors import audit_chain_verify
-from config.errors import NotAllowed, ValidationFailed
+from config.errors import Conflict, NotAllowed, ValidationFailed
 from issuance.models import CardRequest
 from issuance.services.card_requests import card_request_approve, card_request_submit
 from personalization.models import EncoderStation, PersonalizationJob
@@ -325,3 +327,48 @@ def test_enabling_sends_the_waiting_jobs_oldest_first(
     with django_capture_on_commit_callbacks(execute=True):
         station_update(station=station, by=admin, is_enabled=True)
     assert celery_messages == [first.pk, second.pk]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_administrators_moving_the_flag_at_once_one_is_told_to_retry(station, users):
+    """The second waits for the first's lock on bench-1, then finds desk-2 took the flag
+    meanwhile: the constraint refuses it, and the service says so instead of failing."""
+    admin = users[Role.ADMINISTRATOR]
+    second_desk, third_desk = (
+        station_create(name=name, transport="emulated") for name in ("desk-2", "desk-3")
+    )
+    first_holds_its_locks = threading.Event()
+    outcome = {}
+
+    def first() -> None:
+        try:
+            with transaction.atomic():
+                station_update(station=second_desk, by=admin, takes_approved_requests=True)
+                first_holds_its_locks.set()
+                threading.Event().wait(0.5)
+        finally:
+            first_holds_its_locks.set()
+            connection.close()
+
+    def second() -> None:
+        first_holds_its_locks.wait(10)
+        try:
+            station_update(station=third_desk, by=admin, takes_approved_requests=True)
+        except Conflict as error:
+            outcome["second"] = error.code
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert outcome == {"second": "station_conflict"}
+    assert list(
+        EncoderStation.objects.filter(takes_approved_requests=True).values_list("name", flat=True)
+    ) == ["desk-2"]
+    assert len(_updates()) == 1
+    assert audit_chain_verify().intact
