@@ -25,6 +25,43 @@ class StationForm(forms.Form):
     )
 
 
+class StationEditForm(forms.Form):
+    """What an administrator may change of a station (name and transport are shown, not
+    edited); station_update validates and names each bad field. The view passes on only the
+    fields that differ from the station's values (`changed_data`)."""
+
+    description = forms.CharField(max_length=200, required=False)
+    reader_pattern = forms.CharField(
+        label="PC/SC reader",
+        max_length=200,
+        required=False,
+        help_text="PC/SC only: the reader's name, or a regular expression matching it",
+    )
+    is_enabled = forms.BooleanField(
+        label="Enabled: takes new jobs",
+        required=False,
+        help_text="Unticked: the station takes no new job and no longer takes approved "
+        "requests; the job it is running finishes, waiting jobs wait until it is enabled again.",
+    )
+    takes_approved_requests = forms.BooleanField(
+        label="Queue approved requests here automatically",
+        required=False,
+        help_text="Moves this from the station that has it: one station at most.",
+    )
+
+    @classmethod
+    def for_station(cls, station: EncoderStation, data=None) -> "StationEditForm":
+        return cls(
+            data,
+            initial={
+                "description": station.description,
+                "reader_pattern": station.reader_pattern,
+                "is_enabled": station.is_enabled,
+                "takes_approved_requests": station.takes_approved_requests,
+            },
+        )
+
+
 class StationChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, station) -> str:
         return f"{station.name} ({station.transport}, {station.status})"

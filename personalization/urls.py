@@ -7,6 +7,9 @@ from personalization.views import cards, jobs, stations
 urlpatterns = [
     path("stations/", stations.station_list_view, name="station-list"),
     path("stations/new/", stations.station_create_view, name="station-create"),
+    path("stations/<int:pk>/edit/", stations.station_edit_view, name="station-edit"),
+    path("stations/<int:pk>/disable/", stations.station_disable_view, name="station-disable"),
+    path("stations/<int:pk>/enable/", stations.station_enable_view, name="station-enable"),
     path("jobs/", jobs.job_list_view, name="job-list"),
     path("jobs/<int:pk>/", jobs.job_detail_view, name="job-detail"),
     path("jobs/<int:pk>/progress/", jobs.job_progress_view, name="job-progress"),

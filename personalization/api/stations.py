@@ -1,4 +1,5 @@
-"""/api/v1/stations/: encoder stations, their status and current job; administrators add them."""
+"""/api/v1/stations/: encoder stations, their status and current job; administrators add and
+change them."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from rest_framework.response import Response
 from config.api import ServiceAPIView
 from personalization.models import EncoderStation
 from personalization.selectors import STATION_STATUSES, station_current_job, station_list
-from personalization.services.stations import station_create
+from personalization.services.stations import station_create, station_update
 
 
 class StationCurrentJobOutput(serializers.Serializer):
@@ -77,6 +78,29 @@ class StationInput(serializers.Serializer):
     )
 
 
+class StationUpdateInput(serializers.Serializer):
+    """Any of these; name and transport never change (station_update names them if sent)."""
+
+    description = serializers.CharField(required=False, allow_blank=True)
+    reader_pattern = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="PC/SC: the reader's name, or a regular expression matching it",
+    )
+    enabled = serializers.BooleanField(
+        source="is_enabled",
+        required=False,
+        help_text="false: the station takes no new job (and no longer takes approved "
+        "requests); the job it is running finishes, waiting jobs wait; true: its waiting jobs "
+        "are sent again",
+    )
+    takes_approved_requests = serializers.BooleanField(
+        required=False,
+        help_text="true moves automatic queueing of approved requests here from the station "
+        "that had it",
+    )
+
+
 class StationListCreateAPI(ServiceAPIView):
     required_permissions = {
         "GET": "personalization.view_encoderstation",
@@ -96,8 +120,25 @@ class StationListCreateAPI(ServiceAPIView):
 
 
 class StationDetailAPI(ServiceAPIView):
-    required_permissions = {"GET": "personalization.view_encoderstation"}
+    required_permissions = {
+        "GET": "personalization.view_encoderstation",
+        "PATCH": "personalization.change_encoderstation",
+    }
+    # Sent back by the service as errors naming the field, like any other refusal.
+    _FIXED = ("name", "transport")
 
     @extend_schema(responses=StationOutput)
     def get(self, request, pk: int):
+        return Response(StationOutput(get_object_or_404(station_list(), pk=pk)).data)
+
+    @extend_schema(request=StationUpdateInput, responses=StationOutput)
+    def patch(self, request, pk: int):
+        station = get_object_or_404(EncoderStation, pk=pk)
+        serializer = StationUpdateInput(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        changes = dict(serializer.validated_data)
+        changes.update(
+            {field: request.data[field] for field in self._FIXED if field in request.data}
+        )
+        station_update(station=station, by=request.user, **changes)
         return Response(StationOutput(get_object_or_404(station_list(), pk=pk)).data)

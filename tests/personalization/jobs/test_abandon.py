@@ -387,7 +387,7 @@ def test_the_request_can_go_to_another_station_instead(stalled, users):
     job = stalled()
     operator = users[Role.ENCODING_OPERATOR]
     job_abandon(job=job, by=operator, reason=REASON)
-    elsewhere = station_create(name="bench-2", transport="emulated", by=operator)
+    elsewhere = station_create(name="bench-2", transport="emulated", by=users[Role.ADMINISTRATOR])
 
     new_job = job_queue(card_request=job.card_request, station=elsewhere, by=operator)
     assert job_run(job_id=new_job.pk, worker="bench-2-worker") is Outcome.DONE

@@ -127,6 +127,13 @@ CASES = [
         201,
         lambda c: ("/api/v1/stations/", {"name": c.new_name(), "transport": "emulated"}),
     ),
+    Case(
+        "change station",
+        "patch",
+        {ADM},
+        200,
+        lambda c: (f"/api/v1/stations/{c.fixture('station').pk}/", {"enabled": False}),
+    ),
     Case("list jobs", "get", EVERYONE, 200, lambda c: ("/api/v1/jobs/", None)),
     Case("get job", "get", EVERYONE, 200, lambda c: (f"/api/v1/jobs/{c.waiting_job().pk}/", None)),
     Case("queue job", "post", ENCODING, 202, _queue),

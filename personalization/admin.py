@@ -1,0 +1,40 @@
+"""Read-only admin pages of encoder stations: adding and changing one goes through the back
+office (/stations/) and its services, which validate it, keep at most one station taking
+approved requests, and write the audit trail. Each row links to the back office's edit page."""
+
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+
+from personalization.models import EncoderStation
+
+
+@admin.register(EncoderStation)
+class EncoderStationAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "transport",
+        "reader_pattern",
+        "is_enabled",
+        "takes_approved_requests",
+        "status",
+        "heartbeat_at",
+        "change_in_back_office",
+    ]
+    list_filter = ["transport", "is_enabled"]
+    search_fields = ["name", "description", "reader_pattern"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="change")
+    def change_in_back_office(self, station: EncoderStation) -> str:
+        return format_html(
+            '<a href="{}">edit, disable or enable</a>', reverse("station-edit", args=[station.pk])
+        )
