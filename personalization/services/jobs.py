@@ -271,7 +271,8 @@ def jobs_requeue_stale() -> list[int]:
 
     A job is sent once when found stale, then every CARDFORGE_JOB_RESEND_SECONDS while nobody
     takes it (its station's worker is down): not at every beat, which would pile up copies.
-    `queued_at` records the last sending.
+    `queued_at` records the last sending. A waiting job whose station is disabled is not sent
+    (a running one is: it finishes on its station even if disabled meanwhile).
     """
     now = timezone.now()
     stale = now - dt.timedelta(seconds=settings.CARDFORGE_JOB_STALE_SECONDS)
@@ -281,8 +282,10 @@ def jobs_requeue_stale() -> list[int]:
         status=PersonalizationJob.Status.RUNNING,
         heartbeat_at__lt=stale,
     )
+    # A waiting job on a disabled station stays put: its worker would give it back untouched;
+    # enabling the station sends it (station_update).
     waiting = PersonalizationJob.objects.filter(
-        status=PersonalizationJob.Status.WAITING, queued_at__lt=lost
+        status=PersonalizationJob.Status.WAITING, queued_at__lt=lost, station__is_enabled=True
     )
     resent = []
     for job in (running | waiting).select_related("station"):

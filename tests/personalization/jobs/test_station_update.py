@@ -292,26 +292,27 @@ def test_a_job_running_on_a_station_disabled_meanwhile_finishes(approved, statio
 def test_a_waiting_job_on_a_disabled_station_waits_until_it_is_enabled(
     approved, station, admin, settings, celery_messages, django_capture_on_commit_callbacks
 ):
-    """requeue_stale_jobs does send it again (it does not look at the station), but the worker
-    gives it back untouched: the job stays waiting, with no card and no start in the trail."""
+    """requeue_stale_jobs does not send it again while the station is disabled, and a message
+    that reaches the worker anyway (sent before the disabling) is given back untouched: the job
+    stays waiting, with no card and no start in the trail. Enabling sends it."""
     settings.CARDFORGE_JOB_RESEND_SECONDS = 300
     job = PersonalizationJob.objects.get(card_request=approved())
     station_update(station=station, by=admin, is_enabled=False)
     PersonalizationJob.objects.filter(pk=job.pk).update(queued_at=_ago(seconds=301))
 
-    assert jobs_requeue_stale() == [job.pk]
+    assert jobs_requeue_stale() == []
     assert job_run(job_id=job.pk, worker="station-bench-1@host/1") is Outcome.STATION_DISABLED
 
     job.refresh_from_db()
     assert (job.status, job.card_id, job.lease_owner, job.started_at) == ("waiting", None, "", None)
     assert not AuditEvent.objects.filter(event=EventType.PERSONALIZATION_JOB_STARTED).exists()
-    assert jobs_requeue_stale() == []  # not again before CARDFORGE_JOB_RESEND_SECONDS
+    assert jobs_requeue_stale() == []
 
     with django_capture_on_commit_callbacks(execute=True):
         station_update(station=station, by=admin, is_enabled=True)
 
     # Enabling sends it at once, instead of after the next resend period.
-    assert celery_messages == [job.pk, job.pk]
+    assert celery_messages == [job.pk]
     assert _updates()[-1].payload["waiting_jobs_sent"] == 1
     assert job_run(job_id=job.pk, worker="station-bench-1@host/2") is Outcome.DONE
     assert audit_chain_verify().intact
