@@ -3,18 +3,8 @@ which validate them and write the audit trail."""
 
 from django.contrib import admin
 
+from config.admin_base import ReadOnlyAdmin
 from issuance.models import CardRequest, Organisation, Professional
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Organisation)

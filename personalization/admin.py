@@ -6,11 +6,12 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
+from config.admin_base import ReadOnlyAdmin
 from personalization.models import EncoderStation
 
 
 @admin.register(EncoderStation)
-class EncoderStationAdmin(admin.ModelAdmin):
+class EncoderStationAdmin(ReadOnlyAdmin):
     list_display = [
         "name",
         "transport",
@@ -23,15 +24,6 @@ class EncoderStationAdmin(admin.ModelAdmin):
     ]
     list_filter = ["transport", "is_enabled"]
     search_fields = ["name", "description", "reader_pattern"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description="change")
     def change_in_back_office(self, station: EncoderStation) -> str:

@@ -3,6 +3,7 @@ four-eyes API), never by editing rows. Software keys have no admin page at all."
 
 from django.contrib import admin
 
+from config.admin_base import ReadOnlyAdmin
 from pki.models import (
     Certificate,
     CertificateAuthority,
@@ -10,17 +11,6 @@ from pki.models import (
     OcspResponder,
     RevocationRequest,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(CertificateAuthority)
