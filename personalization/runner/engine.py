@@ -30,6 +30,7 @@ from personalization.apdu.errors import CardError
 from personalization.models import Card, EncoderStation, JobStep, PersonalizationJob
 from personalization.runner.session import CardSession
 from personalization.runner.steps import QualityCheckFailed, Step, StepContext, plan
+from personalization.services.cards import card_fail
 from pki.key_backends.base import KeyBackendError
 from pki.reasons import RevocationReason
 from pki.services.revocation import card_certificates_revoke
@@ -272,15 +273,7 @@ def _fail(job: PersonalizationJob, worker: str, code: str, message: str) -> None
         except LeaseLost:
             return
         card = Card.objects.filter(pk=job.card_id).first()
-        revoked = []
-        if card is not None and card.status == Card.Status.PERSONALIZING:
-            card.status = Card.Status.FAILED
-            card.save(update_fields=["status"])
-            revoked = card_certificates_revoke(
-                card=card,
-                reason=RevocationReason.CESSATION_OF_OPERATION,
-                comment="card personalization failed",
-            )
+        revoked = card_fail(card=card, comment="card personalization failed")
         PersonalizationJob.objects.filter(pk=job.pk).update(
             status=PersonalizationJob.Status.FAILED,
             error_code=code[:60],

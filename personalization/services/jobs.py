@@ -17,8 +17,7 @@ from audit.services import audit_record
 from config.errors import Conflict, FieldError, NotAllowed, ValidationFailed
 from issuance.models import CardRequest
 from personalization.models import Card, EncoderStation, JobBatch, PersonalizationJob
-from pki.reasons import RevocationReason
-from pki.services.revocation import card_certificates_revoke
+from personalization.services.cards import card_fail
 
 ABANDON_REASON_MAX_LENGTH = 500
 
@@ -225,16 +224,7 @@ def job_abandon(*, job: PersonalizationJob, by, reason: str) -> PersonalizationJ
     worker, heartbeat_at = job.lease_owner, job.heartbeat_at
 
     card = Card.objects.select_for_update().filter(pk=job.card_id).first() if job.card_id else None
-    revoked = []
-    if card is not None and card.status == Card.Status.PERSONALIZING:
-        card.status = Card.Status.FAILED
-        card.save(update_fields=["status"])
-        revoked = card_certificates_revoke(
-            card=card,
-            reason=RevocationReason.CESSATION_OF_OPERATION,
-            by=by,
-            comment=f"personalization job #{job.pk} abandoned",
-        )
+    revoked = card_fail(card=card, by=by, comment=f"personalization job #{job.pk} abandoned")
 
     job.status = PersonalizationJob.Status.FAILED
     job.error_code = "abandoned"
