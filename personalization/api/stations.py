@@ -9,6 +9,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from config.api import ServiceAPIView
+from config.errors import FieldError, ValidationFailed
 from personalization.models import EncoderStation
 from personalization.selectors import STATION_STATUSES, station_current_job, station_list
 from personalization.services.stations import station_create, station_update
@@ -124,7 +125,6 @@ class StationDetailAPI(ServiceAPIView):
         "GET": "personalization.view_encoderstation",
         "PATCH": "personalization.change_encoderstation",
     }
-    # Sent back by the service as errors naming the field, like any other refusal.
     _FIXED = ("name", "transport")
 
     @extend_schema(responses=StationOutput)
@@ -137,8 +137,13 @@ class StationDetailAPI(ServiceAPIView):
         serializer = StationUpdateInput(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         changes = dict(serializer.validated_data)
-        changes.update(
-            {field: request.data[field] for field in self._FIXED if field in request.data}
-        )
+        others = [field for field in request.data if field not in serializer.fields]
+        unknown = [field for field in others if field not in self._FIXED]
+        if unknown:  # a misspelt or read-only field is refused, not silently ignored
+            raise ValidationFailed(
+                [FieldError(f, "is not a station setting that can be changed") for f in unknown]
+            )
+        # name and transport: the service refuses them, saying why.
+        changes.update({field: request.data[field] for field in others})
         station_update(station=station, by=request.user, **changes)
         return Response(StationOutput(get_object_or_404(station_list(), pk=pk)).data)

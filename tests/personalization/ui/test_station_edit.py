@@ -129,6 +129,9 @@ def test_an_empty_patch_changes_nothing(admin_api, desk):
         ({"description": "d" * 201}, ["description"]),
         ({"enabled": "maybe"}, ["enabled"]),
         ({"enabled": False, "takes_approved_requests": True}, ["takes_approved_requests"]),
+        ({"status": "idle"}, ["status"]),  # read-only: refused, not ignored
+        ({"is_enabled": False}, ["is_enabled"]),  # the API's field is "enabled"
+        ({"descripton": "typo"}, ["descripton"]),
     ],
     ids=lambda value: ",".join(value) if isinstance(value, dict) else None,
 )
