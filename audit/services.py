@@ -13,6 +13,7 @@ from audit.chain import GENESIS_HASH, check_payload, event_hash
 from audit.events import EventType
 from audit.models import AuditChainHead, AuditEvent
 from config.bulk import insert_rows
+from config.statements import insert_one
 
 
 @dataclass(frozen=True)
@@ -149,8 +150,9 @@ def audit_record(
     payload: Mapping | None = None,
     object_type: str = "",
     object_id: str = "",
-) -> AuditEvent:
-    """Append one event. `obj` names the object changed; `payload` must hold no secret."""
+) -> None:
+    """Append one event. `obj` names the object changed; `payload` must hold no secret.
+    Written in SQL (config/statements.py): every audited change runs it."""
     pending = PendingEvent(
         event=event,
         actor=actor,
@@ -160,4 +162,4 @@ def audit_record(
         object_id=str(object_id),
     )
     (row,) = _chained_rows([pending])
-    return AuditEvent.objects.create(**dict(zip(_COLUMNS, row, strict=True)))
+    insert_one(AuditEvent, dict(zip(_COLUMNS, row, strict=True)))

@@ -28,7 +28,7 @@ from django.db import IntegrityError, connection, transaction
 from config.sealing import SealError, seal, unseal
 from personalization.emulator.card import PivCardEmulator
 from personalization.emulator.errors import CardStorageError
-from personalization.emulator.state import FactorySettings
+from personalization.emulator.state import CardState, FactorySettings
 from personalization.emulator.storage import CardStore
 from personalization.factory import factory_management_key, factory_pin, factory_puk
 from personalization.models import EmulatedCard
@@ -111,15 +111,15 @@ def emulated_card_create(*, serial: int | None = None) -> EmulatedCard:
     one. IntegrityError if a card with that serial exists."""
     for _ in range(10):
         chosen = serial if serial is not None else 10_000_000 + secrets.randbelow(90_000_000)
+        # The factory state goes in with the row: no card ever exists without one.
+        state = CardState.new(_factory_settings(chosen)).to_dict()
+        blob = seal(json.dumps(state).encode(), purpose=_PURPOSE, owner=str(chosen))
         try:
             with transaction.atomic():
-                card = EmulatedCard.objects.create(serial=chosen)
+                return EmulatedCard.objects.create(serial=chosen, state=blob)
         except IntegrityError:
             if serial is not None:
                 raise
-            continue
-        emulated_card_open(card)  # saves the factory state at once
-        return card
     msg = "could not allocate an emulated card serial"
     raise RuntimeError(msg)
 
@@ -132,14 +132,18 @@ def emulated_card_open(
 ) -> PivCardEmulator:
     """The card itself, its state loaded from (and saved to) the database by `store` (default
     a DatabaseCardStore of `emulated_card`)."""
-    factory = FactorySettings(
+    return PivCardEmulator(
+        store or DatabaseCardStore(emulated_card),
+        factory=_factory_settings(emulated_card.serial),
+        yubico_extensions=yubico_extensions,
+    )
+
+
+def _factory_settings(serial: int) -> FactorySettings:
+    """A blank card as this platform's factory makes it (settings.CARDFORGE_FACTORY_*)."""
+    return FactorySettings(
         pin=factory_pin(),
         puk=factory_puk(),
         management_key=factory_management_key(),
-        serial=emulated_card.serial,
-    )
-    return PivCardEmulator(
-        store or DatabaseCardStore(emulated_card),
-        factory=factory,
-        yubico_extensions=yubico_extensions,
+        serial=serial,
     )

@@ -150,6 +150,8 @@ class CardState:
     management_key_is_default: bool = True
     objects: dict[int, bytes] = field(default_factory=dict)
     keys: dict[Slot, StoredKey] = field(default_factory=dict)
+    # The attestation key and certificate never change: serialized once (see to_dict).
+    _attestation: dict[str, str] | None = field(default=None, compare=False)
 
     @classmethod
     def new(cls, factory: FactorySettings) -> CardState:
@@ -205,6 +207,7 @@ class CardState:
             management_key_is_default=self.management_key_is_default,
             objects=dict(self.objects),
             keys=dict(self.keys),
+            _attestation=self._attestation,
         )
 
     def object_bytes(self) -> int:
@@ -237,12 +240,7 @@ class CardState:
             "management_key_is_default": self.management_key_is_default,
             "pin": _reference_dict(self.pin),
             "puk": _reference_dict(self.puk),
-            "attestation": {
-                "pkcs8": _b64(_pkcs8(self.attestation_key)),
-                "certificate": _b64(
-                    self.attestation_certificate.public_bytes(serialization.Encoding.DER)
-                ),
-            },
+            "attestation": dict(self._attestation_dict()),
             "factory": {
                 "pin": self.factory.pin.reveal().decode("ascii"),
                 "puk": self.factory.puk.reveal().decode("utf-8"),
@@ -252,6 +250,16 @@ class CardState:
                 "with_discovery_object": self.factory.with_discovery_object,
             },
         }
+
+    def _attestation_dict(self) -> dict[str, str]:
+        if self._attestation is None:
+            self._attestation = {
+                "pkcs8": _b64(_pkcs8(self.attestation_key)),
+                "certificate": _b64(
+                    self.attestation_certificate.public_bytes(serialization.Encoding.DER)
+                ),
+            }
+        return self._attestation
 
     @classmethod
     def from_dict(cls, data: Any) -> CardState:

@@ -25,6 +25,7 @@ from audit.events import EventType
 from audit.services import audit_record
 from config.errors import DomainError
 from config.sealing import SealError
+from config.statements import insert_one, update_where
 from issuance.models import CardRequest
 from personalization.apdu.errors import CardError
 from personalization.models import Card, EncoderStation, JobStep, PersonalizationJob
@@ -101,8 +102,10 @@ def _take_station(job: PersonalizationJob, worker: str) -> Outcome | None:
                 ).exists()
             ):
                 return Outcome.STATION_BUSY
-        EncoderStation.objects.filter(pk=station.pk).update(
-            busy_job=job, heartbeat_at=timezone.now(), worker=worker[:200]
+        update_where(
+            EncoderStation,
+            {"busy_job_id": job.pk, "heartbeat_at": timezone.now(), "worker": worker[:200]},
+            {"id": station.pk},
         )
     return None
 
@@ -132,7 +135,7 @@ def _release_station(job: PersonalizationJob) -> None:
             ).exists()
         ):
             return
-        EncoderStation.objects.filter(pk=station.pk).update(busy_job=None)
+        update_where(EncoderStation, {"busy_job_id": None}, {"id": station.pk})
 
 
 def _locked(job: PersonalizationJob, worker: str) -> PersonalizationJob:
@@ -143,13 +146,17 @@ def _locked(job: PersonalizationJob, worker: str) -> PersonalizationJob:
     return row
 
 
-def _renew(job: PersonalizationJob, worker: str, **fields) -> None:
-    """Check the lease and write `fields` in one statement: the conditional UPDATE locks the job
-    row until the transaction ends, as `_locked` does; LeaseLost if this worker lost the job."""
-    leased = PersonalizationJob.objects.filter(
-        pk=job.pk, lease_owner=worker, status=PersonalizationJob.Status.RUNNING
+def _renew(job: PersonalizationJob, worker: str, *, now: dt.datetime, current_step: str) -> None:
+    """Check the lease, beat the heartbeat and announce `current_step` in one statement: the
+    conditional UPDATE locks the job row until the transaction ends, as `_locked` does;
+    LeaseLost if this worker lost the job. In SQL (config/statements.py): it runs at every
+    step."""
+    renewed = update_where(
+        PersonalizationJob,
+        {"heartbeat_at": now, "current_step": current_step},
+        {"id": job.pk, "lease_owner": worker, "status": PersonalizationJob.Status.RUNNING},
     )
-    if not leased.update(**fields):
+    if not renewed:
         raise LeaseLost
 
 
@@ -159,14 +166,14 @@ def _station_beat(job: PersonalizationJob, now: dt.datetime) -> None:
     station = job.station
     last = station.heartbeat_at
     if last is None or (now - last).total_seconds() >= STATION_BEAT_SECONDS:
-        EncoderStation.objects.filter(pk=station.pk).update(heartbeat_at=now)
+        update_where(EncoderStation, {"heartbeat_at": now}, {"id": station.pk})
         station.heartbeat_at = now
 
 
 def _beat(job: PersonalizationJob, worker: str, *, current_step: str) -> None:
     now = timezone.now()
     with transaction.atomic():
-        _renew(job, worker, heartbeat_at=now, current_step=current_step)
+        _renew(job, worker, now=now, current_step=current_step)
         _station_beat(job, now)
 
 
@@ -186,29 +193,29 @@ def _record(
     `_beat` does before a step)."""
     now = timezone.now()
     with transaction.atomic():
-        _renew(job, worker, heartbeat_at=now, current_step=next_step)
+        _renew(job, worker, now=now, current_step=next_step)
         session.save_card()
-        JobStep.objects.create(
-            job=job,
-            attempt=job.attempt,
-            name=step.name,
-            detail=detail,
-            apdus=apdus,
-            started_at=started,
-            finished_at=now,
+        insert_one(
+            JobStep,
+            {
+                "job_id": job.pk,
+                "attempt": job.attempt,
+                "name": step.name,
+                "detail": detail,
+                "apdus": apdus,
+                "started_at": started,
+                "finished_at": now,
+            },
         )
         _station_beat(job, now)
 
 
 def _finish(job: PersonalizationJob, worker: str, journal: dict) -> None:
     now = timezone.now()
+    request = job.card_request  # loaded with its professional, profile and version
     with transaction.atomic():
-        _locked(job, worker)
-        card = (
-            Card.objects.select_for_update(of=("self",))
-            .select_related("professional", "card_profile", "profile_version")
-            .get(pk=job.card_id)
-        )
+        _renew(job, worker, now=now, current_step=FINISH_STEP)
+        card = Card.objects.select_for_update().get(pk=job.card_id)
         replaced = []
         for previous in Card.objects.select_for_update().filter(
             professional_id=card.professional_id,
@@ -231,32 +238,40 @@ def _finish(job: PersonalizationJob, worker: str, journal: dict) -> None:
         card.status = Card.Status.PERSONALIZED
         card.issued_at = now
         card.save(update_fields=["status", "issued_at"])
-        CardRequest.objects.filter(pk=job.card_request_id).update(
-            status=CardRequest.Status.COMPLETED
+        update_where(
+            CardRequest, {"status": CardRequest.Status.COMPLETED}, {"id": job.card_request_id}
         )
-        PersonalizationJob.objects.filter(pk=job.pk).update(
-            status=PersonalizationJob.Status.DONE,
-            current_step="",
-            lease_owner="",
-            finished_at=now,
-            heartbeat_at=now,
+        update_where(
+            PersonalizationJob,
+            {
+                "status": PersonalizationJob.Status.DONE,
+                "current_step": "",
+                "lease_owner": "",
+                "finished_at": now,
+                "heartbeat_at": now,
+            },
+            {"id": job.pk},
         )
-        JobStep.objects.create(
-            job=job,
-            attempt=job.attempt,
-            name=FINISH_STEP,
-            detail={"card_serial": card.serial, "replaced": replaced},
-            started_at=now,
-            finished_at=now,
+        insert_one(
+            JobStep,
+            {
+                "job_id": job.pk,
+                "attempt": job.attempt,
+                "name": FINISH_STEP,
+                "detail": {"card_serial": card.serial, "replaced": replaced},
+                "apdus": 0,
+                "started_at": now,
+                "finished_at": now,
+            },
         )
         audit_record(
             event=EventType.CARD_PERSONALIZED,
             obj=card,
             payload={
                 "serial": card.serial,
-                "professional": card.professional.rpps,
-                "profile": card.card_profile.name,
-                "profile_version": card.profile_version.number,
+                "professional": request.professional.rpps,
+                "profile": request.card_profile.name,
+                "profile_version": request.profile_version.number,
                 "station": job.station.name,
                 "job": job.pk,
                 "attempt": job.attempt,

@@ -81,6 +81,7 @@ class CardSession:
         self._client: PivClient | None = None
         self._store: StepCardStore | None = None
         self._admin = False
+        self._derived: tuple[tuple, ManagementKey] | None = None
 
     @property
     def apdu_count(self) -> int:
@@ -133,7 +134,11 @@ class CardSession:
         return self.derived_key() if self.rotated else factory_management_key()
 
     def derived_key(self) -> ManagementKey:
-        return derived_management_key(self.card, self.card.management_key_algorithm)
+        """The card's derived key, derived once per session (rotation, then re-authentication)."""
+        wanted = (self.card.uuid, self.card.management_key_algorithm)
+        if self._derived is None or self._derived[0] != wanted:
+            self._derived = (wanted, derived_management_key(self.card, wanted[1]))
+        return self._derived[1]
 
     def reauthenticate(self) -> None:
         """Authenticate again with the key the card should now hold (proves a rotation)."""
@@ -165,3 +170,4 @@ class CardSession:
         self._client = None
         self._store = None
         self._admin = False
+        self._derived = None

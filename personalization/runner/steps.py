@@ -68,6 +68,8 @@ class StepContext:
     journal: dict[str, dict]
     # The card's issued certificates by slot, once loaded in this run (see _certificates).
     certificates: dict[str, x509.Certificate] | None = field(default=None, repr=False)
+    # The card's PIN and PUK, once sealed in (or read from) its PIN mailer in this run.
+    secrets: tuple[Pin, Puk] | None = field(default=None, repr=False)
 
     @property
     def card(self) -> Card:
@@ -175,7 +177,14 @@ def authenticate(ctx: StepContext) -> dict:
 
 def _mailer_secrets(ctx: StepContext) -> tuple[Pin, Puk]:
     """The card's new PIN and PUK, sealed in its PIN mailer before the card learns them, so a
-    crash after the change cannot lose them."""
+    crash after the change cannot lose them. Kept in the context for the rest of the run (the
+    quality check verifies the PIN), read back from the mailer when the job resumes."""
+    if ctx.secrets is None:
+        ctx.secrets = _mailer_secrets_load(ctx)
+    return ctx.secrets
+
+
+def _mailer_secrets_load(ctx: StepContext) -> tuple[Pin, Puk]:
     card = ctx.card
     mailer = PinMailer.objects.filter(card=card).first()
     if mailer is None:

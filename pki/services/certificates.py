@@ -104,11 +104,13 @@ def _check(
     return _Checked(profile=profile, public_key=key, ca=_issuing_ca(profile, ca))
 
 
-def _sign(checked: _Checked, *, professional, card, by, now) -> tuple[Certificate, PendingEvent]:
+def _sign(
+    checked: _Checked, *, subject: x509.Name, professional, card, by, now
+) -> tuple[Certificate, PendingEvent]:
     issuer = checked.ca
     certificate = profiles.build_certificate(
         checked.profile,
-        subject=profiles.professional_name(professional),
+        subject=subject,
         public_key=checked.public_key,
         serial=x509.random_serial_number(),  # 159 random bits; RFC 5280 §4.1.2.2: ≤ 20 octets
         issuer=issuer_context(issuer),
@@ -193,7 +195,16 @@ def certificate_issue(
     checked = _check(CertificateRequest(public_key, profile, slot), ca)
     with transaction.atomic():
         (row,) = _record(
-            [_sign(checked, professional=professional, card=card, by=by, now=timezone.now())]
+            [
+                _sign(
+                    checked,
+                    subject=profiles.professional_name(professional),
+                    professional=professional,
+                    card=card,
+                    by=by,
+                    now=timezone.now(),
+                )
+            ]
         )
     return row
 
@@ -214,8 +225,12 @@ def certificates_issue(
     checked = [
         _check(request, None, prefix=f"requests.{index}.") for index, request in enumerate(requests)
     ]
+    subject = profiles.professional_name(professional)  # one Name for the card's certificates
     with transaction.atomic():
         now = timezone.now()
         return _record(
-            [_sign(item, professional=professional, card=card, by=by, now=now) for item in checked]
+            [
+                _sign(item, subject=subject, professional=professional, card=card, by=by, now=now)
+                for item in checked
+            ]
         )
