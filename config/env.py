@@ -141,7 +141,7 @@ class DatabaseURL:
 
 def sqlite_settings(path: Path) -> dict:
     return {
-        "ENGINE": "django.db.backends.sqlite3",
+        "ENGINE": "config.sqlite_backend",
         "NAME": str(path),
         "CONN_MAX_AGE": 60,  # opening SQLite per request costs more than the query
         "OPTIONS": {
