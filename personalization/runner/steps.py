@@ -43,7 +43,11 @@ from personalization.piv.constants import PinPolicy
 from personalization.piv.errors import SecurityStatusNotSatisfied, WrongPin
 from personalization.runner.session import CardSession, WrongCard
 from pki.models import Certificate
-from pki.services.certificates import CertificateRequest, certificates_issue
+from pki.services.certificates import (
+    CertificateRequest,
+    certificates_record,
+    certificates_sign,
+)
 
 PIN_MAILER_PURPOSE = "pin-mailer"
 ESCROW_PURPOSE = "escrowed-key"
@@ -294,7 +298,7 @@ def _sha256(text: str) -> str:
 
 
 def issue_certificates(ctx: StepContext, record: Callable[[dict], None]) -> dict:
-    """One certificate per slot, for the public key the card returned; issued and journalled
+    """One certificate per slot, for the public key the card returned; recorded and journalled
     in one transaction, so a crash cannot leave certificates the journal does not know."""
     requests = []
     for slot_name, spec in sorted(ctx.slots.items()):
@@ -306,10 +310,11 @@ def issue_certificates(ctx: StepContext, record: Callable[[dict], None]) -> dict
                 slot=slot_name,
             )
         )
+    # Signed before the transaction, which then holds the database (SQLite: every writer) for
+    # the writes alone.
+    signed = certificates_sign(requests=requests, professional=ctx.card.professional, card=ctx.card)
     with transaction.atomic():
-        issued = certificates_issue(
-            requests=requests, professional=ctx.card.professional, card=ctx.card
-        )
+        issued = certificates_record(signed)
         detail = {
             "certificates": {cert.card_slot: cert.pk for cert in issued},
             "serials": {cert.card_slot: cert.serial for cert in issued},

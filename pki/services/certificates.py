@@ -209,6 +209,47 @@ def certificate_issue(
     return row
 
 
+@dataclass(frozen=True)
+class SignedCertificates:
+    """A card's certificates, signed but not yet issued: nothing is recorded or published until
+    `certificates_record` (so signing can happen outside the transaction that records them)."""
+
+    pairs: tuple[tuple[Certificate, PendingEvent], ...]
+
+
+def certificates_sign(
+    *,
+    requests: Sequence[CertificateRequest],
+    professional,
+    card=None,
+    by=None,
+) -> SignedCertificates:
+    """Check and sign a card's certificates (one per slot), writing nothing: the first half of
+    `certificates_issue`, for a caller that records them in a transaction of its own. Errors
+    name the request at fault, e.g. `requests.2.public_key`."""
+    if not requests:
+        raise ValidationFailed([FieldError("requests", "at least one certificate is needed")])
+    _check_professional(professional)
+    checked = [
+        _check(request, None, prefix=f"requests.{index}.") for index, request in enumerate(requests)
+    ]
+    subject = profiles.professional_name(professional)  # one Name for the card's certificates
+    now = timezone.now()
+    return SignedCertificates(
+        tuple(
+            _sign(item, subject=subject, professional=professional, card=card, by=by, now=now)
+            for item in checked
+        )
+    )
+
+
+def certificates_record(signed: SignedCertificates) -> list[Certificate]:
+    """Issue certificates signed by `certificates_sign`: their rows and one audit event each,
+    all or none, in the caller's transaction if there is one."""
+    with transaction.atomic():
+        return _record(list(signed.pairs))
+
+
 def certificates_issue(
     *,
     requests: Sequence[CertificateRequest],
@@ -217,20 +258,7 @@ def certificates_issue(
     by=None,
 ) -> list[Certificate]:
     """Issue a card's certificates (one per slot) all or none, in one transaction with one
-    audit event each: what a personalization job needs once the card has generated its keys.
-    Errors name the request at fault, e.g. `requests.2.public_key`."""
-    if not requests:
-        raise ValidationFailed([FieldError("requests", "at least one certificate is needed")])
-    _check_professional(professional)
-    checked = [
-        _check(request, None, prefix=f"requests.{index}.") for index, request in enumerate(requests)
-    ]
-    subject = profiles.professional_name(professional)  # one Name for the card's certificates
-    with transaction.atomic():
-        now = timezone.now()
-        return _record(
-            [
-                _sign(item, subject=subject, professional=professional, card=card, by=by, now=now)
-                for item in checked
-            ]
-        )
+    audit event each. Errors name the request at fault, e.g. `requests.2.public_key`."""
+    return certificates_record(
+        certificates_sign(requests=requests, professional=professional, card=card, by=by)
+    )
