@@ -252,6 +252,11 @@ def _finish(job: PersonalizationJob, worker: str, journal: dict) -> None:
             },
             {"id": job.pk},
         )
+        # The job has ended: its station is free (what _release_station does, one transaction
+        # fewer).
+        update_where(
+            EncoderStation, {"busy_job_id": None}, {"id": job.station_id, "busy_job_id": job.pk}
+        )
         insert_one(
             JobStep,
             {
@@ -312,12 +317,15 @@ def _fail(job: PersonalizationJob, worker: str, code: str, message: str) -> None
         )
 
 
-def _started(job: PersonalizationJob, journal: dict) -> None:
+def _started(job: PersonalizationJob, worker: str, journal: dict, *, current_step: str) -> None:
+    """The job's start (or resumption) audited, with the first step announced and the
+    heartbeats beaten as `_beat` does: one transaction."""
     now = timezone.now()
     with transaction.atomic():
-        first = job.started_at is None
-        if first:
-            PersonalizationJob.objects.filter(pk=job.pk).update(started_at=now)
+        _renew(job, worker, now=now, current_step=current_step)
+        _station_beat(job, now)
+        if job.started_at is None:
+            update_where(PersonalizationJob, {"started_at": now}, {"id": job.pk})
             job.started_at = now
         audit_record(
             event=(
@@ -357,6 +365,7 @@ def job_run(*, job_id: int, worker: str) -> Outcome:
     session = CardSession(job.station, rotated="rotate_management_key" in journal)
     if job.card is not None:
         session.attach(job.card)
+    finished = False  # _finish also frees the station
     context = StepContext(
         job=job,
         session=session,
@@ -364,9 +373,10 @@ def job_run(*, job_id: int, worker: str) -> Outcome:
         journal=journal,
     )
     try:
-        _started(job, journal)
         missing = [step for step in steps_for(job) if step.name not in journal]
-        announced = ""  # the step the last record announced: no _beat needed before it
+        # The step the last record announced: no _beat needed before it.
+        announced = missing[0].name if missing else FINISH_STEP
+        _started(job, worker, journal, current_step=announced)
         for index, step in enumerate(missing):
             if step.name != announced:
                 _beat(job, worker, current_step=step.name)
@@ -393,6 +403,7 @@ def job_run(*, job_id: int, worker: str) -> Outcome:
             journal[step.name] = detail
             announced = following
         _finish(job, worker, journal)
+        finished = True
     except LeaseLost:
         logger.warning("job %s: another worker took it over; stopping", job.pk)
         return Outcome.LEASE_LOST
@@ -409,5 +420,6 @@ def job_run(*, job_id: int, worker: str) -> Outcome:
         return Outcome.FAILED
     finally:
         session.close()
-        _release_station(job)
+        if not finished:
+            _release_station(job)
     return Outcome.DONE
