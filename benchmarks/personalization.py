@@ -16,8 +16,8 @@ Per card and profile (ECC: hpc-physician, P-256 keys; RSA: hpc-rsa, RSA-2048 key
   process, the approval queues the job on the station that takes approved requests; with P
   processes (one station each, as P encoder stations on P workers would run), the encoding
   operator queues it on the process's station (`job_queue`). The job runs through the real
-  runner: database, journal, audit chain, PKI, emulated card (its sealed state stored at every
-  change);
+  runner: database, journal, audit chain, PKI, emulated card (its sealed state written with
+  each step's record);
 * bare cryptography, with `cryptography` only: the card's 4 key generations, 4 certificates
   built and signed by the same EC P-256 CA keys, the quality check's 4 signatures and 4
   verifications, the management-key blocks of the two mutual authentications (3DES factory
