@@ -25,8 +25,13 @@ def _adapter(field: models.Field, vendor: str) -> Callable:
     if isinstance(field, models.JSONField):
         return json.dumps  # plain JSON types (audit.chain.check_payload, journal details)
     if isinstance(field, models.DateTimeField) and vendor != "postgresql":
-        return connection.ops.adapt_datetimefield_value
+        return _adapt_datetime
     return lambda value: value
+
+
+def _adapt_datetime(value):
+    # Looked up at each call: the caches below outlive any one thread's connection.
+    return connection.ops.adapt_datetimefield_value(value)
 
 
 def _fields(model: type[models.Model], names: tuple[str, ...]) -> list[models.Field]:
@@ -69,7 +74,11 @@ def update_where(
     model: type[models.Model], values: Mapping[str, object], where: Mapping[str, object]
 ) -> int:
     """UPDATE `model` SET `values` WHERE every `where` column equals its value; returns the
-    number of rows changed (0: no row matched, as a conditional update's check)."""
+    number of rows changed (0: no row matched, as a conditional update's check). A `where`
+    value of None is refused: `column = NULL` would match nothing."""
+    if None in where.values():
+        msg = f"update_where: a None condition never matches ({', '.join(where)})"
+        raise ValueError(msg)
     sql, adapters = _update(model, tuple(values), tuple(where), connection.vendor)
     params = [
         adapt(value)

@@ -66,3 +66,13 @@ def test_update_where_changes_only_the_rows_that_match_every_condition():
     assert station.busy_job_id is None
     assert other.worker == ""
     assert other.heartbeat_at != beat
+
+
+def test_update_where_refuses_a_none_condition_that_could_never_match():
+    station = station_create(name="desk-3", transport="emulated")
+
+    with pytest.raises(ValueError, match="busy_job_id"):
+        update_where(EncoderStation, {"worker": "w"}, {"id": station.pk, "busy_job_id": None})
+
+    station.refresh_from_db()
+    assert station.worker == ""
