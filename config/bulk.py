@@ -9,26 +9,19 @@ on the caller's connection, inside the caller's transaction.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from django.db import connection, models
 
+from config.statements import column_adapter
+
 _SQLITE_CHUNK = 5000
-
-
-def _adapter(field: models.Field) -> Callable:
-    if isinstance(field, models.JSONField):
-        return json.dumps  # payloads are plain JSON types (audit.chain.check_payload)
-    if isinstance(field, models.DateTimeField) and connection.vendor != "postgresql":
-        return connection.ops.adapt_datetimefield_value
-    return lambda value: value
 
 
 def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence]) -> int:
     """INSERT `rows` (tuples in `columns` order; use attnames such as `organisation_id`)."""
     fields = [model._meta.get_field(name) for name in columns]  # attnames resolve too
-    adapters = [_adapter(field) for field in fields]
+    adapters = [column_adapter(field, connection.vendor) for field in fields]
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     names = ", ".join(quote(field.column) for field in fields)

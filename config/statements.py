@@ -21,7 +21,8 @@ from functools import cache
 from django.db import connection, models
 
 
-def _adapter(field: models.Field, vendor: str) -> Callable:
+def column_adapter(field: models.Field, vendor: str) -> Callable:
+    """How a value of `field` goes to the database as a parameter (also config/bulk.py)."""
     if isinstance(field, models.JSONField):
         return json.dumps  # plain JSON types (audit.chain.check_payload, journal details)
     if isinstance(field, models.DateTimeField) and vendor != "postgresql":
@@ -45,7 +46,7 @@ def _insert(model: type[models.Model], columns: tuple[str, ...], vendor: str):
     names = ", ".join(quote(field.column) for field in fields)
     marks = ", ".join(["%s"] * len(fields))
     sql = f"INSERT INTO {quote(model._meta.db_table)} ({names}) VALUES ({marks})"  # noqa: S608
-    return sql, [_adapter(field, vendor) for field in fields]
+    return sql, [column_adapter(field, vendor) for field in fields]
 
 
 @cache
@@ -56,7 +57,7 @@ def _update(
     sets = ", ".join(f"{quote(field.column)} = %s" for field in _fields(model, columns))
     where = " AND ".join(f"{quote(field.column)} = %s" for field in _fields(model, keys))
     sql = f"UPDATE {quote(model._meta.db_table)} SET {sets} WHERE {where}"  # noqa: S608
-    adapters = [_adapter(field, vendor) for field in _fields(model, columns + keys)]
+    adapters = [column_adapter(field, vendor) for field in _fields(model, columns + keys)]
     return sql, adapters
 
 
