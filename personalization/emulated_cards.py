@@ -63,7 +63,12 @@ class DatabaseCardStore(CardStore):
             self._write(state)
 
     def _write(self, state: dict[str, Any]) -> None:
-        blob = seal(json.dumps(state).encode(), purpose=_PURPOSE, owner=self._owner)
+        self._write_sealed(self._seal(state))
+
+    def _seal(self, state: dict[str, Any]) -> bytes:
+        return seal(json.dumps(state).encode(), purpose=_PURPOSE, owner=self._owner)
+
+    def _write_sealed(self, blob: bytes) -> None:
         with connection.cursor() as cursor:
             cursor.execute(_update_state_sql(), [blob, self.emulated_card.pk])
             updated = cursor.rowcount
@@ -76,12 +81,30 @@ class StepCardStore(DatabaseCardStore):
     """Keeps the card's changes until `flush`, which the runner calls in the transaction that
     records a step (see the module docstring)."""
 
-    def __init__(self, emulated_card: EmulatedCard) -> None:
+    def __init__(self, emulated_card: EmulatedCard, *, state: dict[str, Any] | None = None) -> None:
+        """`state`: the card's state when the caller has it already (a blank card made by
+        `emulated_card_blank`, saved later): loaded from it, not from the database."""
         super().__init__(emulated_card)
         self._pending: dict[str, Any] | None = None
+        self._sealed: tuple[dict[str, Any], bytes] | None = None  # (state, its seal)
+        self._known = state
+
+    def load(self) -> dict[str, Any] | None:
+        if self._known is not None:
+            known, self._known = self._known, None
+            return known
+        return super().load()
 
     def save(self, state: dict[str, Any]) -> None:
         self._pending = state
+
+    def seal_pending(self) -> None:
+        """Seal the changes now, so that `flush` only writes them: the runner calls this before
+        the transaction that records a step, which then holds the database (on SQLite, every
+        writer) for the write alone."""
+        state = self._pending
+        if state is not None and (self._sealed is None or self._sealed[0] is not state):
+            self._sealed = (state, self._seal(state))
 
     def flush(self) -> None:
         """Write the changes since the last flush, in the caller's transaction. They count as
@@ -89,11 +112,14 @@ class StepCardStore(DatabaseCardStore):
         state = self._pending
         if state is None:
             return
-        self._write(state)
+        sealed = self._sealed
+        self._write_sealed(
+            sealed[1] if sealed is not None and sealed[0] is state else self._seal(state)
+        )
 
         def written() -> None:
             if self._pending is state:
-                self._pending = None
+                self._pending = self._sealed = None
 
         transaction.on_commit(written)
 
@@ -106,18 +132,31 @@ def _update_state_sql() -> str:
     return f"UPDATE {quote(table)} SET {quote(state)} = %s WHERE {quote(pk)} = %s"  # noqa: S608
 
 
+def emulated_card_blank(*, serial: int | None = None) -> tuple[EmulatedCard, dict[str, Any]]:
+    """A new blank card (factory state), not yet saved: its row, with chip serial `serial` (or a
+    fresh random 8-digit one no card has) and its sealed state, and that state. The runner saves
+    it in the transaction that records the card it becomes; `emulated_card_create` at once."""
+    chosen = serial
+    while chosen is None:
+        candidate = 10_000_000 + secrets.randbelow(90_000_000)
+        if not EmulatedCard.objects.filter(serial=candidate).exists():
+            chosen = candidate
+    # The factory state goes in with the row: no card ever exists without one.
+    state = CardState.new(_factory_settings(chosen)).to_dict()
+    blob = seal(json.dumps(state).encode(), purpose=_PURPOSE, owner=str(chosen))
+    return EmulatedCard(serial=chosen, state=blob), state
+
+
 def emulated_card_create(*, serial: int | None = None) -> EmulatedCard:
     """A new blank card (factory state) with chip serial `serial`, or a fresh random 8-digit
     one. IntegrityError if a card with that serial exists."""
     for _ in range(10):
-        chosen = serial if serial is not None else 10_000_000 + secrets.randbelow(90_000_000)
-        # The factory state goes in with the row: no card ever exists without one.
-        state = CardState.new(_factory_settings(chosen)).to_dict()
-        blob = seal(json.dumps(state).encode(), purpose=_PURPOSE, owner=str(chosen))
+        card, _state = emulated_card_blank(serial=serial)
         try:
             with transaction.atomic():
-                return EmulatedCard.objects.create(serial=chosen, state=blob)
-        except IntegrityError:
+                card.save(force_insert=True)
+                return card
+        except IntegrityError:  # another process took the same serial meanwhile
             if serial is not None:
                 raise
     msg = "could not allocate an emulated card serial"

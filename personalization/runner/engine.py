@@ -88,9 +88,10 @@ def _take_station(job: PersonalizationJob, worker: str) -> Outcome | None:
     A job that has not ended keeps its station however long its worker has been silent: on a
     PC/SC station its half-made card is still in the reader, and only that job may touch it
     again (`requeue_stale_jobs` resumes it), even if the station was disabled meanwhile. The
-    station row is locked while deciding, so two jobs racing for it cannot both win.
+    station row is locked while deciding, so two jobs racing for it cannot both win. In the
+    caller's transaction if there is one (job_run's, which also starts the job).
     """
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         station = EncoderStation.objects.select_for_update().get(pk=job.station_id)
         if station.busy_job_id != job.pk:
             if not station.is_enabled:
@@ -190,7 +191,9 @@ def _record(
 ) -> None:
     """The step's journal entry and, in the same transaction under the same lease check, what
     the step did to an emulated card, and the next step announced with the heartbeats (what
-    `_beat` does before a step)."""
+    `_beat` does before a step). The card's changes are sealed before the transaction, which
+    then holds the database for the writes alone."""
+    session.seal_card()
     now = timezone.now()
     with transaction.atomic():
         _renew(job, worker, now=now, current_step=next_step)
@@ -319,9 +322,9 @@ def _fail(job: PersonalizationJob, worker: str, code: str, message: str) -> None
 
 def _started(job: PersonalizationJob, worker: str, journal: dict, *, current_step: str) -> None:
     """The job's start (or resumption) audited, with the first step announced and the
-    heartbeats beaten as `_beat` does: one transaction."""
+    heartbeats beaten as `_beat` does, in the caller's transaction if there is one."""
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         _renew(job, worker, now=now, current_step=current_step)
         _station_beat(job, now)
         if job.started_at is None:
@@ -355,13 +358,25 @@ def job_run(*, job_id: int, worker: str) -> Outcome:
         "card_request__professional",
         "card_request__card_profile",
     ).get(pk=job_id)
-    refused = _take_station(job, worker)
-    if refused is not None:
-        _unclaim(job, worker)
-        return refused
+    # Only the lease holder writes the journal: read before the transaction that takes the
+    # station and audits the start.
     journal = {
         step.name: step.detail for step in JobStep.objects.filter(job=job, attempt=job.attempt)
     }
+    missing = [step for step in steps_for(job) if step.name not in journal]
+    # The step the last record announced: no _beat needed before it.
+    announced = missing[0].name if missing else FINISH_STEP
+    try:
+        with transaction.atomic():
+            refused = _take_station(job, worker)
+            if refused is None:
+                _started(job, worker, journal, current_step=announced)
+    except LeaseLost:
+        logger.warning("job %s: another worker took it over before it started", job.pk)
+        return Outcome.LEASE_LOST
+    if refused is not None:
+        _unclaim(job, worker)
+        return refused
     session = CardSession(job.station, rotated="rotate_management_key" in journal)
     if job.card is not None:
         session.attach(job.card)
@@ -373,10 +388,6 @@ def job_run(*, job_id: int, worker: str) -> Outcome:
         journal=journal,
     )
     try:
-        missing = [step for step in steps_for(job) if step.name not in journal]
-        # The step the last record announced: no _beat needed before it.
-        announced = missing[0].name if missing else FINISH_STEP
-        _started(job, worker, journal, current_step=announced)
         for index, step in enumerate(missing):
             if step.name != announced:
                 _beat(job, worker, current_step=step.name)

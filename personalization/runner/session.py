@@ -82,13 +82,17 @@ class CardSession:
         self._store: StepCardStore | None = None
         self._admin = False
         self._derived: tuple[tuple, ManagementKey] | None = None
+        self._emulated_state: dict | None = None
 
     @property
     def apdu_count(self) -> int:
         return self._client.apdu_count if self._client is not None else 0
 
-    def attach(self, card: Card) -> None:
+    def attach(self, card: Card, *, emulated_state: dict | None = None) -> None:
+        """Work on `card`; `emulated_state`: the state of its emulated card when that is new
+        and not saved yet (`emulated_card_blank`)."""
         self.card = card
+        self._emulated_state = emulated_state
 
     @property
     def client(self) -> PivClient:
@@ -97,7 +101,8 @@ class CardSession:
             if self.station.transport == EncoderStation.Transport.EMULATED and (
                 card is not None and card.emulated_card is not None
             ):
-                self._store = StepCardStore(card.emulated_card)
+                self._store = StepCardStore(card.emulated_card, state=self._emulated_state)
+                self._emulated_state = None
             self._transport = station_transport(self.station, self.card, store=self._store)
             self._client = PivClient.connect(self._transport)
             self._check_card(self._client)
@@ -123,6 +128,11 @@ class CardSession:
                 "to it"
             )
             raise WrongCard(msg)
+
+    def seal_card(self) -> None:
+        """Seal the emulated card's changes ahead of `save_card`, outside the transaction."""
+        if self._store is not None:
+            self._store.seal_pending()
 
     def save_card(self) -> None:
         """Write the emulated card's changes in the caller's transaction (nothing to do for a

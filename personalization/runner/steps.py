@@ -24,10 +24,11 @@ from django.utils import timezone
 
 from config.sealing import seal
 from issuance.validators import luhn_check_digit
-from personalization.emulated_cards import emulated_card_create
+from personalization.emulated_cards import emulated_card_blank
 from personalization.factory import factory_pin, factory_puk
-from personalization.models import Card, EncoderStation, EscrowedKey, PinMailer
+from personalization.models import Card, EmulatedCard, EncoderStation, EscrowedKey, PinMailer
 from personalization.piv import (
+    CardCapabilities,
     CardCapabilityContainer,
     Chuid,
     Discovery,
@@ -106,27 +107,52 @@ def _new_card_serial() -> str:
 # --- identify ---------------------------------------------------------------------------------
 
 
-def identify_card(ctx: StepContext) -> dict:
-    """Find the blank card (emulated: make one), record it as the job's card."""
-    job = ctx.job
-    station = job.station
+def identify_card(ctx: StepContext, record: Callable[[dict], None]) -> dict:
+    """Find the blank card (emulated: make one) and record it as the job's card, in the
+    transaction that journals the step: a worker killed before it commits leaves no card row,
+    and no blank emulated card, behind. The card is read before that transaction, so the
+    database never waits on it."""
+    if ctx.card is None:
+        emulated, state = None, None
+        if ctx.job.station.transport == EncoderStation.Transport.EMULATED:
+            emulated, state = emulated_card_blank()
+        ctx.session.attach(_new_card(ctx.job, emulated), emulated_state=state)
+    capabilities = _checked_capabilities(ctx)
+    card = ctx.card
+    with transaction.atomic():
+        if card.emulated_card is not None and card.emulated_card.pk is None:
+            card.emulated_card.save(force_insert=True)
+        card.save()
+        type(ctx.job).objects.filter(pk=ctx.job.pk).update(card=card)
+        detail = {
+            "card_serial": card.serial,
+            "chip_serial": card.chip_serial,
+            "version": ".".join(map(str, capabilities.version)) if capabilities.version else "",
+            "yubico_extensions": capabilities.yubico_extensions,
+        }
+        record(detail)
+    ctx.job.card = card
+    return detail
+
+
+def _new_card(job, emulated: EmulatedCard | None) -> Card:
     request = job.card_request
     version = request.profile_version
-    emulated = None
-    if ctx.card is None:
-        if station.transport == EncoderStation.Transport.EMULATED:
-            emulated = emulated_card_create()
-        card = Card(
-            serial=_new_card_serial(),
-            professional=request.professional,
-            card_request=request,
-            card_profile=request.card_profile,
-            profile_version=version,
-            station=station,
-            emulated_card=emulated,
-            expires_at=timezone.now() + dt.timedelta(days=version.validity_days),
-        )
-        ctx.session.attach(card)
+    return Card(
+        serial=_new_card_serial(),
+        professional=request.professional,
+        card_request=request,
+        card_profile=request.card_profile,
+        profile_version=version,
+        station=job.station,
+        emulated_card=emulated,
+        expires_at=timezone.now() + dt.timedelta(days=version.validity_days),
+    )
+
+
+def _checked_capabilities(ctx: StepContext) -> CardCapabilities:
+    """What the card in the reader says of itself, once it is known to be the job's card (or a
+    blank one); sets the card's chip serial and management key algorithm."""
     card = ctx.card
     capabilities = ctx.client.capabilities()
     chip_serial = str(capabilities.serial) if capabilities.serial is not None else ""
@@ -136,20 +162,11 @@ def identify_card(ctx: StepContext) -> dict:
             f"(chip {card.chip_serial}); put card {card.serial} back"
         )
         raise QualityCheckFailed(msg)
-    if station.transport != EncoderStation.Transport.EMULATED and chip_serial:
+    if ctx.job.station.transport != EncoderStation.Transport.EMULATED and chip_serial:
         _refuse_a_card_in_use(card, chip_serial)
     card.chip_serial = chip_serial
     card.management_key_algorithm = "aes192" if capabilities.aes_management_key else "3des"
-    with transaction.atomic():
-        card.save()
-        type(job).objects.filter(pk=job.pk).update(card=card)
-    job.card = card
-    return {
-        "card_serial": card.serial,
-        "chip_serial": chip_serial,
-        "version": ".".join(map(str, capabilities.version)) if capabilities.version else "",
-        "yubico_extensions": capabilities.yubico_extensions,
-    }
+    return capabilities
 
 
 def _refuse_a_card_in_use(card: Card, chip_serial: str) -> None:
@@ -451,7 +468,7 @@ def quality_check(ctx: StepContext) -> dict:
 
 def plan(profile: dict) -> list[Step]:
     return [
-        Step("identify_card", identify_card),
+        Step("identify_card", identify_card, records_itself=True),
         Step("authenticate", authenticate),
         Step("set_pin_puk", set_pin_puk),
         *(generate_key_step(slot) for slot in sorted(profile["slots"])),

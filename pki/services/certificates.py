@@ -245,8 +245,9 @@ def certificates_sign(
 
 def certificates_record(signed: SignedCertificates) -> list[Certificate]:
     """Issue certificates signed by `certificates_sign`: their rows and one audit event each,
-    all or none, in the caller's transaction if there is one."""
-    with transaction.atomic():
+    all or none, in the caller's transaction if there is one (an error then rolls all of it
+    back)."""
+    with transaction.atomic(savepoint=False):
         return _record(list(signed.pairs))
 
 

@@ -16,7 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from personalization.emulated_cards import emulated_card_open
+from personalization.emulated_cards import (
+    DatabaseCardStore,
+    StepCardStore,
+    emulated_card_open,
+)
 from personalization.transports.emulated import EmulatedTransport
 
 
@@ -64,13 +68,32 @@ class FaultyTransport(EmulatedTransport):
         raise fault.exception if isinstance(fault.exception, BaseException) else fault.exception()
 
 
+class EveryChangeStore(DatabaseCardStore):
+    """Saves every change at once, as a physical card keeps what it did before a crash. A blank
+    card the runner has not saved yet (it is saved with the identify step's record) loads from,
+    and keeps its changes in, the runner's own store."""
+
+    def __init__(self, emulated_card, runner_store: StepCardStore) -> None:
+        super().__init__(emulated_card)
+        self.runner_store = runner_store
+
+    def load(self):
+        return self.runner_store.load()
+
+    def save(self, state) -> None:
+        if self.emulated_card.pk is None:
+            self.runner_store.save(state)
+        else:
+            super().save(state)
+
+
 def install(monkeypatch, fault: Fault, *, steps: bool = False) -> Fault:
     """Make emulated stations hand the runner a FaultyTransport (see the module docstring)."""
 
     def station_transport(station, card, store=None):
-        return FaultyTransport(
-            emulated_card_open(card.emulated_card, store=store if steps else None), fault
-        )
+        if not steps:
+            store = EveryChangeStore(card.emulated_card, store)
+        return FaultyTransport(emulated_card_open(card.emulated_card, store=store), fault)
 
     monkeypatch.setattr("personalization.runner.session.station_transport", station_transport)
     return fault

@@ -18,7 +18,7 @@ from issuance.models import CardRequest
 from issuance.services.card_requests import card_request_submit
 from personalization.emulated_cards import emulated_card_open
 from personalization.factory import factory_management_key
-from personalization.models import Card, JobStep, PersonalizationJob
+from personalization.models import Card, EmulatedCard, JobStep, PersonalizationJob
 from personalization.piv import PivClient, Slot
 from personalization.piv.constants import Ins
 from personalization.piv.errors import ManagementKeyAuthenticationFailed
@@ -60,6 +60,7 @@ def _assert_one_good_card(request) -> Card:
 # last object writes, the management-key change, the PIN check and a signature of the quality
 # check.
 CRASH_POINTS = {  # name: (instruction, its nth occurrence, the step it falls in)
+    "identify_card": (Ins.GET_SERIAL, 1, "identify_card"),
     "authenticate": (Ins.GENERAL_AUTHENTICATE, 2, "authenticate"),
     "set_pin": (Ins.CHANGE_REFERENCE_DATA, 1, "set_pin_puk"),
     "set_puk": (Ins.CHANGE_REFERENCE_DATA, 2, "set_pin_puk"),
@@ -98,10 +99,34 @@ def test_a_crash_at_any_point_resumes_to_one_good_card(approved, monkeypatch, po
     card = _assert_one_good_card(request)
     assert job.card == card
     assert list(JobStep.objects.filter(job=job).values_list("name", flat=True)) == step_names(job)
-    resumed = AuditEvent.objects.filter(
-        event=EventType.PERSONALIZATION_JOB_RESUMED, object_id=str(job.pk)
+    # Resumed after a recorded step; started again when the crash came before the first one.
+    again = (
+        EventType.PERSONALIZATION_JOB_STARTED
+        if step == "identify_card"
+        else EventType.PERSONALIZATION_JOB_RESUMED
     )
-    assert resumed.count() == 1
+    assert AuditEvent.objects.filter(event=again, object_id=str(job.pk)).count() == (
+        2 if again == EventType.PERSONALIZATION_JOB_STARTED else 1
+    )
+
+
+def test_a_crash_while_identifying_the_card_leaves_no_card_behind(approved, monkeypatch):
+    """The blank emulated card and the card row are saved with the step's journal entry: a
+    worker killed before leaves neither, and the job resumed makes exactly one of each."""
+    request = approved()
+    job = _job(request)
+    install(monkeypatch, Fault(Ins.GET_SERIAL, 1), steps=True)
+    with pytest.raises(SimulatedCrash):
+        job_run(job_id=job.pk, worker="dead-worker")
+    job.refresh_from_db()
+    assert (job.status, job.current_step, job.card_id) == ("running", "identify_card", None)
+    assert not Card.objects.filter(card_request=request).exists()
+    assert not EmulatedCard.objects.exists()
+
+    _age_heartbeat(job)
+    assert job_run(job_id=job.pk, worker="second") is Outcome.DONE
+    card = _assert_one_good_card(request)
+    assert list(EmulatedCard.objects.all()) == [card.emulated_card]
 
 
 def test_a_card_removed_mid_job_fails_it_and_revokes_its_certificates(approved, monkeypatch):
