@@ -122,7 +122,7 @@ class DatabaseURL:
             if not name:
                 msg = "DATABASE_URL: PostgreSQL URL needs a database name after the host"
                 raise ImproperlyConfigured(msg)
-            options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+            options = postgres_options(parse_qs(parts.query))
             return cls(
                 {
                     "ENGINE": "django.db.backends.postgresql",
@@ -137,6 +137,42 @@ class DatabaseURL:
             )
         msg = f"DATABASE_URL: unsupported scheme {parts.scheme!r} (use sqlite or postgres)"
         raise ImproperlyConfigured(msg)
+
+
+def postgres_options(query: dict[str, list[str]]) -> dict:
+    """A PostgreSQL URL's query as OPTIONS: libpq's parameters (sslmode, connect_timeout, ...)
+    stay text; those of Django's backend and psycopg get their types, since Django reads them
+    by type and would silently ignore `server_side_binding=1` or take `pool=false` as on."""
+    options: dict = {}
+    for key, values in query.items():
+        value = values[-1]
+        where = f"DATABASE_URL: option {key}"
+        if key in {"server_side_binding", "pool"}:
+            lowered = value.strip().lower()
+            if lowered not in _TRUE | _FALSE:
+                msg = f"{where} must be a boolean (1/0, true/false, yes/no, on/off), not {value!r}"
+                raise ImproperlyConfigured(msg)
+            options[key] = lowered in _TRUE
+        elif key == "isolation_level":
+            from psycopg import IsolationLevel
+
+            name = re.sub(r"[\s_-]+", "_", value.strip()).upper()
+            if name not in IsolationLevel.__members__:
+                levels = ", ".join(level.name.lower().replace("_", " ") for level in IsolationLevel)
+                msg = f"{where} must be one of {levels}, not {value!r}"
+                raise ImproperlyConfigured(msg)
+            options[key] = IsolationLevel[name]
+        elif key == "prepare_threshold":
+            if value.strip().lower() == "none":
+                options[key] = None  # never prepare
+            elif value.strip().isdigit():
+                options[key] = int(value)
+            else:
+                msg = f"{where} must be a whole number of executions or none, not {value!r}"
+                raise ImproperlyConfigured(msg)
+        else:
+            options[key] = value
+    return options
 
 
 def sqlite_settings(path: Path) -> dict:

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
+from django.db.utils import ConnectionHandler
+from psycopg import IsolationLevel
 
 from config.env import DatabaseURL, env_bool, env_int, load_dotenv
 
@@ -87,6 +90,53 @@ def test_database_urls(tmp_path):
     assert pg.settings["OPTIONS"] == {"sslmode": "require"}
     with pytest.raises(ImproperlyConfigured, match="needs a database name"):
         DatabaseURL.parse("postgres://db.example", base_dir=tmp_path)
+
+
+def test_postgres_url_options_get_the_types_django_reads_them_by(tmp_path):
+    """As text, server_side_binding=1 was silently ignored and pool=false turned the pool on."""
+    url = (
+        "postgres://db.example/cards?sslmode=require&connect_timeout=5&server_side_binding=1"
+        "&pool=off&isolation_level=repeatable%20read&prepare_threshold=3"
+    )
+    options = DatabaseURL.parse(url, base_dir=tmp_path).settings["OPTIONS"]
+    assert options == {
+        "sslmode": "require",
+        "connect_timeout": "5",  # libpq's own parameters stay text
+        "server_side_binding": True,
+        "pool": False,
+        "isolation_level": IsolationLevel.REPEATABLE_READ,
+        "prepare_threshold": 3,
+    }
+    never = DatabaseURL.parse("postgres://h/db?prepare_threshold=None", base_dir=tmp_path)
+    assert never.settings["OPTIONS"] == {"prepare_threshold": None}
+    for query, message in (
+        ("server_side_binding=maybe", "option server_side_binding must be a boolean"),
+        ("pool=2", "option pool must be a boolean"),
+        ("isolation_level=snapshot", "option isolation_level must be one of read uncommitted"),
+        ("prepare_threshold=-1", "option prepare_threshold must be a whole number"),
+    ):
+        with pytest.raises(ImproperlyConfigured, match=message):
+            DatabaseURL.parse(f"postgres://h/db?{query}", base_dir=tmp_path)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_server_side_binding_from_the_url_takes_effect(tmp_path):
+    """A connection opened from such a URL binds its parameters on the server."""
+    database = connection.settings_dict
+    url = (
+        f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
+        f"{database['NAME']}?server_side_binding=yes&prepare_threshold=0"
+    )
+    handler = ConnectionHandler({"default": DatabaseURL.parse(url, base_dir=tmp_path).settings})
+    opened = handler["default"]
+    try:
+        with opened.cursor() as cursor:
+            assert type(cursor.cursor).__name__ == "ServerBindingCursor"
+            cursor.execute("SELECT %s::int + 1", [41])
+            assert cursor.fetchone() == (42,)
+    finally:
+        opened.close()
 
 
 def test_typed_readers(monkeypatch):
