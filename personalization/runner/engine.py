@@ -31,7 +31,7 @@ from personalization.apdu.errors import CardError
 from personalization.models import Card, EncoderStation, JobStep, PersonalizationJob
 from personalization.runner.session import CardSession
 from personalization.runner.steps import QualityCheckFailed, Step, StepContext, plan
-from personalization.services.cards import card_fail
+from personalization.services.cards import card_fail, card_pin_mailer_destroy
 from pki.key_backends.base import KeyBackendError
 from pki.reasons import RevocationReason
 from pki.services.revocation import card_certificates_revoke
@@ -235,7 +235,12 @@ def _finish(job: PersonalizationJob, worker: str, journal: dict) -> None:
             audit_record(
                 event=EventType.CARD_REPLACED,
                 obj=previous,
-                payload={"serial": previous.serial, "by_card": card.serial, "revoked": serials},
+                payload={
+                    "serial": previous.serial,
+                    "by_card": card.serial,
+                    "revoked": serials,
+                    "pin_mailer_destroyed": card_pin_mailer_destroy(previous),
+                },
             )
             replaced.append(previous.serial)
         card.status = Card.Status.PERSONALIZED
@@ -296,7 +301,7 @@ def _fail(job: PersonalizationJob, worker: str, code: str, message: str) -> None
         except LeaseLost:
             return
         card = Card.objects.filter(pk=job.card_id).first()
-        revoked = card_fail(card=card, comment="card personalization failed")
+        ended = card_fail(card=card, comment="card personalization failed")
         PersonalizationJob.objects.filter(pk=job.pk).update(
             status=PersonalizationJob.Status.FAILED,
             error_code=code[:60],
@@ -315,7 +320,8 @@ def _fail(job: PersonalizationJob, worker: str, code: str, message: str) -> None
                 "error": code,
                 "message": message[:500],
                 "card": card.serial if card else None,
-                "revoked": revoked,
+                "revoked": ended.revoked,
+                "pin_mailer_destroyed": ended.pin_mailer_destroyed,
             },
         )
 

@@ -224,7 +224,7 @@ def job_abandon(*, job: PersonalizationJob, by, reason: str) -> PersonalizationJ
     worker, heartbeat_at = job.lease_owner, job.heartbeat_at
 
     card = Card.objects.select_for_update().filter(pk=job.card_id).first() if job.card_id else None
-    revoked = card_fail(card=card, by=by, comment=f"personalization job #{job.pk} abandoned")
+    ended = card_fail(card=card, by=by, comment=f"personalization job #{job.pk} abandoned")
 
     job.status = PersonalizationJob.Status.FAILED
     job.error_code = "abandoned"
@@ -248,7 +248,8 @@ def job_abandon(*, job: PersonalizationJob, by, reason: str) -> PersonalizationJ
             "worker": worker,
             "last_heartbeat": heartbeat_at.isoformat() if heartbeat_at else None,
             "card": card.serial if card else None,
-            "revoked": revoked,
+            "revoked": ended.revoked,
+            "pin_mailer_destroyed": ended.pin_mailer_destroyed,
             "reason": reason,
         },
     )

@@ -117,6 +117,9 @@ def test_abandoning_a_stalled_job_fails_its_card_revokes_its_certificates_and_fr
     assert payload["worker"] == "dead-worker"
     assert payload["card"] == card.serial
     assert sorted(payload["revoked"]) == serials
+    assert payload["pin_mailer_destroyed"] is True
+    card.pin_mailer.refresh_from_db()
+    assert card.pin_mailer.sealed is None
     assert payload["reason"] == REASON
     text = json.dumps(payload)
     for secret in (pin.reveal().decode(), puk.reveal().decode()):

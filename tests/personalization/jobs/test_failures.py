@@ -18,7 +18,7 @@ from issuance.models import CardRequest
 from issuance.services.card_requests import card_request_submit
 from personalization.emulated_cards import emulated_card_open
 from personalization.factory import factory_management_key
-from personalization.models import Card, EmulatedCard, JobStep, PersonalizationJob
+from personalization.models import Card, EmulatedCard, JobStep, PersonalizationJob, PinMailer
 from personalization.piv import PivClient, Slot
 from personalization.piv.constants import Ins
 from personalization.piv.errors import ManagementKeyAuthenticationFailed
@@ -148,6 +148,10 @@ def test_a_card_removed_mid_job_fails_it_and_revokes_its_certificates(approved, 
     event = AuditEvent.objects.get(event=EventType.PERSONALIZATION_JOB_FAILED)
     assert event.payload["error"] == "CardRemoved"
     assert sorted(event.payload["revoked"]) == sorted(certificates.values_list("serial", flat=True))
+    # Nobody can download the failed card's PIN mailer: its sealed PIN and PUK are not kept.
+    assert event.payload["pin_mailer_destroyed"] is True
+    mailer = PinMailer.objects.get(card=card)
+    assert (mailer.sealed, mailer.downloaded_at) == (None, None)
     request.refresh_from_db()
     assert request.status == CardRequest.Status.APPROVED  # ready for a retry
 
@@ -297,5 +301,9 @@ def test_a_renewal_replaces_the_old_card_and_revokes_its_certificates(approved, 
     old.refresh_from_db()
     assert old.status == Card.Status.REPLACED
     assert set(Certificate.objects.for_card(old).values_list("revocation_reason", flat=True)) == {4}
+    # The old card's PIN mailer was never downloaded: its PIN and PUK go with the card.
+    assert PinMailer.objects.get(card=old).sealed is None
+    replaced = AuditEvent.objects.get(event=EventType.CARD_REPLACED)
+    assert replaced.payload["pin_mailer_destroyed"] is True
     new = _assert_one_good_card(renewal)
     assert Card.objects.filter(professional=professional, status="personalized").get() == new

@@ -9,6 +9,7 @@ import re
 import subprocess
 
 import pytest
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -16,6 +17,7 @@ from accounts.roles import Role
 from audit.events import EventType
 from audit.models import AuditEvent
 from personalization.models import Card, PinMailer
+from personalization.services.cards import card_fail
 from personalization.services.documents import pin_mailer_secrets
 from tests.personalization.ui.conftest import job_of
 
@@ -170,3 +172,35 @@ def test_documents_wait_for_a_personalized_card(api, users, waiting):
         response = getattr(operator, method)(f"/api/v1/cards/{card.pk}/{name}.pdf")
         assert response.status_code == 409
         assert response.json()["code"] == "card_not_personalized"
+
+
+def test_a_failed_cards_pin_mailer_is_destroyed_unread(web, api, users, waiting):
+    """The card never became usable: its PIN and PUK are not kept, the page says so, and
+    nothing can be downloaded."""
+    request = waiting()
+    job = job_of(request)
+    card = Card.objects.create(
+        serial="261234567897",
+        professional=request.professional,
+        card_request=request,
+        card_profile=request.card_profile,
+        profile_version=request.profile_version,
+        station=job.station,
+        expires_at=timezone.now(),
+    )
+    PinMailer.objects.create(card=card, sealed=b"sealed PIN and PUK")
+    with transaction.atomic():
+        ended = card_fail(card=card, comment="card personalization failed")
+    assert ended.pin_mailer_destroyed
+    assert PinMailer.objects.get(card=card).sealed is None
+
+    web.force_login(users[Role.ENCODING_OPERATOR])
+    page = web.get(reverse("card-detail", args=[card.pk])).content.decode()
+    assert "This card is failed (certificates revoked): it gets no documents." in page
+    assert 'id="pin-mailer-destroyed"' in page
+    assert 'id="pin-mailer-form"' not in page
+    operator = api.as_user(users[Role.ENCODING_OPERATOR])
+    detail = operator.get(f"/api/v1/cards/{card.pk}/").json()
+    assert detail["pin_mailer"]["available"] is False
+    refused = operator.post(f"/api/v1/cards/{card.pk}/pin-mailer.pdf")
+    assert (refused.status_code, refused.json()["code"]) == (409, "card_not_personalized")
