@@ -362,6 +362,9 @@ CARDFORGE_STATION_OFFLINE_SECONDS = env_int(
 )
 # A running job whose worker has not reported for this long is requeued (the worker died).
 CARDFORGE_JOB_STALE_SECONDS = env_int("CARDFORGE_JOB_STALE_SECONDS", default=60, minimum=1)
+# While a step runs its worker beats for it (personalization/runner/heartbeat.py), for this long
+# at most: a step still running then is taken for hung, and its job left to go stale.
+CARDFORGE_STEP_MAX_SECONDS = env_int("CARDFORGE_STEP_MAX_SECONDS", default=600, minimum=1)
 # A waiting job whose message seems lost (broker restart) is sent again after this long.
 CARDFORGE_JOB_RESEND_SECONDS = env_int("CARDFORGE_JOB_RESEND_SECONDS", default=300, minimum=1)
 # The card transport of each kind of encoder station (EncoderStation.transport), shaped like

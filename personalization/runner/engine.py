@@ -29,6 +29,7 @@ from config.statements import insert_one, update_where
 from issuance.models import CardRequest
 from personalization.apdu.errors import CardError
 from personalization.models import Card, EncoderStation, JobStep, PersonalizationJob
+from personalization.runner.heartbeat import StepHeartbeat
 from personalization.runner.session import CardSession
 from personalization.runner.steps import QualityCheckFailed, Step, StepContext, plan
 from personalization.services.cards import card_fail, card_pin_mailer_destroy
@@ -394,31 +395,35 @@ def job_run(*, job_id: int, worker: str) -> Outcome:
         journal=journal,
     )
     try:
-        for index, step in enumerate(missing):
-            if step.name != announced:
-                _beat(job, worker, current_step=step.name)
-            following = missing[index + 1].name if index + 1 < len(missing) else FINISH_STEP
-            started, apdus = timezone.now(), session.apdu_count
+        # A step may outlast the stale threshold: a thread beats for it meanwhile.
+        with StepHeartbeat(job, worker) as heartbeat:
+            for index, step in enumerate(missing):
+                if step.name != announced:
+                    _beat(job, worker, current_step=step.name)
+                following = missing[index + 1].name if index + 1 < len(missing) else FINISH_STEP
+                started, apdus = timezone.now(), session.apdu_count
 
-            def record(detail, step=step, started=started, apdus=apdus, following=following):
-                _record(
-                    job,
-                    worker,
-                    step,
-                    detail,
-                    session=session,
-                    started=started,
-                    apdus=session.apdu_count - apdus,
-                    next_step=following,
-                )
+                def record(detail, step=step, started=started, apdus=apdus, following=following):
+                    _record(
+                        job,
+                        worker,
+                        step,
+                        detail,
+                        session=session,
+                        started=started,
+                        apdus=session.apdu_count - apdus,
+                        next_step=following,
+                    )
 
-            if step.records_itself:
-                detail = step.run(context, record=record)
-            else:
-                detail = step.run(context)
-                record(detail)
-            journal[step.name] = detail
-            announced = following
+                heartbeat.step(step.name)
+                if step.records_itself:
+                    detail = step.run(context, record=record)
+                else:
+                    detail = step.run(context)
+                    record(detail)
+                heartbeat.between()
+                journal[step.name] = detail
+                announced = following
         _finish(job, worker, journal)
         finished = True
     except LeaseLost:
