@@ -12,11 +12,14 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.roles import Role
+from audit.events import EventType
+from audit.models import AuditEvent
 from personalization.emulated_cards import emulated_card_open
 from personalization.models import EmulatedCard, EncoderStation, PersonalizationJob
 from personalization.piv import Pin, PivClient
 from personalization.runner.engine import job_run
 from personalization.services.documents import pin_mailer_secrets
+from personalization.services.stations import station_create
 from personalization.transports.emulated import EmulatedTransport
 from tests.personalization.jobs.cues import SimulatedCrash
 from tests.personalization.vpcd.test_bridge import FakeVpcd
@@ -95,6 +98,83 @@ def test_run_station_create_makes_a_pcsc_station_and_warns_about_its_reader(pcsc
     assert err.getvalue().startswith("Warning: no reader matches 'Gemalto PC Twin' yet (readers: ")
     assert pcsc_harness.reader_name in err.getvalue()
     assert execs[0][execs[0].index("-Q") + 1] == "station.desk-3"
+
+
+# --- station ----------------------------------------------------------------------------------
+
+
+def _station_command(*args: str) -> str:
+    out = io.StringIO()
+    call_command("station", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_station_list_shows_each_stations_state_and_jobs(approved, station, users):
+    first = _job(approved())
+    approved()  # a second job, waiting
+    PersonalizationJob.objects.filter(pk=first.pk).update(status="running")
+    EncoderStation.objects.filter(pk=station.pk).update(busy_job=first)
+    station_create(name="desk-2", transport="pcsc", reader_pattern="Yubico")
+
+    lines = _station_command("list").splitlines()
+    assert lines[0].split() == [
+        *("name", "transport", "reader", "status", "auto", "current", "job"),
+        *("waiting", "last", "seen"),
+    ]
+    bench = next(line.split() for line in lines if line.startswith("bench-1"))
+    assert bench[:7] == ["bench-1", "emulated", "-", "offline", "yes", f"#{first.pk}", "1"]
+    desk = next(line.split() for line in lines if line.startswith("desk-2"))
+    assert desk == ["desk-2", "pcsc", "Yubico", "offline", "no", "-", "0", "never"]
+
+
+def test_station_disable_and_enable_as_an_administrator(
+    approved, station, users, celery_messages, django_capture_on_commit_callbacks
+):
+    running, waiting = _job(approved()), _job(approved())
+    PersonalizationJob.objects.filter(pk=running.pk).update(status="running")
+    EncoderStation.objects.filter(pk=station.pk).update(busy_job=running)
+    admin = users[Role.ADMINISTRATOR]
+
+    out = _station_command("disable", "bench-1", "--as-user", admin.username)
+    assert out.splitlines() == [
+        "Station bench-1 disabled.",
+        f"Job #{running.pk} is still running on it: wait until it ends before touching the "
+        "reader or stopping the worker.",
+        "1 job(s) wait on it until it is enabled again.",
+    ]
+    station.refresh_from_db()
+    assert (station.is_enabled, station.takes_approved_requests) == (False, False)
+    event = AuditEvent.objects.filter(event=EventType.STATION_UPDATED).get()
+    assert event.actor == admin.username
+    assert event.payload["changed"]["is_enabled"] == {"from": True, "to": False}
+    assert "already disabled" in _station_command("disable", "bench-1", "--as-user", admin.username)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        out = _station_command("enable", "bench-1", "--as-user", admin.username)
+    assert out.splitlines() == [
+        "Station bench-1 enabled.",
+        "1 waiting job(s) sent to its queue, oldest first.",
+    ]
+    assert celery_messages[-1] == waiting.pk
+    assert AuditEvent.objects.filter(event=EventType.STATION_UPDATED).count() == 2
+
+
+def test_station_refusals_change_nothing(station, users):
+    for args, message in (
+        (("disable", "nowhere", "--as-user", "administrator"), "no station named 'nowhere'"),
+        (("disable", "bench-1", "--as-user", "ghost"), "--as-user: no active user named 'ghost'"),
+        (
+            ("disable", "bench-1", "--as-user", users[Role.ENCODING_OPERATOR].username),
+            "you are not allowed to change encoder stations",
+        ),
+    ):
+        with pytest.raises(CommandError, match=message):
+            _station_command(*args)
+    with pytest.raises(CommandError, match="--as-user"):
+        _station_command("enable", "bench-1")
+    station.refresh_from_db()
+    assert station.is_enabled
+    assert not AuditEvent.objects.filter(event=EventType.STATION_UPDATED).exists()
 
 
 # --- personalize ------------------------------------------------------------------------------
