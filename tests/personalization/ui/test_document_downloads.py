@@ -153,18 +153,21 @@ def test_documents_through_the_back_office(web, users, personalize, tmp_path):
     assert _downloads(card) == 1
 
 
-def test_documents_wait_for_a_personalized_card(api, users, waiting):
-    request = waiting()
-    job = job_of(request)
-    card = Card.objects.create(  # as identify_card leaves it: being personalized
+def _personalizing_card(request) -> Card:
+    """The card of `request`'s job as identify_card leaves it: being personalized."""
+    return Card.objects.create(
         serial="261234567897",
         professional=request.professional,
         card_request=request,
         card_profile=request.card_profile,
         profile_version=request.profile_version,
-        station=job.station,
+        station=job_of(request).station,
         expires_at=timezone.now(),
     )
+
+
+def test_documents_wait_for_a_personalized_card(api, users, waiting):
+    card = _personalizing_card(waiting())
     operator = api.as_user(users[Role.ENCODING_OPERATOR])
     detail = operator.get(f"/api/v1/cards/{card.pk}/").json()
     assert detail["documents"] == {"card_face": None, "carrier": None, "pin_mailer": None}
@@ -177,17 +180,7 @@ def test_documents_wait_for_a_personalized_card(api, users, waiting):
 def test_a_failed_cards_pin_mailer_is_destroyed_unread(web, api, users, waiting):
     """The card never became usable: its PIN and PUK are not kept, the page says so, and
     nothing can be downloaded."""
-    request = waiting()
-    job = job_of(request)
-    card = Card.objects.create(
-        serial="261234567897",
-        professional=request.professional,
-        card_request=request,
-        card_profile=request.card_profile,
-        profile_version=request.profile_version,
-        station=job.station,
-        expires_at=timezone.now(),
-    )
+    card = _personalizing_card(waiting())
     PinMailer.objects.create(card=card, sealed=b"sealed PIN and PUK")
     with transaction.atomic():
         ended = card_fail(card=card, comment="card personalization failed")
