@@ -85,9 +85,13 @@ def _kill_in_each_step(jobs: dict, tmp_path) -> None:
             workers[step] = WorkerProcess.station(
                 jobs[step].station.name, tmp_path / f"{step}.log", f"--pidfile={pidfile}", env=env
             )
-        for step, worker in workers.items():
-            code = worker.wait_exit(90)
-            assert code == -signal.SIGKILL, f"{step}: exit {code}\n{worker.log()[-3000:]}"
+        try:
+            for step, worker in workers.items():
+                code = worker.wait_exit(90)
+                assert code == -signal.SIGKILL, f"{step}: exit {code}\n{worker.log()[-3000:]}"
+        finally:  # a worker whose cue never came must not outlive the test (it holds the DB)
+            for worker in workers.values():
+                worker.stop()
 
 
 def _assert_killed_in_its_step(jobs: dict, steps: list[str]) -> None:
