@@ -1,4 +1,5 @@
-"""One-row INSERT and UPDATE statements in SQL, for the few paths that run them on every card.
+"""One-row INSERT and UPDATE statements, and a primary-key SELECT, in SQL, for the few paths
+that run them on every card.
 
 A personalization job writes its journal, lease and heartbeat about a dozen times a card, and
 every audited change appends to the audit chain. Built from a queryset, such a statement costs
@@ -88,3 +89,29 @@ def update_where(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
+
+
+@cache
+def _select_pks(model: type[models.Model], keys: tuple[str, ...], lock: bool, vendor: str):
+    quote = connection.ops.quote_name
+    pk = quote(model._meta.pk.column)
+    where = " AND ".join(f"{quote(field.column)} = %s" for field in _fields(model, keys))
+    sql = f"SELECT {pk} FROM {quote(model._meta.db_table)} WHERE {where}"  # noqa: S608
+    if lock and connection.features.has_select_for_update:
+        sql += " FOR UPDATE"  # SQLite has none: its writers take the database at BEGIN IMMEDIATE
+    return sql, [column_adapter(field, vendor) for field in _fields(model, keys)]
+
+
+def pks_where(
+    model: type[models.Model], where: Mapping[str, object], *, for_update: bool = False
+) -> list:
+    """The primary keys of the `model` rows where every `where` column equals its value, in no
+    particular order; `for_update` locks those rows until the transaction ends."""
+    if None in where.values():
+        msg = f"pks_where: a None condition never matches ({', '.join(where)})"
+        raise ValueError(msg)
+    sql, adapters = _select_pks(model, tuple(where), for_update, connection.vendor)
+    params = [adapt(value) for adapt, value in zip(adapters, where.values(), strict=True)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from audit.events import EventType
 from audit.models import AuditEvent
-from config.statements import insert_one, update_where
+from config.statements import insert_one, pks_where, update_where
 from personalization.models import EncoderStation
 from personalization.services.stations import station_create
 
@@ -76,3 +76,19 @@ def test_update_where_refuses_a_none_condition_that_could_never_match():
 
     station.refresh_from_db()
     assert station.worker == ""
+
+
+def test_pks_where_finds_the_rows_that_match_every_condition():
+    desk = station_create(name="desk-4", transport="emulated")
+    station_create(name="desk-5", transport="emulated")
+    EncoderStation.objects.filter(pk=desk.pk).update(worker="celery@desk-4")
+
+    with transaction.atomic():
+        locked = pks_where(EncoderStation, {"worker": "celery@desk-4"}, for_update=True)
+    assert locked == [desk.pk]
+    assert sorted(pks_where(EncoderStation, {"worker": ""})) == sorted(
+        EncoderStation.objects.filter(worker="").values_list("pk", flat=True)
+    )
+    assert pks_where(EncoderStation, {"worker": "nobody"}) == []
+    with pytest.raises(ValueError, match="busy_job_id"):
+        pks_where(EncoderStation, {"busy_job_id": None})

@@ -23,9 +23,9 @@ from django.utils import timezone
 
 from audit.events import EventType
 from audit.services import audit_record
-from config.errors import DomainError
+from config.errors import Conflict, DomainError
 from config.sealing import SealError
-from config.statements import insert_one, update_where
+from config.statements import insert_one, pks_where, update_where
 from issuance.models import CardRequest
 from personalization.apdu.errors import CardError
 from personalization.models import Card, EncoderStation, JobStep, PersonalizationJob
@@ -219,13 +219,20 @@ def _finish(job: PersonalizationJob, worker: str, journal: dict) -> None:
     request = job.card_request  # loaded with its professional, profile and version
     with transaction.atomic():
         _renew(job, worker, now=now, current_step=FINISH_STEP)
-        card = Card.objects.select_for_update().get(pk=job.card_id)
+        card = job.card  # recorded by identify_card, in this run or an earlier one
+        # The cards it replaces (the professional's personalized cards of its profile), locked;
+        # they go first: a professional has one personalized card of a profile at a time.
         replaced = []
-        for previous in Card.objects.select_for_update().filter(
-            professional_id=card.professional_id,
-            card_profile_id=card.card_profile_id,
-            status=Card.Status.PERSONALIZED,
-        ):
+        previous_pks = pks_where(
+            Card,
+            {
+                "professional_id": card.professional_id,
+                "card_profile_id": card.card_profile_id,
+                "status": Card.Status.PERSONALIZED,
+            },
+            for_update=True,
+        )
+        for previous in Card.objects.filter(pk__in=previous_pks) if previous_pks else ():
             previous.status = Card.Status.REPLACED
             previous.save(update_fields=["status"])
             serials = card_certificates_revoke(
@@ -244,9 +251,17 @@ def _finish(job: PersonalizationJob, worker: str, journal: dict) -> None:
                 },
             )
             replaced.append(previous.serial)
+        # Locks the card's row; only a card still being personalized becomes good.
+        if not update_where(
+            Card,
+            {"status": Card.Status.PERSONALIZED, "issued_at": now},
+            {"id": card.pk, "status": Card.Status.PERSONALIZING},
+        ):
+            status = Card.objects.filter(pk=card.pk).values_list("status", flat=True).first()
+            msg = f"card {card.serial} is {status or 'gone'}, no longer being personalized"
+            raise Conflict(msg, code="card_not_personalizing")
         card.status = Card.Status.PERSONALIZED
         card.issued_at = now
-        card.save(update_fields=["status", "issued_at"])
         update_where(
             CardRequest, {"status": CardRequest.Status.COMPLETED}, {"id": job.card_request_id}
         )

@@ -7,7 +7,7 @@ A cue names a step of the runner and an action; the action runs once per process
   to die), or before (`before=True`: the card is pulled out before it answers);
 * in `issue_certificates`, when the CA has signed the second certificate, inside the step's
   transaction;
-* in `finish`, when the card row is saved as personalized, inside the finishing transaction.
+* in `finish`, when the card row is updated to personalized, inside the finishing transaction.
 
 Actions: `"sigkill"` kills the whole Celery worker (its main process, named by the pid file in
 CARDFORGE_TEST_WORKER_PIDFILE, then this pool process); `"sigkill-pool"` kills only this pool
@@ -33,7 +33,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.db.models.signals import post_save
+from django.db import connections
+from django.db.backends.signals import connection_created
 
 from personalization.models import Card
 from personalization.transports.emulated import EmulatedTransport
@@ -181,13 +182,28 @@ class CuedSoftwareKeyBackend(SoftwareKeyBackend):
         return key
 
 
-def _card_saved(sender, instance: Card, **kwargs) -> None:
+def _card_saved(execute, sql, params, many, context):
+    """After the statement that marks a card personalized (the runner writes it in SQL, so no
+    model signal): the `finish` cue."""
+    result = execute(sql, params, many, context)
     cue = _armed(CARD_SAVED_CUE)
-    if cue is not None and instance.status == Card.Status.PERSONALIZED:
+    if (
+        cue is not None
+        and sql.startswith(f"UPDATE {context['connection'].ops.quote_name(Card._meta.db_table)}")
+        and Card.Status.PERSONALIZED in (params or ())
+    ):
         cue.fire()
+    return result
 
 
-post_save.connect(_card_saved, sender=Card, dispatch_uid="tests.personalization.jobs.cues")
+def _watch_card_saves(sender, connection, **kwargs) -> None:
+    if _card_saved not in connection.execute_wrappers:
+        connection.execute_wrappers.append(_card_saved)
+
+
+connection_created.connect(_watch_card_saves, dispatch_uid="tests.personalization.jobs.cues")
+for _connection in connections.all(initialized_only=True):
+    _watch_card_saves(None, _connection)
 
 if os.environ.get(CUE_ENVIRONMENT):
     set_cue(

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import pytest
+from django.db import transaction
 
 from audit.events import EventType
 from audit.models import AuditEvent
 from audit.selectors import audit_chain_verify
 from personalization.models import Card, PersonalizationJob
+from personalization.piv.constants import Ins
 from personalization.runner.engine import Outcome, job_run
+from personalization.services.cards import card_fail
 from pki.models import Certificate
+from tests.personalization.jobs.faults import Fault, install
 
 pytestmark = pytest.mark.django_db
 
@@ -49,3 +53,27 @@ def test_a_card_of_another_profile_is_not_replaced(approved):
     rsa = _personalize(approved("hpc-rsa", professional=ecc.professional))
     ecc.refresh_from_db()
     assert (ecc.status, rsa.status) == (Card.Status.PERSONALIZED, Card.Status.PERSONALIZED)
+
+
+def test_a_card_ended_while_its_job_ran_is_never_marked_personalized(approved, monkeypatch):
+    """Only a card still being personalized becomes good: one ended meanwhile (failed, its
+    certificates revoked) stays failed, and its job fails naming it."""
+    request = approved("hpc-physician")
+    job = PersonalizationJob.objects.get(card_request=request)
+
+    def ended_elsewhere():
+        card = PersonalizationJob.objects.select_related("card").get(pk=job.pk).card
+        with transaction.atomic():
+            card_fail(card=card, comment="ended while its job ran")
+
+    # Midway through the job (the third GENERAL AUTHENTICATE the card answers), before it ends.
+    install(monkeypatch, Fault(Ins.GENERAL_AUTHENTICATE, 3, action=ended_elsewhere), steps=True)
+    assert job_run(job_id=job.pk, worker="test") is Outcome.FAILED
+
+    job.refresh_from_db()
+    assert (job.status, job.error_code) == ("failed", "Conflict")
+    assert "no longer being personalized" in job.error_message
+    assert job.card.status == Card.Status.FAILED
+    assert {c.status for c in Certificate.objects.for_card(job.card)} == {"revoked"}
+    assert not AuditEvent.objects.filter(event=EventType.CARD_PERSONALIZED).exists()
+    assert audit_chain_verify().intact
