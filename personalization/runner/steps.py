@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.sealing import seal
+from config.statements import update_where
 from issuance.validators import luhn_check_digit
 from personalization.emulated_cards import emulated_card_blank
 from personalization.factory import factory_pin, factory_puk
@@ -123,7 +124,7 @@ def identify_card(ctx: StepContext, record: Callable[[dict], None]) -> dict:
         if card.emulated_card is not None and card.emulated_card.pk is None:
             card.emulated_card.save(force_insert=True)
         card.save()
-        type(ctx.job).objects.filter(pk=ctx.job.pk).update(card=card)
+        update_where(type(ctx.job), {"card_id": card.pk}, {"id": ctx.job.pk})
         detail = {
             "card_serial": card.serial,
             "chip_serial": card.chip_serial,

@@ -32,17 +32,25 @@ def send_on_commit(job: PersonalizationJob) -> None:
     transaction.on_commit(lambda: _send(job))
 
 
-def _create(card_request: CardRequest, station: EncoderStation, *, by, batch=None):
+def _has_job(card_request: CardRequest) -> bool:
+    return PersonalizationJob.objects.filter(
+        card_request=card_request,
+        status__in=[*PersonalizationJob.Status.active_values(), PersonalizationJob.Status.DONE],
+    ).exists()
+
+
+def _create(
+    card_request: CardRequest, station: EncoderStation, *, by, batch=None, just_approved=False
+):
+    """`just_approved`: the caller approved `card_request` in this transaction, so no job can
+    exist for it yet (jobs are made for approved requests only, and approval is made once)."""
     if card_request.status != CardRequest.Status.APPROVED:
         raise Conflict(
             f"request #{card_request.pk} is {card_request.get_status_display().lower()}, "
             "not approved",
             code="not_approved",
         )
-    if PersonalizationJob.objects.filter(
-        card_request=card_request,
-        status__in=[*PersonalizationJob.Status.active_values(), PersonalizationJob.Status.DONE],
-    ).exists():
+    if not just_approved and _has_job(card_request):
         raise Conflict(
             f"request #{card_request.pk} already has a personalization job", code="job_exists"
         )
@@ -79,7 +87,7 @@ def job_create_on_approval(*, card_request: CardRequest, by, batch=None):
     station = EncoderStation.objects.filter(takes_approved_requests=True, is_enabled=True).first()
     if station is None:
         return None
-    return _create(card_request, station, by=by, batch=batch)
+    return _create(card_request, station, by=by, batch=batch, just_approved=True)
 
 
 @transaction.atomic
