@@ -19,7 +19,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.sealing import seal
@@ -99,10 +99,25 @@ class Step:
     records_itself: bool = False
 
 
+# A card serial has 9 random digits a year: among tens of thousands of cards a year two will
+# draw the same (the birthday bound), so a serial is checked before use, and drawn again if
+# another card took it between the check and the insert.
+SERIAL_DRAWS = 5
+
+
 def _new_card_serial() -> str:
     """12 digits: year, 9 random digits, a Luhn check digit (as printed on the card)."""
     payload = f"{timezone.now():%y}{secrets.randbelow(10**9):09d}"
     return payload + luhn_check_digit(payload)
+
+
+def _free_card_serial() -> str:
+    for _ in range(SERIAL_DRAWS):
+        serial = _new_card_serial()
+        if not Card.objects.filter(serial=serial).exists():
+            return serial
+    msg = f"no free card serial in {SERIAL_DRAWS} draws"
+    raise RuntimeError(msg)
 
 
 # --- identify ---------------------------------------------------------------------------------
@@ -120,18 +135,34 @@ def identify_card(ctx: StepContext, record: Callable[[dict], None]) -> dict:
         ctx.session.attach(_new_card(ctx.job, emulated), emulated_state=state)
     capabilities = _checked_capabilities(ctx)
     card = ctx.card
-    with transaction.atomic():
-        if card.emulated_card is not None and card.emulated_card.pk is None:
-            card.emulated_card.save(force_insert=True)
-        card.save()
-        update_where(type(ctx.job), {"card_id": card.pk}, {"id": ctx.job.pk})
-        detail = {
-            "card_serial": card.serial,
-            "chip_serial": card.chip_serial,
-            "version": ".".join(map(str, capabilities.version)) if capabilities.version else "",
-            "yubico_extensions": capabilities.yubico_extensions,
-        }
-        record(detail)
+    new_emulated = card.emulated_card is not None and card.emulated_card.pk is None
+    for draw in range(1, SERIAL_DRAWS + 1):
+        try:
+            with transaction.atomic():
+                if new_emulated:
+                    card.emulated_card.save(force_insert=True)
+                card.save()
+                update_where(type(ctx.job), {"card_id": card.pk}, {"id": ctx.job.pk})
+                detail = {
+                    "card_serial": card.serial,
+                    "chip_serial": card.chip_serial,
+                    "version": (
+                        ".".join(map(str, capabilities.version)) if capabilities.version else ""
+                    ),
+                    "yubico_extensions": capabilities.yubico_extensions,
+                }
+                record(detail)
+            break
+        except IntegrityError:
+            # Rolled back. Another card took this serial since it was drawn: draw again.
+            taken = card.pk is None and Card.objects.filter(serial=card.serial).exists()
+            if not taken or draw == SERIAL_DRAWS:
+                raise
+            card.serial = _free_card_serial()
+            if new_emulated:  # its row was rolled back too: insert it again, and refer to that
+                emulated = card.emulated_card
+                emulated.pk = None
+                card.emulated_card = emulated
     ctx.job.card = card
     return detail
 
@@ -140,7 +171,7 @@ def _new_card(job, emulated: EmulatedCard | None) -> Card:
     request = job.card_request
     version = request.profile_version
     return Card(
-        serial=_new_card_serial(),
+        serial=_free_card_serial(),
         professional=request.professional,
         card_request=request,
         card_profile=request.card_profile,
