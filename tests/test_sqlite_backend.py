@@ -166,3 +166,61 @@ def test_writers_queue_on_the_lock_file_and_readers_do_not(database, writes):
         os.close(holder)  # releases the lock
     assert done.wait(5)
     worker.join()
+
+
+def _in_child(work) -> int:
+    """Run `work()` in a forked child (which inherits every connection object); its exit code:
+    0 if `work` returned True, 1 if False, 2 if it raised."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        code = 2
+        try:
+            code = 0 if work() else 1
+        finally:
+            os._exit(code)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+
+def test_a_forked_child_closing_an_inherited_connection_leaves_the_parents_lock_held(database):
+    first, _ = database
+    lock = f"{first.settings_dict['NAME']}.writers"
+    first.set_autocommit(False)
+    first._start_transaction_under_autocommit()
+
+    def close_inherited() -> bool:
+        first._release_writer_lock()  # what ending a transaction, or closing, does
+        first._close()
+        return True
+
+    assert _in_child(close_inherited) == 0
+    assert not _lock_is_free(lock)  # the parent's transaction still keeps other writers out
+    first.rollback()
+    first.set_autocommit(True)
+    assert _lock_is_free(lock)
+
+
+def test_a_forked_child_writing_through_an_inherited_connection_waits_for_the_parent(database):
+    first, _ = database
+    first.set_autocommit(False)
+    first._start_transaction_under_autocommit()
+
+    def take_the_lock() -> bool:
+        # The inherited connection believes it holds the lock (the parent does): it must
+        # queue behind the parent all the same.
+        started = time.monotonic()
+        taken = first._take_writer_lock()
+        waited = time.monotonic() - started
+        first._release_writer_lock()
+        return taken and waited >= 0.3
+
+    def release_later() -> None:
+        time.sleep(0.5)
+        first.rollback()
+        first.set_autocommit(True)
+
+    releaser = threading.Thread(target=release_later)
+    releaser.start()
+    try:
+        assert _in_child(take_the_lock) == 0
+    finally:
+        releaser.join()

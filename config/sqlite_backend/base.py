@@ -9,6 +9,11 @@ on a file next to the database: waiters block in the kernel, are woken the momen
 released, in turn. A write made outside a transaction (autocommit: one statement is its own
 transaction) queues the same way. SQLite's own locking still guards everything (readers, other
 programs), so this only changes who waits how.
+
+A flock belongs to the open file, which a forked child shares with its parent: a connection
+object inherited across fork (it should not be, but a pool process may be forked from a parent
+that had one) gets a lock file descriptor of the child's own at its first use there, and never
+unlocks, nor closes into, the parent's.
 """
 
 from __future__ import annotations
@@ -40,13 +45,24 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._writer_lock_fd: int | None = None
+        self._writer_lock_pid: int | None = None  # the process that opened it
         self._writer_lock_held = False
+
+    def _forget_inherited_writer_lock(self) -> None:
+        """In a forked child: drop the parent's descriptor (closing this copy leaves the
+        parent's lock alone; unlocking it would not) and whatever the parent held."""
+        if self._writer_lock_fd is not None and self._writer_lock_pid != os.getpid():
+            os.close(self._writer_lock_fd)
+            self._writer_lock_fd = None
+            self._writer_lock_held = False
 
     def _writer_lock(self) -> int | None:
         """This connection's descriptor of the lock file (None for an in-memory database)."""
+        self._forget_inherited_writer_lock()
         if self._writer_lock_fd is None and not self.is_in_memory_db():
             path = f"{self.settings_dict['NAME']}.writers"
             self._writer_lock_fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self._writer_lock_pid = os.getpid()
         return self._writer_lock_fd
 
     def _take_writer_lock(self) -> bool:
@@ -58,6 +74,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         return True
 
     def _release_writer_lock(self) -> None:
+        self._forget_inherited_writer_lock()
         if self._writer_lock_held:
             self._writer_lock_held = False
             fcntl.flock(self._writer_lock_fd, fcntl.LOCK_UN)
