@@ -375,9 +375,9 @@ def job_run(*, job_id: int, worker: str) -> Outcome:
     job = PersonalizationJob.objects.select_related(
         "station",
         "card",
-        "card__professional",
+        "card__professional__organisation",
         "card_request__profile_version",
-        "card_request__professional",
+        "card_request__professional__organisation",  # certificate subjects, printed information
         "card_request__card_profile",
     ).get(pk=job_id)
     # Only the lease holder writes the journal: read before the transaction that takes the

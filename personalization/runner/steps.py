@@ -100,8 +100,7 @@ class Step:
 
 
 # A card serial has 9 random digits a year: among tens of thousands of cards a year two will
-# draw the same (the birthday bound), so a serial is checked before use, and drawn again if
-# another card took it between the check and the insert.
+# draw the same (the birthday bound), so a serial another card holds is drawn again.
 SERIAL_DRAWS = 5
 
 
@@ -109,15 +108,6 @@ def _new_card_serial() -> str:
     """12 digits: year, 9 random digits, a Luhn check digit (as printed on the card)."""
     payload = f"{timezone.now():%y}{secrets.randbelow(10**9):09d}"
     return payload + luhn_check_digit(payload)
-
-
-def _free_card_serial() -> str:
-    for _ in range(SERIAL_DRAWS):
-        serial = _new_card_serial()
-        if not Card.objects.filter(serial=serial).exists():
-            return serial
-    msg = f"no free card serial in {SERIAL_DRAWS} draws"
-    raise RuntimeError(msg)
 
 
 # --- identify ---------------------------------------------------------------------------------
@@ -154,11 +144,11 @@ def identify_card(ctx: StepContext, record: Callable[[dict], None]) -> dict:
                 record(detail)
             break
         except IntegrityError:
-            # Rolled back. Another card took this serial since it was drawn: draw again.
+            # Rolled back. If another card has this serial, draw again.
             taken = card.pk is None and Card.objects.filter(serial=card.serial).exists()
             if not taken or draw == SERIAL_DRAWS:
                 raise
-            card.serial = _free_card_serial()
+            card.serial = _new_card_serial()
             if new_emulated:  # its row was rolled back too: insert it again, and refer to that
                 emulated = card.emulated_card
                 emulated.pk = None
@@ -171,7 +161,7 @@ def _new_card(job, emulated: EmulatedCard | None) -> Card:
     request = job.card_request
     version = request.profile_version
     return Card(
-        serial=_free_card_serial(),
+        serial=_new_card_serial(),
         professional=request.professional,
         card_request=request,
         card_profile=request.card_profile,
