@@ -50,13 +50,24 @@ def _insert(model: type[models.Model], columns: tuple[str, ...], vendor: str):
     return sql, [column_adapter(field, vendor) for field in fields]
 
 
+def _where(model: type[models.Model], keys: tuple[str, ...]) -> str:
+    quote = connection.ops.quote_name
+    return " AND ".join(f"{quote(field.column)} = %s" for field in _fields(model, keys))
+
+
+def _refuse_none(caller: str, where: Mapping[str, object]) -> None:
+    if None in where.values():
+        msg = f"{caller}: a None condition never matches ({', '.join(where)})"
+        raise ValueError(msg)
+
+
 @cache
 def _update(
     model: type[models.Model], columns: tuple[str, ...], keys: tuple[str, ...], vendor: str
 ):
     quote = connection.ops.quote_name
     sets = ", ".join(f"{quote(field.column)} = %s" for field in _fields(model, columns))
-    where = " AND ".join(f"{quote(field.column)} = %s" for field in _fields(model, keys))
+    where = _where(model, keys)
     sql = f"UPDATE {quote(model._meta.db_table)} SET {sets} WHERE {where}"  # noqa: S608
     adapters = [column_adapter(field, vendor) for field in _fields(model, columns + keys)]
     return sql, adapters
@@ -78,9 +89,7 @@ def update_where(
     """UPDATE `model` SET `values` WHERE every `where` column equals its value; returns the
     number of rows changed (0: no row matched, as a conditional update's check). A `where`
     value of None is refused: `column = NULL` would match nothing."""
-    if None in where.values():
-        msg = f"update_where: a None condition never matches ({', '.join(where)})"
-        raise ValueError(msg)
+    _refuse_none("update_where", where)
     sql, adapters = _update(model, tuple(values), tuple(where), connection.vendor)
     params = [
         adapt(value)
@@ -95,8 +104,7 @@ def update_where(
 def _select_pks(model: type[models.Model], keys: tuple[str, ...], lock: bool, vendor: str):
     quote = connection.ops.quote_name
     pk = quote(model._meta.pk.column)
-    where = " AND ".join(f"{quote(field.column)} = %s" for field in _fields(model, keys))
-    sql = f"SELECT {pk} FROM {quote(model._meta.db_table)} WHERE {where}"  # noqa: S608
+    sql = f"SELECT {pk} FROM {quote(model._meta.db_table)} WHERE {_where(model, keys)}"  # noqa: S608
     if lock and connection.features.has_select_for_update:
         sql += " FOR UPDATE"  # SQLite has none: its writers take the database at BEGIN IMMEDIATE
     return sql, [column_adapter(field, vendor) for field in _fields(model, keys)]
@@ -107,9 +115,7 @@ def pks_where(
 ) -> list:
     """The primary keys of the `model` rows where every `where` column equals its value, in no
     particular order; `for_update` locks those rows until the transaction ends."""
-    if None in where.values():
-        msg = f"pks_where: a None condition never matches ({', '.join(where)})"
-        raise ValueError(msg)
+    _refuse_none("pks_where", where)
     sql, adapters = _select_pks(model, tuple(where), for_update, connection.vendor)
     params = [adapt(value) for adapt, value in zip(adapters, where.values(), strict=True)]
     with connection.cursor() as cursor:
