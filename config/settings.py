@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from here, not a CDN
+    "django_otp",
+    "django_otp.plugins.otp_totp",  # TOTP second factor for approving officers and administrators
     "audit",
     "cardprofiles",
     "issuance",
