@@ -359,6 +359,9 @@ if CARDFORGE_FACTORY_MANAGEMENT_KEY_ALGORITHM not in {"3des", "aes128", "aes192"
 CARDFORGE_FACTORY_PIN = env_secret("CARDFORGE_FACTORY_PIN") or "123456"
 CARDFORGE_FACTORY_PUK = env_secret("CARDFORGE_FACTORY_PUK") or "12345678"
 # A station whose worker has not been heard from for this long shows as offline.
+# The encoder stations whose jobs this worker process runs (run_station sets it to its one
+# station); empty for the web and other workers, which then run no personalization task.
+CARDFORGE_STATIONS = env_list("CARDFORGE_STATIONS", default=[])
 CARDFORGE_STATION_OFFLINE_SECONDS = env_int(
     "CARDFORGE_STATION_OFFLINE_SECONDS", default=45, minimum=5
 )

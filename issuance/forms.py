@@ -69,3 +69,5 @@ class DecisionForm(forms.Form):
         required=False,
         help_text="Required to reject; recorded in the audit trail.",
     )
+    # The snapshot the approver was shown: an approval covers that identity and no other.
+    identity_sha256 = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)

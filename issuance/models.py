@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from cardprofiles.models import CardProfile, CardProfileVersion
+from issuance.identity import Identity
 from issuance.professions import Profession
 from issuance.validators import validate_finess, validate_rpps
 
@@ -165,6 +166,12 @@ class CardRequest(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # The identity the card will carry, taken at submission (issuance/identity.py), and its
+    # SHA-256; the approval records the hash the approver was shown. Neither column, nor
+    # submitted_by, can change after insert (database triggers, migration 0003).
+    identity = models.JSONField(editable=False)
+    identity_sha256 = models.CharField(max_length=64, editable=False)
+    approved_identity_sha256 = models.CharField(max_length=64, blank=True, editable=False)
 
     objects = CardRequestQuerySet.as_manager()
 
@@ -186,6 +193,18 @@ class CardRequest(models.Model):
                 | Q(decided_by__isnull=False, decided_at__isnull=False),
                 name="card_request_decision_has_decider",
             ),
+            # A card is personalized only for a request approved under four eyes.
+            models.CheckConstraint(
+                condition=~Q(status="completed")
+                | Q(decided_by__isnull=False, decided_at__isnull=False),
+                name="card_request_completion_has_decider",
+            ),
+            # An approval covers the snapshot it was shown.
+            models.CheckConstraint(
+                condition=~Q(status__in=["approved", "completed"])
+                | Q(approved_identity_sha256=F("identity_sha256")),
+                name="card_request_approval_covers_snapshot",
+            ),
             models.UniqueConstraint(
                 fields=["professional", "card_profile"],
                 condition=Q(status__in=["submitted", "approved"]),
@@ -202,3 +221,8 @@ class CardRequest(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.Status.open_values()
+
+    @property
+    def snapshot(self) -> Identity:
+        """The identity this request was submitted (and approved) for."""
+        return Identity.from_json(self.identity)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
 
 from personalization.models import EncoderStation
 from personalization.runner.engine import Outcome, job_run
@@ -21,7 +22,10 @@ def personalize_card(self, job_id: int) -> str:
     """Sent to the station's own queue (`station.<name>`); idempotent, so a redelivered message
     does nothing twice."""
     worker = f"{self.request.hostname or 'local'}/{self.request.id or 'eager'}"
-    outcome = job_run(job_id=job_id, worker=worker)
+    # Run in-process (eager), the caller is trusted; from a broker, a worker runs only the
+    # jobs of the stations it serves (CARDFORGE_STATIONS, set by run_station).
+    stations = None if self.request.is_eager else settings.CARDFORGE_STATIONS
+    outcome = job_run(job_id=job_id, worker=worker, stations=stations)
     if outcome is Outcome.STATION_BUSY:
         raise self.retry(countdown=5)
     return outcome.value

@@ -238,13 +238,14 @@ def professional_common_name(first_name: str, last_name: str) -> str:
 def professional_name(professional) -> x509.Name:
     """The subject of a professional's certificate (ETSI EN 319 412-2 §4.2.4): countryName,
     organizationName where known, surname, givenName, serialNumber (EN 319 412-1 §5.1.3:
-    the RPPS number in the national-scheme form) and commonName."""
+    the RPPS number in the national-scheme form) and commonName. `professional` is the
+    identity an approved card request carries (issuance.identity.Identity)."""
     attributes = [x509.NameAttribute(NameOID.COUNTRY_NAME, professional.country)]
-    if professional.organisation_id:
+    if professional.organisation_name:
         attributes.append(
             x509.NameAttribute(
                 NameOID.ORGANIZATION_NAME,
-                _fit(professional.organisation.name, UB_ORGANIZATION_NAME),
+                _fit(professional.organisation_name, UB_ORGANIZATION_NAME),
             )
         )
     attributes += [
@@ -401,7 +402,7 @@ def _admission(professional) -> x509.Admissions:
                 profession_infos=[
                     x509.ProfessionInfo(
                         naming_authority=None,
-                        profession_items=[professional.get_profession_display()],
+                        profession_items=[professional.profession_label],
                         profession_oids=None,
                         registration_number=professional.rpps,
                         add_profession_info=None,

@@ -41,6 +41,9 @@ class CardRequestOutput(serializers.ModelSerializer):
             "decision_reason",
             "cancelled_by",
             "cancelled_at",
+            "identity",
+            "identity_sha256",
+            "approved_identity_sha256",
         ]
 
     def get_professional(self, card_request) -> dict:
@@ -133,11 +136,31 @@ class _CardRequestActionAPI(ServiceAPIView):
         return Response(CardRequestOutput(card_request).data)
 
 
-class CardRequestApproveAPI(_CardRequestActionAPI):
-    """Approve a submitted request. Refused (403, code four_eyes) to the request's submitter."""
+class CardRequestApproveAPI(ServiceAPIView):
+    """Approve a submitted request for the identity snapshot it carries. Refused (403, code
+    four_eyes) to the request's submitter; refused (409, identity_changed) when
+    `identity_sha256` is given and is not the snapshot's (the client approved something else)."""
 
     required_permissions = {"POST": "issuance.decide_cardrequest"}
-    service = staticmethod(card_request_approve)
+
+    class ApproveInput(DecisionInput):
+        identity_sha256 = serializers.RegexField(
+            r"^[0-9a-f]{64}$",
+            required=False,
+            help_text="SHA-256 of the identity snapshot the approver was shown (from GET)",
+        )
+
+    @extend_schema(request=ApproveInput, responses=CardRequestOutput)
+    def post(self, request, pk: int):
+        serializer = self.ApproveInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        card_request = card_request_approve(
+            card_request=get_object_or_404(CardRequest, pk=pk),
+            reason=serializer.validated_data["reason"],
+            identity_sha256=serializer.validated_data.get("identity_sha256"),
+            by=request.user,
+        )
+        return Response(CardRequestOutput(card_request).data)
 
 
 class CardRequestRejectAPI(_CardRequestActionAPI):

@@ -2,6 +2,9 @@
 
 The submitter can never decide on their own request, whatever their roles — the service refuses
 it with a clear message and the database refuses it again (CheckConstraint on CardRequest).
+A request carries the identity snapshot taken at submission (issuance/identity.py); the
+approval records the hash of the snapshot the approver was shown, and refuses one that does
+not match it, or that no longer matches its own hash.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from audit.events import EventType
 from audit.services import audit_record
 from cardprofiles.models import CardProfile
 from config.errors import Conflict, FieldError, FourEyesViolation, NotAllowed, ValidationFailed
+from issuance.identity import identity_of, identity_sha256
 from issuance.models import CardRequest, Professional
 from personalization.models import Card
 from personalization.services.jobs import job_create_on_approval
@@ -35,6 +39,7 @@ def _payload(card_request: CardRequest, **extra) -> dict:
         "profile": card_request.card_profile.name,
         "profile_version": card_request.profile_version.number,
         "reason": card_request.reason,
+        "identity_sha256": card_request.identity_sha256,
         **extra,
     }
 
@@ -67,8 +72,13 @@ def card_request_submit(
 
 
 def _submit(professional, profile, version, *, reason: str, comment: str, by) -> CardRequest:
-    # Lock the professional so two officers submitting at once queue here.
-    Professional.objects.select_for_update().filter(pk=professional.pk).exists()
+    # Lock the professional so two officers submitting at once queue here, and so the snapshot
+    # is taken from the row as it is now (an edit waits for this transaction).
+    professional = (
+        Professional.objects.select_for_update(of=("self",))
+        .select_related("organisation")
+        .get(pk=professional.pk)
+    )
     if reason == CardRequest.Reason.NEW and (
         Card.objects.personalized().filter(professional=professional, card_profile=profile).exists()
     ):
@@ -82,10 +92,13 @@ def _submit(professional, profile, version, *, reason: str, comment: str, by) ->
             f"{professional.full_name} already has an open request for card profile {profile}",
             code="open_request_exists",
         )
+    identity = identity_of(professional, version)
     card_request = CardRequest(
         professional=professional,
         card_profile=profile,
         profile_version=version,
+        identity=identity.as_json(),
+        identity_sha256=identity.sha256,
         reason=reason,
         comment=comment,
         submitted_by=by,
@@ -127,16 +140,36 @@ def _lock_for_decision(card_request: CardRequest, by) -> CardRequest:
     return locked
 
 
+def _check_snapshot(card_request: CardRequest, shown_sha256: str | None) -> None:
+    """The snapshot is the one submitted (its hash still matches) and, when the caller says
+    which snapshot the approver was shown, that one."""
+    if identity_sha256(card_request.identity) != card_request.identity_sha256:
+        raise Conflict(
+            f"card request #{card_request.pk}: its identity snapshot does not match its hash; "
+            "it cannot be approved (reject it and submit a new one)",
+            code="identity_snapshot_altered",
+        )
+    if shown_sha256 is not None and shown_sha256 != card_request.identity_sha256:
+        raise Conflict(
+            f"card request #{card_request.pk}: the identity you were shown is not the one this "
+            "request carries; open the request again and check it",
+            code="identity_changed",
+            field="identity_sha256",
+        )
+
+
 def _decide(card_request: CardRequest, *, status: str, reason: str, by) -> CardRequest:
     card_request.status = status
     card_request.decided_by = by
     card_request.decided_at = timezone.now()
     card_request.decision_reason = reason
+    fields = ["status", "decided_by", "decided_at", "decision_reason"]
+    if status == CardRequest.Status.APPROVED:
+        card_request.approved_identity_sha256 = card_request.identity_sha256
+        fields.append("approved_identity_sha256")
     try:
         with transaction.atomic():
-            card_request.save(
-                update_fields=["status", "decided_by", "decided_at", "decision_reason"]
-            )
+            card_request.save(update_fields=fields)
     except IntegrityError:
         # Only the four-eyes constraint can fail here; the service checked it already.
         raise FourEyesViolation("the submitter of a card request cannot decide on it") from None
@@ -145,9 +178,18 @@ def _decide(card_request: CardRequest, *, status: str, reason: str, by) -> CardR
 
 @transaction.atomic
 def card_request_approve(
-    *, card_request: CardRequest, by, reason: str = "", batch=None
+    *,
+    card_request: CardRequest,
+    by,
+    reason: str = "",
+    batch=None,
+    identity_sha256: str | None = None,
 ) -> CardRequest:
+    """Approve the request for the identity it carries. `identity_sha256` is the hash of the
+    snapshot the approver was shown (the back office and the API pass it): a request whose
+    snapshot is not that one is refused."""
     card_request = _lock_for_decision(card_request, by)
+    _check_snapshot(card_request, identity_sha256)
     _decide(
         card_request,
         status=CardRequest.Status.APPROVED,
@@ -183,15 +225,21 @@ def card_request_reject(*, card_request: CardRequest, by, reason: str) -> CardRe
 
 @transaction.atomic
 def card_request_cancel(*, card_request: CardRequest, by, reason: str = "") -> CardRequest:
-    """Withdraw a request that nobody has decided on yet."""
+    """Withdraw a request that nobody has decided on yet. Only its submitter may: another
+    officer who disagrees with it rejects it (which is audited as a decision)."""
     if not by.has_perm("issuance.cancel_cardrequest"):
         raise NotAllowed("you are not allowed to cancel card requests")
     reason = _text("reason", reason)
     locked = (
         CardRequest.objects.select_for_update(of=("self",))
-        .select_related("professional", "card_profile", "profile_version")
+        .select_related("professional", "card_profile", "profile_version", "submitted_by")
         .get(pk=card_request.pk)
     )
+    if locked.submitted_by_id != by.pk:
+        raise NotAllowed(
+            f"only {locked.submitted_by.get_username()}, who submitted card request "
+            f"#{locked.pk}, can cancel it; an approving officer can reject it"
+        )
     if locked.status != CardRequest.Status.SUBMITTED:
         raise Conflict(
             f"only submitted requests can be cancelled; this one is "

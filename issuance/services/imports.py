@@ -21,8 +21,9 @@ from audit.events import EventType
 from audit.services import PendingEvent, audit_record, audit_record_many
 from config.bulk import insert_rows
 from config.errors import DomainError
-from issuance.models import Organisation, Professional
+from issuance.models import CardRequest, Organisation, Professional
 from issuance.professional_fields import COLUMNS, REQUIRED, clean_professional
+from issuance.services.registry import open_request_blocking, open_request_message
 
 # Model fields an import sets, and the CSV column each comes from.
 _MODEL_FIELDS = (*(name for name in COLUMNS if name != "organisation_finess"), "organisation_id")
@@ -195,14 +196,29 @@ def _existing(rpps_numbers: list[str]) -> dict[str, Professional]:
     found: dict[str, Professional] = {}
     for start in range(0, len(rpps_numbers), _QUERY_CHUNK):
         chunk = rpps_numbers[start : start + _QUERY_CHUNK]
-        for professional in Professional.objects.filter(rpps__in=chunk).only("pk", *_MODEL_FIELDS):
+        # Locked: a card request submitted meanwhile snapshots them before or after the import.
+        rows = Professional.objects.select_for_update().filter(rpps__in=chunk)
+        for professional in rows.only("pk", *_MODEL_FIELDS):
             found[professional.rpps] = professional
     return found
 
 
-def _plan(rows: list[_Row], header: list[str]):
-    """Split rows into values to create and (professional, changed fields) to update."""
+def _open_requests(professionals) -> dict[int, CardRequest]:
+    """The open card request of each of these professionals that has one."""
+    pks = [professional.pk for professional in professionals]
+    found: dict[int, CardRequest] = {}
+    for start in range(0, len(pks), _QUERY_CHUNK):
+        chunk = pks[start : start + _QUERY_CHUNK]
+        for card_request in CardRequest.objects.open().filter(professional_id__in=chunk):
+            found.setdefault(card_request.professional_id, card_request)
+    return found
+
+
+def _plan(rows: list[_Row], header: list[str], report: ImportReport):
+    """Split rows into values to create and (professional, changed fields) to update. A row
+    that would change the identity an open card request was submitted for is an error."""
     existing = _existing([row.values["rpps"] for row in rows])
+    open_requests = _open_requests(existing.values())
     now = timezone.now()
     to_create: list[dict] = []
     to_update: list[tuple[Professional, list[str]]] = []
@@ -222,6 +238,10 @@ def _plan(rows: list[_Row], header: list[str]):
         ]
         if not changed:
             unchanged += 1
+            continue
+        blocking = open_requests.get(current.pk)
+        if blocking is not None and open_request_blocking(current.pk, changed) is not None:
+            report.errors.append(RowError(row.line, None, open_request_message(blocking, changed)))
             continue
         for name in changed:
             setattr(current, name, values[name])
@@ -244,10 +264,10 @@ def professionals_import(
     header, rows = _read_rows(_decode(content))
     valid = _validate(header, rows, report, progress)
     valid = _resolve_organisations(valid, report)
-    report.errors.sort(key=lambda error: error.line)
     with transaction.atomic():
-        to_create, to_update, report.unchanged = _plan(valid, header)
+        to_create, to_update, report.unchanged = _plan(valid, header, report)
         report.created, report.updated = len(to_create), len(to_update)
+        report.errors.sort(key=lambda error: error.line)
         if dry_run or (report.errors and not skip_invalid):
             return report
         _write(to_create, to_update, report, by=by, file_name=file_name)

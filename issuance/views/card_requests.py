@@ -1,3 +1,5 @@
+import base64
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
@@ -8,6 +10,7 @@ from audit.models import AuditEvent
 from config.errors import DomainError
 from config.views import show_domain_error
 from issuance.forms import CardRequestForm, DecisionForm
+from issuance.identity import Identity, PhotoMismatch, approved_photo
 from issuance.models import CardRequest, Professional
 from issuance.selectors import card_request_list
 from issuance.services.card_requests import (
@@ -22,6 +25,19 @@ from personalization.selectors import (
     card_request_personalization,
     latest_jobs_by_request,
 )
+
+
+def _photo_uri(identity: Identity) -> str:
+    """The approved photo as a data: URI for the approver to see ("" without one, or when the
+    stored file is no longer the approved photo: the page then says so)."""
+    try:
+        content = approved_photo(identity)
+    except PhotoMismatch:
+        return ""
+    if content is None:
+        return ""
+    kind = "image/png" if content[:8] == b"\x89PNG\r\n\x1a\n" else "image/jpeg"
+    return f"data:{kind};base64,{base64.b64encode(content).decode('ascii')}"
 
 
 @login_required
@@ -63,7 +79,11 @@ def card_request_detail_view(request, pk: int):
         "issuance/card_request_detail.html",
         {
             "card_request": card_request,
-            "decision_form": DecisionForm(),
+            "identity": card_request.snapshot,
+            "identity_photo": _photo_uri(card_request.snapshot),
+            "decision_form": DecisionForm(
+                initial={"identity_sha256": card_request.identity_sha256}
+            ),
             "is_submitter": card_request.submitted_by_id == request.user.pk,
             "history": AuditEvent.objects.for_object(card_request).order_by("sequence"),
             "personalization": card_request_personalization(card_request),
@@ -99,15 +119,19 @@ def card_request_submit_view(request, professional_pk: int):
     return redirect("card-request-detail", pk=card_request.pk)
 
 
-def _decide(request, pk: int, service, done: str):
+def _decide(request, pk: int, service, done: str, **extra):
     card_request = get_object_or_404(CardRequest, pk=pk)
     form = DecisionForm(request.POST)
     form.is_valid()
+    if service is card_request_approve:
+        # The page always sends the hash it showed; without it nothing was shown.
+        extra["identity_sha256"] = form.cleaned_data.get("identity_sha256", "")
     try:
         service(
             card_request=card_request,
             reason=form.cleaned_data.get("reason", ""),
             by=request.user,
+            **extra,
         )
     except DomainError as error:
         show_domain_error(request, None, error)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Collection
 from enum import Enum
 
 from django.conf import settings
@@ -29,6 +30,7 @@ from config.statements import insert_one, pks_where, update_where
 from issuance.models import CardRequest
 from personalization.apdu.errors import CardError
 from personalization.models import Card, EncoderStation, JobStep, PersonalizationJob
+from personalization.runner.approval import approved_identity
 from personalization.runner.heartbeat import StepHeartbeat
 from personalization.runner.session import CardSession
 from personalization.runner.steps import QualityCheckFailed, Step, StepContext, plan
@@ -51,6 +53,7 @@ class Outcome(Enum):
     STATION_BUSY = "station busy"  # another job holds it: try again shortly
     STATION_DISABLED = "station disabled"  # the job waits; requeue_stale_jobs sends it again
     LEASE_LOST = "lease lost"
+    WRONG_STATION = "wrong station"  # received by a worker that is not the job's station
 
 
 class LeaseLost(Exception):
@@ -368,8 +371,31 @@ def _started(job: PersonalizationJob, worker: str, journal: dict, *, current_ste
         )
 
 
-def job_run(*, job_id: int, worker: str) -> Outcome:
-    """Run (or resume) job `job_id` as `worker`; see the module docstring."""
+def _refuse_other_station(job_id: int, worker: str, stations: Collection[str]) -> bool:
+    """True (and audited) when job `job_id` belongs to a station this worker does not serve:
+    its message reached the wrong worker (a mistake, or a forged message); the job is left
+    alone for its own station."""
+    row = PersonalizationJob.objects.filter(pk=job_id).values_list("station__name").first()
+    if row is None or row[0] in stations:
+        return False
+    received_by = ", ".join(sorted(stations)) or "(not a station)"
+    logger.warning("job %s belongs to station %s; worker %s refused it", job_id, row[0], worker)
+    with transaction.atomic():
+        audit_record(
+            event=EventType.PERSONALIZATION_JOB_REFUSED,
+            object_type="personalization.personalizationjob",
+            object_id=str(job_id),
+            payload={"station": row[0], "received_by": received_by, "worker": worker[:200]},
+        )
+    return True
+
+
+def job_run(*, job_id: int, worker: str, stations: Collection[str] | None = None) -> Outcome:
+    """Run (or resume) job `job_id` as `worker`; see the module docstring. `stations` are the
+    stations whose jobs this worker runs (the task passes CARDFORGE_STATIONS): a job of
+    another station is refused. None is for in-process callers (tests, eager execution)."""
+    if stations is not None and _refuse_other_station(job_id, worker, stations):
+        return Outcome.WRONG_STATION
     if not _claim(job_id, worker):
         return Outcome.NOT_CLAIMED
     job = PersonalizationJob.objects.select_related(
@@ -412,6 +438,9 @@ def job_run(*, job_id: int, worker: str) -> Outcome:
     try:
         # A step may outlast the stale threshold: a thread beats for it meanwhile.
         with StepHeartbeat(job, worker) as heartbeat:
+            # Before the first key is made (or the next step resumed): approved, under four
+            # eyes, for the identity the request carries.
+            context.identity = approved_identity(job.card_request_id)
             for index, step in enumerate(missing):
                 if step.name != announced:
                     _beat(job, worker, current_step=step.name)

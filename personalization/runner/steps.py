@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from config.sealing import seal
 from config.statements import update_where
+from issuance.identity import Identity
 from issuance.validators import luhn_check_digit
 from personalization.emulated_cards import emulated_card_blank
 from personalization.factory import factory_pin, factory_puk
@@ -43,6 +44,7 @@ from personalization.piv import (
 from personalization.piv.algorithms import algorithm_of, curve_for, rsa_bits_for
 from personalization.piv.constants import PinPolicy
 from personalization.piv.errors import SecurityStatusNotSatisfied, WrongPin
+from personalization.runner.approval import approved_identity
 from personalization.runner.session import CardSession, WrongCard
 from pki.models import Certificate
 from pki.services.certificates import (
@@ -76,6 +78,9 @@ class StepContext:
     certificates: dict[str, x509.Certificate] | None = field(default=None, repr=False)
     # The card's PIN and PUK, once sealed in (or read from) its PIN mailer in this run.
     secrets: tuple[Pin, Puk] | None = field(default=None, repr=False)
+    # The identity the request was approved for (runner/approval.py), checked at the start of
+    # this run; everything the card says about its holder comes from it.
+    identity: Identity | None = field(default=None, repr=False)
 
     @property
     def card(self) -> Card:
@@ -349,9 +354,13 @@ def issue_certificates(ctx: StepContext, record: Callable[[dict], None]) -> dict
                 slot=slot_name,
             )
         )
-    # Signed before the transaction, which then holds the database (SQLite: every writer) for
-    # the writes alone.
-    signed = certificates_sign(requests=requests, professional=ctx.card.professional, card=ctx.card)
+    # The approval is checked again right before signing, from the database as it is now, and
+    # the certificates say what it covers. Signed before the transaction, which then holds the
+    # database (SQLite: every writer) for the writes alone.
+    ctx.identity = approved_identity(ctx.job.card_request_id)
+    signed = certificates_sign(
+        requests=requests, professional=ctx.card.professional, identity=ctx.identity, card=ctx.card
+    )
     with transaction.atomic():
         issued = certificates_record(signed)
         detail = {
@@ -387,18 +396,18 @@ def _fit(text: str, limit: int) -> str:
 
 def _objects(ctx: StepContext) -> tuple[Chuid, CardCapabilityContainer, PrintedInformation]:
     card = ctx.card
-    professional = card.professional
+    holder = ctx.identity  # the approved snapshot, never the live registry record
     expiry = card.expires_at.date()
     chuid = Chuid(guid=card.uuid, expiry=expiry)
     ccc = CardCapabilityContainer.for_card(card.uuid.bytes[:14])
     printed = PrintedInformation(
-        name=_fit(professional.full_name, 125),
-        employee_affiliation=_fit(professional.get_profession_display(), 20),
+        name=_fit(holder.full_name, 125),
+        employee_affiliation=_fit(holder.profession_label, 20),
         expiry=expiry,
         agency_card_serial_number=card.serial,
         issuer_identification=ISSUER_IDENTIFICATION,
         organization_affiliation_line_1=(
-            _fit(professional.organisation.name, 20) if professional.organisation else None
+            _fit(holder.organisation_name, 20) if holder.organisation_name else None
         ),
     )
     return chuid, ccc, printed

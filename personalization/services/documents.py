@@ -12,6 +12,7 @@ from audit.events import EventType
 from audit.services import audit_record
 from config.errors import Conflict, NotAllowed
 from config.sealing import unseal
+from issuance.identity import Identity, PhotoMismatch, approved_photo
 from personalization.documents.render import (
     CardDocument,
     card_face_pdf,
@@ -31,33 +32,43 @@ def pin_mailer_secrets(mailer: PinMailer) -> tuple[Pin, Puk]:
     return Pin(values["pin"]), Puk(values["puk"])
 
 
+def _approved_photo(holder: Identity) -> str | None:
+    """The photo the request was approved with, as a data: URI; None without one."""
+    try:
+        content = approved_photo(holder)
+    except PhotoMismatch as exc:
+        raise Conflict(
+            f"{exc}; the card's documents cannot be made", code="photo_mismatch"
+        ) from None
+    if content is None:
+        return None
+    kind = "image/png" if content[:8] == b"\x89PNG\r\n\x1a\n" else "image/jpeg"
+    return photo_data_uri(content, kind)
+
+
 def card_document_data(card: Card) -> CardDocument:
-    professional = card.professional
+    """What the card's documents say, from the identity its request was approved for (never
+    the live registry record, which may have changed since)."""
+    holder = card.card_request.snapshot
     visual = card.profile_version.definition.get("visual", {})
-    photo = None
-    if professional.photo:
-        with professional.photo.open("rb") as handle:
-            content = handle.read()
-        kind = "image/png" if content[:8] == b"\x89PNG\r\n\x1a\n" else "image/jpeg"
-        photo = photo_data_uri(content, kind)
     return CardDocument(
         card_serial=card.serial,
-        holder_name=professional.full_name,
-        first_name=professional.first_name,
-        last_name=professional.last_name,
-        profession=professional.get_profession_display(),
-        profession_code=professional.profession,
-        rpps=professional.rpps,
-        specialty=professional.specialty,
-        organisation=professional.organisation.name if professional.organisation else "",
+        holder_name=holder.full_name,
+        first_name=holder.first_name,
+        last_name=holder.last_name,
+        profession=holder.profession_label,
+        profession_code=holder.profession,
+        rpps=holder.rpps,
+        specialty=holder.specialty,
+        organisation=holder.organisation_name,
         expires_on=timezone.localdate(card.expires_at),
         issued_on=timezone.localdate(card.issued_at or card.created_at),
-        address_lines=professional.postal_address_lines,
-        country=professional.country,
+        address_lines=holder.postal_address_lines,
+        country=holder.country,
         profile_name=card.card_profile.name,
         title=visual.get("title", "Carte de professionnel de santé"),
         accent_color=visual.get("accent_color", "#0b5cad"),
-        photo_data_uri=photo,
+        photo_data_uri=_approved_photo(holder),
     )
 
 

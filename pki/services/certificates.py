@@ -17,6 +17,7 @@ from django.utils import timezone
 from audit.events import EventType
 from audit.services import PendingEvent, audit_record_many
 from config.errors import Conflict, FieldError, NotFound, ValidationFailed
+from issuance.identity import Identity, identity_of
 from pki import profiles
 from pki.models import Certificate, CertificateAuthority
 from pki.services.signing import ca_hash, ca_signing_key, current_ca, issuer_context
@@ -69,18 +70,27 @@ def _issuing_ca(
     return ca
 
 
-def _check_professional(professional) -> None:
+def _holder(professional, identity: Identity | None) -> Identity:
+    """What the certificate says about its holder: the identity snapshot an approved card
+    request carries, or (outside any request) the professional's registry record."""
     if professional is None or getattr(professional, "pk", None) is None:
         raise ValidationFailed(
             [FieldError("professional", "a registered professional is required")]
         )
+    if identity is None:
+        identity = identity_of(professional)
+    elif identity.rpps != professional.rpps:
+        raise ValidationFailed(
+            [FieldError("identity.rpps", "the identity is not the professional's")]
+        )
     problems = [
         FieldError(f"professional.{name}", "is required in a certificate subject")
         for name in ("rpps", "last_name", "first_name", "country")
-        if not str(getattr(professional, name, "") or "").strip()
+        if not str(getattr(identity, name, "") or "").strip()
     ]
     if problems:
         raise ValidationFailed(problems)
+    return identity
 
 
 def _check(
@@ -105,7 +115,7 @@ def _check(
 
 
 def _sign(
-    checked: _Checked, *, subject: x509.Name, professional, card, by, now
+    checked: _Checked, *, subject: x509.Name, identity: Identity, professional, card, by, now
 ) -> tuple[Certificate, PendingEvent]:
     issuer = checked.ca
     certificate = profiles.build_certificate(
@@ -115,7 +125,7 @@ def _sign(
         serial=x509.random_serial_number(),  # 159 random bits; RFC 5280 §4.1.2.2: ≤ 20 octets
         issuer=issuer_context(issuer),
         now=now,
-        professional=professional,
+        professional=identity,
     ).sign(ca_signing_key(issuer), ca_hash(issuer))
     der = certificate.public_bytes(serialization.Encoding.DER)
     row = Certificate(
@@ -180,6 +190,7 @@ def certificate_issue(
     slot: str | None = None,
     by=None,
     ca: CertificateAuthority | None = None,
+    identity: Identity | None = None,
 ) -> Certificate:
     """Issue a certificate of `profile` for `public_key` to `professional`.
 
@@ -188,17 +199,20 @@ def certificate_issue(
     instance), recorded as a generic reference. `slot`: the PIV slot, which must be the
     profile's (9A, 9C, 9D, 9E); defaults to it. `ca`: the issuing CA, by default the current CA of
     the profile's purpose. `by`: the user, or None for the system (a personalization job).
+    `identity`: what the certificate says about the holder (an approved request's snapshot);
+    by default the professional's registry record.
     Records the certificate and a CERTIFICATE_ISSUED event in one transaction; bad input raises
     ValidationFailed naming the field, and changes nothing.
     """
-    _check_professional(professional)
+    identity = _holder(professional, identity)
     checked = _check(CertificateRequest(public_key, profile, slot), ca)
     with transaction.atomic():
         (row,) = _record(
             [
                 _sign(
                     checked,
-                    subject=profiles.professional_name(professional),
+                    subject=profiles.professional_name(identity),
+                    identity=identity,
                     professional=professional,
                     card=card,
                     by=by,
@@ -221,6 +235,7 @@ def certificates_sign(
     *,
     requests: Sequence[CertificateRequest],
     professional,
+    identity: Identity | None = None,
     card=None,
     by=None,
 ) -> SignedCertificates:
@@ -229,15 +244,23 @@ def certificates_sign(
     name the request at fault, e.g. `requests.2.public_key`."""
     if not requests:
         raise ValidationFailed([FieldError("requests", "at least one certificate is needed")])
-    _check_professional(professional)
+    identity = _holder(professional, identity)
     checked = [
         _check(request, None, prefix=f"requests.{index}.") for index, request in enumerate(requests)
     ]
-    subject = profiles.professional_name(professional)  # one Name for the card's certificates
+    subject = profiles.professional_name(identity)  # one Name for the card's certificates
     now = timezone.now()
     return SignedCertificates(
         tuple(
-            _sign(item, subject=subject, professional=professional, card=card, by=by, now=now)
+            _sign(
+                item,
+                subject=subject,
+                identity=identity,
+                professional=professional,
+                card=card,
+                by=by,
+                now=now,
+            )
             for item in checked
         )
     )
@@ -255,11 +278,14 @@ def certificates_issue(
     *,
     requests: Sequence[CertificateRequest],
     professional,
+    identity: Identity | None = None,
     card=None,
     by=None,
 ) -> list[Certificate]:
     """Issue a card's certificates (one per slot) all or none, in one transaction with one
     audit event each. Errors name the request at fault, e.g. `requests.2.public_key`."""
     return certificates_record(
-        certificates_sign(requests=requests, professional=professional, card=card, by=by)
+        certificates_sign(
+            requests=requests, professional=professional, identity=identity, card=card, by=by
+        )
     )

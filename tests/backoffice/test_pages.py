@@ -145,8 +145,23 @@ def test_request_submit_and_four_eyes_in_the_pages(client, users, profiles, prof
     assert card_request.status == "submitted"
 
     client.force_login(users[Role.APPROVING_OFFICER])
-    assert 'id="decision-form"' in client.get(response.url).content.decode()
-    client.post(reverse("card-request-approve", args=[card_request.pk]))
+    page = client.get(response.url).content.decode()
+    assert 'id="decision-form"' in page
+    # The approver sees the identity the card will carry, and approves that snapshot only.
+    assert professional.last_name in page
+    assert card_request.identity_sha256 in page
+    stale = client.post(
+        reverse("card-request-approve", args=[card_request.pk]),
+        {"identity_sha256": "0" * 64},
+        follow=True,
+    )
+    assert "the identity you were shown" in stale.content.decode()
+    card_request.refresh_from_db()
+    assert card_request.status == "submitted"
+    client.post(
+        reverse("card-request-approve", args=[card_request.pk]),
+        {"identity_sha256": card_request.identity_sha256},
+    )
     card_request.refresh_from_db()
     assert card_request.status == "approved"
 

@@ -1,5 +1,4 @@
-"""bootstrap_pki, issue_certificate, revoke_certificate, generate_crls as an administrator runs
-them."""
+"""bootstrap_pki, revoke_certificate, generate_crls as an administrator runs them."""
 
 from __future__ import annotations
 
@@ -10,8 +9,6 @@ from django.core.management import CommandError, call_command
 from audit.events import EventType
 from audit.models import AuditEvent
 from pki.models import Certificate, CertificateAuthority, CertificateRevocationList, OcspResponder
-from pki.x509util import serial_hex
-from tests.pki.chain import public_pem
 
 
 def test_bootstrap_pki_creates_once_then_changes_nothing(db, capsys):
@@ -41,84 +38,6 @@ def test_bootstrap_pki_creates_once_then_changes_nothing(db, capsys):
 def test_bootstrap_pki_refuses_an_unknown_backend(db):
     with pytest.raises(CommandError, match="--backend"):
         call_command("bootstrap_pki", "--backend", "vault")
-
-
-def test_issue_certificate_writes_pem(pki, professional, subject_keys, tmp_path, capsys):
-    key_file = tmp_path / "card.pub.pem"
-    key_file.write_bytes(public_pem(subject_keys["rsa"]))
-    out = tmp_path / "cert.pem"
-    call_command(
-        "issue_certificate",
-        "--profile",
-        "hp-encryption",
-        "--professional",
-        professional.rpps,
-        "--public-key",
-        str(key_file),
-        "--out",
-        str(out),
-    )
-    certificate = x509.load_pem_x509_certificate(out.read_bytes())
-    row = Certificate.objects.get(serial=serial_hex(certificate.serial_number))
-    assert row.profile == "hp-encryption"
-    assert row.professional == professional
-    assert f"issued hp-encryption certificate {row.serial}" in capsys.readouterr().out
-    with pytest.raises(CommandError, match=r"--out: .* exists"):
-        call_command(
-            "issue_certificate",
-            "--profile=hp-encryption",
-            f"--professional={professional.rpps}",
-            f"--public-key={key_file}",
-            f"--out={out}",
-        )
-
-
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
-        (b"hello", "--public-key: not a public key"),
-        (b"-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n", "private key"),
-    ],
-)
-def test_issue_certificate_bad_key_file_names_the_option(
-    pki, professional, tmp_path, content, message
-):
-    key_file = tmp_path / "key.pem"
-    key_file.write_bytes(content)
-    before = Certificate.objects.count()
-    with pytest.raises(CommandError, match=message):
-        call_command(
-            "issue_certificate",
-            "--profile=hp-authentication",
-            f"--professional={professional.rpps}",
-            f"--public-key={key_file}",
-            f"--out={tmp_path / 'out.pem'}",
-        )
-    assert Certificate.objects.count() == before
-    assert not (tmp_path / "out.pem").exists()
-
-
-def test_issue_certificate_unknown_professional_and_missing_file(
-    pki, professional, subject_keys, tmp_path
-):
-    key_file = tmp_path / "card.pub.pem"
-    key_file.write_bytes(public_pem(subject_keys["ec"]))
-    with pytest.raises(CommandError, match="--professional: no professional"):
-        call_command(
-            "issue_certificate",
-            "--profile=hp-authentication",
-            "--professional=00000000000",
-            f"--public-key={key_file}",
-            f"--out={tmp_path / 'out.pem'}",
-        )
-    with pytest.raises(CommandError, match="--public-key: cannot read"):
-        call_command(
-            "issue_certificate",
-            "--profile=hp-authentication",
-            f"--professional={professional.rpps}",
-            f"--public-key={tmp_path / 'absent.pem'}",
-            f"--out={tmp_path / 'out.pem'}",
-        )
 
 
 def test_revoke_certificate_is_an_audited_emergency_action(

@@ -103,7 +103,9 @@ class Command(BaseCommand):
         self.stdout.flush()
         self.stderr.flush()
         connections.close_all()
-        os.execv(sys.executable, argv)  # noqa: S606 - a fixed program, arguments as a list
+        # The worker runs this station's jobs and no other's (personalization/tasks.py).
+        environment = {**os.environ, "CARDFORGE_STATIONS": station.name}
+        os.execve(sys.executable, argv, environment)  # noqa: S606 - a fixed program, argv list
 
     def _station(self, name: str, *, create: bool, transport: str, reader: str) -> EncoderStation:
         station = EncoderStation.objects.filter(name=name).first()

@@ -1,8 +1,7 @@
-"""What the PKI commands share: error mapping and the optional --by user."""
+"""What the PKI commands share: error mapping."""
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
 
 from config.errors import DomainError
@@ -19,13 +18,3 @@ def command_error(exc: DomainError, options: dict[str, str] | None = None) -> Co
         ]
         return CommandError("; ".join(lines))
     return CommandError(exc.message)
-
-
-def user_by_name(username: str | None):
-    if not username:
-        return None
-    user = get_user_model().objects.filter(username=username, is_active=True).first()
-    if user is None:
-        msg = f"--by: no active user {username!r}"
-        raise CommandError(msg)
-    return user

@@ -3,7 +3,7 @@ import getpass
 from django.core.management.base import BaseCommand
 
 from config.errors import DomainError
-from pki.management.commands._common import command_error, user_by_name
+from pki.management.commands._common import command_error
 from pki.reasons import END_ENTITY_REASONS
 from pki.selectors import certificate_get_by_serial
 from pki.services.revocation import certificate_revoke
@@ -27,10 +27,10 @@ class Command(BaseCommand):
         )
         parser.add_argument("--ca", metavar="SLUG", help="issuing CA, if the serial is ambiguous")
         parser.add_argument("--comment", default="", help="why (kept in the audit trail)")
-        parser.add_argument("--by", metavar="USERNAME", help="administrator recorded as actor")
 
     def handle(self, *args, **options):
-        by = user_by_name(options["by"])
+        # No --by: a command cannot name another user as the actor. It is recorded as the system,
+        # flagged as an emergency, with the operating-system user who ran it.
         comment = options["comment"] or ""
         operator = f"command line, OS user {getpass.getuser()}"
         try:
@@ -38,7 +38,7 @@ class Command(BaseCommand):
             certificate = certificate_revoke(
                 certificate=certificate,
                 reason=options["reason"],
-                by=by,
+                by=None,
                 emergency=True,
                 comment=f"{comment} [{operator}]".strip(),
             )

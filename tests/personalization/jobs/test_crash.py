@@ -122,7 +122,11 @@ def test_a_worker_killed_in_any_step_leaves_jobs_that_all_finish_after_a_restart
         [*(job.station.queue for job in jobs.values()), control],
         f"{prefix}-restarted",
         tmp_path / "restarted.log",
-        env=worker_environment(CARDFORGE_JOB_STALE_SECONDS="1"),
+        env=worker_environment(
+            CARDFORGE_JOB_STALE_SECONDS="1",
+            # One worker serves every station here: it must say so, or it runs none of them.
+            CARDFORGE_STATIONS=",".join(job.station.name for job in jobs.values()),
+        ),
     )
     try:
         worker.wait_ready()
