@@ -104,8 +104,8 @@ class Command(BaseCommand):
         self.stderr.flush()
         connections.close_all()
         # The worker runs this station's jobs and no other's (personalization/tasks.py).
-        environment = {**os.environ, "CARDFORGE_STATIONS": station.name}
-        os.execve(sys.executable, argv, environment)  # noqa: S606 - a fixed program, argv list
+        os.environ["CARDFORGE_STATIONS"] = station.name
+        os.execv(sys.executable, argv)  # noqa: S606 - a fixed program, arguments as a list
 
     def _station(self, name: str, *, create: bool, transport: str, reader: str) -> EncoderStation:
         station = EncoderStation.objects.filter(name=name).first()

@@ -38,6 +38,8 @@ def _job(request) -> PersonalizationJob:
 def execs(monkeypatch) -> list[list[str]]:
     """The argv run_station would replace itself with."""
     calls: list[list[str]] = []
+    # run_station names its station in the worker's environment: restored after the test.
+    monkeypatch.setenv("CARDFORGE_STATIONS", "")
     monkeypatch.setattr(
         "personalization.management.commands.run_station.os.execv",
         lambda path, argv: calls.append(argv),
@@ -61,6 +63,8 @@ def test_run_station_becomes_the_stations_worker(station, execs):
         ]
     ]
     assert "station.bench-1" in out.getvalue()
+    # The worker runs this station's jobs only (personalization/tasks.py).
+    assert os.environ["CARDFORGE_STATIONS"] == "bench-1"
 
 
 def test_run_station_refuses_a_missing_or_disabled_station_and_options_that_unmake_it(
