@@ -76,7 +76,9 @@ def test_a_combining_mark_must_follow_a_letter(users):
 
 
 def test_a_letter_carries_few_combining_marks(users):
-    field, message = _refusal(users, last_name="Zal" + "\u0301\u0300\u0302\u0308\u0303" + "go")
+    field, message = _refusal(
+        users, last_name="Zal" + "\u0334\u0335\u0336\u0337\u0338\u0334" + "go"
+    )
     assert field == "last_name"
     assert "combining marks" in message
 
@@ -153,3 +155,35 @@ def test_the_csv_import_applies_the_rule(users):
     assert "U+200B ZERO WIDTH SPACE" in problems[(2, "first_name")]
     assert "at most 62 bytes" in problems[(3, "last_name")]
     assert Professional.objects.count() == 0
+
+
+def test_the_form_states_the_rule_and_applies_it(client, users):
+    from django.urls import reverse
+
+    client.force_login(users[Role.ENROLMENT_OFFICER])
+    page = client.get(reverse("professional-create")).content.decode()
+    assert "at most 62 bytes in UTF-8" in page
+    response = client.post(
+        reverse("professional-create"),
+        {**_data(first_name="<b>Jean</b>"), "profession": "10", "country": "FR"},
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'id="id_first_name-errors"' in page
+    assert "U+003C LESS-THAN SIGN" in page
+    assert Professional.objects.count() == 0
+
+
+def test_other_text_refuses_invisible_characters(users):
+    from issuance.services.registry import organisation_create
+
+    with pytest.raises(ValidationFailed) as refused:
+        professional_create(data=_data(city="Paris\u202e"), by=users[Role.ENROLMENT_OFFICER])
+    assert refused.value.errors[0].field == "city"
+    assert "U+202E RIGHT-TO-LEFT OVERRIDE" in refused.value.errors[0].message
+    with pytest.raises(ValidationFailed) as refused:
+        organisation_create(
+            name="Clinique\u200b du Parc", finess="750000019", by=users[Role.ENROLMENT_OFFICER]
+        )
+    assert refused.value.errors[0].field == "name"
+    assert "U+200B ZERO WIDTH SPACE" in refused.value.errors[0].message

@@ -4,17 +4,27 @@ on an emulated card to the end (quality check included)."""
 
 from __future__ import annotations
 
+import itertools
+import unicodedata
+
 import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from accounts.roles import Role
 from config.errors import ValidationFailed
+from issuance.names import NAME_MAX_BYTES
 from issuance.services.registry import professional_create
+from personalization.emulated_cards import emulated_card_open
 from personalization.models import PersonalizationJob
+from personalization.piv import PivClient
 from personalization.runner.engine import Outcome, job_run
+from personalization.services.documents import pin_mailer_secrets
+from personalization.transports.emulated import EmulatedTransport
 from pki.models import Certificate
+from pki.text import first_grapheme
 from tests.factories import OrganisationFactory, ProfessionalFactory, valid_rpps
+from tests.pki.lint import lint_etsi_cert, lint_pkix_cert
 
 pytestmark = pytest.mark.django_db
 
@@ -70,3 +80,80 @@ def test_a_record_enrolled_before_the_rule_still_gets_its_card(approved):
         assert len(common_name.encode()) <= 64
         assert surname != "É" * 64
         assert ("É" * 64).startswith(surname)
+
+
+def _longest(*words: str) -> str:
+    """The words repeated, hyphenated, up to the last grapheme that still fits NAME_MAX_BYTES."""
+    name = ""
+    for word in itertools.cycle(words):
+        for index in range(len(word)):
+            if word[index : index + 1] and unicodedata.category(word[index])[0] == "M":
+                continue
+            grapheme = first_grapheme(word[index:])
+            candidate = name + ("-" if name and index == 0 else "") + grapheme
+            if len(candidate.encode()) > NAME_MAX_BYTES:
+                return name
+            name = candidate
+    raise AssertionError  # pragma: no cover - cycle never ends
+
+
+# The longest first and last names enrolment accepts, in several scripts. The last element says
+# which first name should be cut to an initial in the common name.
+LONGEST = {
+    "latin": (_longest("Éléonore", "Marie"), _longest("Lefèvre", "Dûpré", "Ançelot")),
+    "greek": (_longest("Παναγιώτης"), _longest("Αλεξανδρόπουλος")),
+    "cyrillic": (_longest("Владимир"), _longest("Щербаковский")),
+    "arabic": (_longest("عبدالرحمن"), _longest("الشريف")),
+    "cjk": (_longest("李小龍"), _longest("諸葛亮")),
+    "vietnamese": (_longest("Nguyễn", "Thị"), _longest("Trương", "Phượng")),
+    "yoruba": (_longest("Ọ̀láolúwa"), _longest("Adébáyọ̀")),  # marks left after NFC
+    "devanagari": (_longest("श्रीनिवास"), _longest("कृष्णमूर्ति")),
+}
+
+
+@pytest.fixture(autouse=True)
+def _public_urls(settings):
+    """Certificates must name public DNS names to pass pkilint (tests/pki/conftest.py)."""
+    settings.CARDFORGE_PKI_BASE_URL = "http://pki.example.org"
+    settings.PKI_QCPDS_URL = "https://www.example.org/pki/pds/en"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", list(LONGEST))
+def test_a_card_is_issued_for_the_longest_names_enrolment_accepts(approved, users, script):
+    first_name, last_name = LONGEST[script]
+    for name in (first_name, last_name):
+        assert NAME_MAX_BYTES - 6 < len(name.encode()) <= NAME_MAX_BYTES, name
+    professional = _enrol(users, first_name=first_name, last_name=last_name)
+    assert (professional.first_name, professional.last_name) == (first_name, last_name)
+    professional.organisation = OrganisationFactory(name="Hôpital " + "é" * 80)
+    professional.save()
+
+    job = _personalize(approved, professional)
+
+    initial = first_grapheme(first_name)
+    common_names = {f"{first_name} {last_name}", f"{initial}. {last_name}", last_name}
+    for row in Certificate.objects.for_card(job.card):
+        der = bytes(row.der)
+        subject = x509.load_der_x509_certificate(der).subject
+
+        def value(oid, subject=subject):
+            [attribute] = subject.get_attributes_for_oid(oid)
+            return attribute.value
+
+        # Whole: enrolment's rule keeps them within what the subject holds.
+        assert (value(NameOID.SURNAME), value(NameOID.GIVEN_NAME)) == (last_name, first_name)
+        assert value(NameOID.COMMON_NAME) in common_names
+        organisation = value(NameOID.ORGANIZATION_NAME)
+        assert professional.organisation.name.startswith(organisation)
+        for oid in (NameOID.COMMON_NAME, NameOID.ORGANIZATION_NAME):
+            assert len(value(oid).encode()) <= 64  # ub-common-name, ub-organization-name
+        assert lint_pkix_cert(der) == [], row.card_slot
+        if row.card_slot == "9C":
+            assert lint_etsi_cert(der)[1] == []
+
+    # The card's printed information holds "first last" whole (SP 800-73-4: 125 bytes).
+    pin, _ = pin_mailer_secrets(job.card.pin_mailer)
+    client = PivClient.connect(EmulatedTransport(emulated_card_open(job.card.emulated_card)))
+    client.verify_pin(pin)
+    assert client.read_printed_information().name == f"{first_name} {last_name}"
