@@ -4,9 +4,6 @@ on an emulated card to the end (quality check included)."""
 
 from __future__ import annotations
 
-import itertools
-import unicodedata
-
 import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
@@ -24,6 +21,7 @@ from personalization.transports.emulated import EmulatedTransport
 from pki.models import Certificate
 from pki.text import first_grapheme
 from tests.factories import OrganisationFactory, ProfessionalFactory, valid_rpps
+from tests.long_names import LONGEST
 from tests.pki.lint import lint_etsi_cert, lint_pkix_cert
 
 pytestmark = pytest.mark.django_db
@@ -80,35 +78,6 @@ def test_a_record_enrolled_before_the_rule_still_gets_its_card(approved):
         assert len(common_name.encode()) <= 64
         assert surname != "É" * 64
         assert ("É" * 64).startswith(surname)
-
-
-def _longest(*words: str) -> str:
-    """The words repeated, hyphenated, up to the last grapheme that still fits NAME_MAX_BYTES."""
-    name = ""
-    for word in itertools.cycle(words):
-        for index in range(len(word)):
-            if word[index : index + 1] and unicodedata.category(word[index])[0] == "M":
-                continue
-            grapheme = first_grapheme(word[index:])
-            candidate = name + ("-" if name and index == 0 else "") + grapheme
-            if len(candidate.encode()) > NAME_MAX_BYTES:
-                return name
-            name = candidate
-    raise AssertionError  # pragma: no cover - cycle never ends
-
-
-# The longest first and last names enrolment accepts, in several scripts. The last element says
-# which first name should be cut to an initial in the common name.
-LONGEST = {
-    "latin": (_longest("Éléonore", "Marie"), _longest("Lefèvre", "Dûpré", "Ançelot")),
-    "greek": (_longest("Παναγιώτης"), _longest("Αλεξανδρόπουλος")),
-    "cyrillic": (_longest("Владимир"), _longest("Щербаковский")),
-    "arabic": (_longest("عبدالرحمن"), _longest("الشريف")),
-    "cjk": (_longest("李小龍"), _longest("諸葛亮")),
-    "vietnamese": (_longest("Nguyễn", "Thị"), _longest("Trương", "Phượng")),
-    "yoruba": (_longest("Ọ̀láolúwa"), _longest("Adébáyọ̀")),  # marks left after NFC
-    "devanagari": (_longest("श्रीनिवास"), _longest("कृष्णमूर्ति")),
-}
 
 
 @pytest.fixture(autouse=True)
