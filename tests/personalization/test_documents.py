@@ -125,3 +125,27 @@ def test_the_card_face_holds_the_longest_names(document, tmp_path, script):
         assert first_name in _digits(front)
         assert last_name.upper() in _digits(front)
         assert _digits(long_named.holder_name) in _digits(back)
+
+
+@pytest.mark.parametrize("script", list(LONGEST))
+def test_the_letters_keep_the_postal_address_for_the_longest_names(document, tmp_path, script):
+    """The recipient's name takes at most three lines of the envelope window: the address
+    below it always shows."""
+    first_name, last_name = LONGEST[script]
+    holder = f"{first_name} {last_name}"
+    long_named = dataclasses.replace(
+        document,
+        first_name=first_name,
+        last_name=last_name,
+        holder_name=holder,
+        address_lines=[holder, "12 rue de la Santé", "75013 Paris"],
+    )
+    for name, pdf in (
+        ("carrier", carrier_pdf(long_named)),
+        ("mailer", pin_mailer_pdf(long_named, pin=PIN, puk=PUK)),
+    ):
+        text = _text(pdf, tmp_path, name)
+        assert "12 rue de la Santé" in text, name
+        assert "75013 Paris" in text, name
+        if script != "arabic":  # pdftotext gives right-to-left runs in its own order
+            assert _digits(f"Dear {holder},") in _digits(text), name
