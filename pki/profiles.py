@@ -237,9 +237,9 @@ def ca_name(common_name: str) -> x509.Name:
 
 
 def professional_common_name(first_name: str, last_name: str) -> str:
-    """ "First Last" if it fits ub-common-name's 64 bytes, else "F. Last", else the last name
-    alone, cut to 64 bytes only if it is longer (enrolment keeps names to 62 bytes, so an
-    enrolled name is never cut)."""
+    """The common name: "First Last" if it fits ub-common-name's 64 bytes, else "F. Last" (the
+    first grapheme of the first name), else the last name alone, cut to 64 bytes only if it is
+    longer (enrolment keeps names to 62 bytes, so an enrolled name is never cut)."""
     first, last = _fit(first_name, UB_NAME_BYTES), _fit(last_name, UB_NAME_BYTES)
     full = f"{first} {last}".strip()
     if utf8_length(full) <= UB_COMMON_NAME:
