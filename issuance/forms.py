@@ -2,6 +2,7 @@ from django import forms
 
 from cardprofiles.models import CardProfile
 from issuance.models import CardRequest, Organisation
+from issuance.names import NAME_RULE
 from issuance.professions import Profession
 
 
@@ -9,8 +10,8 @@ class ProfessionalForm(forms.Form):
     """Text in, like the CSV columns; the registry service does the validation."""
 
     rpps = forms.CharField(label="RPPS number", max_length=20, help_text="11 digits")
-    last_name = forms.CharField(max_length=200)
-    first_name = forms.CharField(max_length=200)
+    last_name = forms.CharField(max_length=200, help_text=NAME_RULE)
+    first_name = forms.CharField(max_length=200, help_text=NAME_RULE)
     profession = forms.ChoiceField(choices=[("", "—"), *Profession.choices])
     specialty = forms.CharField(max_length=250, required=False)
     email = forms.CharField(max_length=300)

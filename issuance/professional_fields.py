@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from iso3166 import countries_by_alpha2
 
+from issuance.names import invisible_character_problem, person_name_clean
 from issuance.professions import parse_profession
 from issuance.validators import finess_problem, rpps_problem
 
@@ -31,9 +32,8 @@ OPTIONAL = (
 )
 COLUMNS = REQUIRED + OPTIONAL
 
+NAMES = ("last_name", "first_name")  # issuance/names.py says what a name may hold
 _MAX_LENGTH = {
-    "last_name": 150,
-    "first_name": 150,
     "email": 254,
     "specialty": 200,
     "phone": 32,
@@ -43,7 +43,6 @@ _MAX_LENGTH = {
     "city": 100,
 }
 _PHONE = re.compile(r"\+?[0-9 ().-]{4,30}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _email = EmailValidator()
 
 
@@ -55,8 +54,9 @@ class Problem:
 
 def _text(field: str, value: str, problems: list[Problem]) -> str:
     value = unicodedata.normalize("NFC", value.strip())
-    if _CONTROL.search(value):
-        problems.append(Problem(field, "must not contain control characters"))
+    problem = invisible_character_problem(value)
+    if problem:
+        problems.append(Problem(field, problem))
     limit = _MAX_LENGTH.get(field)
     if limit and len(value) > limit:
         problems.append(Problem(field, f"is {len(value)} characters long; at most {limit}"))
@@ -82,6 +82,11 @@ def clean_professional(
 
     for field, given in raw.items():
         if field not in COLUMNS or field in missing or given is None:
+            continue
+        if field in NAMES:
+            cleaned[field], problem = person_name_clean(given)
+            if problem:
+                problems.append(Problem(field, problem))
             continue
         value = _text(field, given, problems)
         if field == "rpps":

@@ -34,6 +34,7 @@ from django.urls import reverse
 
 from pki import asn1
 from pki.key_backends.base import KeyAlgorithm
+from pki.text import first_grapheme, fit_utf8, utf8_length
 
 # ETSI EN 319 412-1 §5.1.3 item 6: a national identifier scheme ("two characters ... followed by
 # ':'"), the country of the register and the identifier: RP = the French RPPS register.
@@ -41,9 +42,17 @@ RPPS_IDENTIFIER_PREFIX = "RP:FR-"
 RPPS_NAMING_AUTHORITY = "RPPS - Repertoire partage des professionnels de sante"
 # The register's public directory, named as the scheme's registration authority (NAT-5.1.3-06).
 RPPS_REGISTRATION_AUTHORITY_URL = "https://annuaire.sante.fr"
-# X.520 upper bounds (RFC 5280 Appendix A.1): ub-common-name and ub-organization-name.
+# X.520 upper bounds (RFC 5280 Appendix A.1): ub-common-name and ub-organization-name, counted
+# here in bytes of UTF-8 (pki/text.py): `cryptography` refuses a commonName over 64 bytes, and
+# pkilint counts characters, so a value within 64 bytes passes both.
 UB_COMMON_NAME = 64
 UB_ORGANIZATION_NAME = 64
+# surname and givenName are X520name, up to ub-name (32768) characters; this platform holds them
+# to 64 bytes like the common name, so a certificate's subject stays small whatever the record
+# holds (enrolment's name rule, issuance/names.py, keeps names to 62 bytes: never cut).
+UB_NAME_BYTES = 64
+# Common PKI / ISIS-MTT admission syntax: professionItems are DirectoryString (SIZE (1..128)).
+UB_PROFESSION_ITEM = 128
 # Certificates are dated a minute back so a relying party whose clock is slightly behind does
 # not see a certificate that is not yet valid.
 BACKDATE = dt.timedelta(minutes=1)
@@ -204,8 +213,8 @@ def get_profile(name: str) -> CertificateProfile:
 
 
 def _fit(text: str, limit: int) -> str:
-    text = " ".join(unicodedata.normalize("NFC", text).split())
-    return text if len(text) <= limit else text[:limit].rstrip()
+    """`text` with its whitespace collapsed, in at most `limit` bytes of UTF-8 (pki/text.py)."""
+    return fit_utf8(" ".join(unicodedata.normalize("NFC", text).split()), limit)
 
 
 def ca_name(common_name: str) -> x509.Name:
@@ -228,18 +237,26 @@ def ca_name(common_name: str) -> x509.Name:
 
 
 def professional_common_name(first_name: str, last_name: str) -> str:
-    full = " ".join(f"{first_name} {last_name}".split())
-    if len(full) <= UB_COMMON_NAME:
+    """The common name: "First Last" if it fits ub-common-name's 64 bytes, else "F. Last" (the
+    first grapheme of the first name), else the last name alone, cut to 64 bytes only if it is
+    longer (enrolment keeps names to 62 bytes, so an enrolled name is never cut)."""
+    first, last = _fit(first_name, UB_NAME_BYTES), _fit(last_name, UB_NAME_BYTES)
+    full = f"{first} {last}".strip()
+    if utf8_length(full) <= UB_COMMON_NAME:
         return full
-    initial = first_name.strip()[:1]
-    return _fit(f"{initial}. {last_name}" if initial else last_name, UB_COMMON_NAME)
+    initial = first_grapheme(first)
+    abbreviated = f"{initial}. {last}" if initial else last
+    if utf8_length(abbreviated) <= UB_COMMON_NAME:
+        return abbreviated
+    return _fit(last, UB_COMMON_NAME)
 
 
 def professional_name(professional) -> x509.Name:
     """The subject of a professional's certificate (ETSI EN 319 412-2 §4.2.4): countryName,
     organizationName where known, surname, givenName, serialNumber (EN 319 412-1 §5.1.3:
-    the RPPS number in the national-scheme form) and commonName. `professional` is the
-    identity an approved card request carries (issuance.identity.Identity)."""
+    the RPPS number in the national-scheme form) and commonName. Every text attribute is fitted
+    by its encoded length (UB_* above). `professional` is the identity an approved card request
+    carries (issuance.identity.Identity)."""
     attributes = [x509.NameAttribute(NameOID.COUNTRY_NAME, professional.country)]
     if professional.organisation_name:
         attributes.append(
@@ -249,8 +266,8 @@ def professional_name(professional) -> x509.Name:
             )
         )
     attributes += [
-        x509.NameAttribute(NameOID.SURNAME, " ".join(professional.last_name.split())),
-        x509.NameAttribute(NameOID.GIVEN_NAME, " ".join(professional.first_name.split())),
+        x509.NameAttribute(NameOID.SURNAME, _fit(professional.last_name, UB_NAME_BYTES)),
+        x509.NameAttribute(NameOID.GIVEN_NAME, _fit(professional.first_name, UB_NAME_BYTES)),
         x509.NameAttribute(NameOID.SERIAL_NUMBER, RPPS_IDENTIFIER_PREFIX + professional.rpps),
         x509.NameAttribute(
             NameOID.COMMON_NAME,
@@ -402,7 +419,7 @@ def _admission(professional) -> x509.Admissions:
                 profession_infos=[
                     x509.ProfessionInfo(
                         naming_authority=None,
-                        profession_items=[professional.profession_label],
+                        profession_items=[_fit(professional.profession_label, UB_PROFESSION_ITEM)],
                         profession_oids=None,
                         registration_number=professional.rpps,
                         add_profession_info=None,

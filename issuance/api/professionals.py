@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from config.api import ServiceAPIView
 from config.errors import FieldError, ValidationFailed
 from issuance.models import Organisation, Professional
+from issuance.names import NAME_RULE
 from issuance.professional_fields import COLUMNS
 from issuance.selectors import organisation_list, professional_list
 from issuance.services.imports import professionals_import
@@ -64,8 +65,8 @@ class ProfessionalInput(serializers.Serializer):
     """Text fields as in the CSV columns; the service validates them and names each bad field."""
 
     rpps = serializers.CharField(required=False, allow_blank=True, help_text="11 digits, Luhn")
-    last_name = serializers.CharField(required=False, allow_blank=True)
-    first_name = serializers.CharField(required=False, allow_blank=True)
+    last_name = serializers.CharField(required=False, allow_blank=True, help_text=NAME_RULE)
+    first_name = serializers.CharField(required=False, allow_blank=True, help_text=NAME_RULE)
     profession = serializers.CharField(
         required=False, allow_blank=True, help_text="code (10, 21, 40, 50, 60, 70) or name"
     )

@@ -11,6 +11,7 @@ from audit.services import audit_record
 from config.errors import Conflict, FieldError, ValidationFailed
 from issuance.identity import SNAPSHOT_FIELDS
 from issuance.models import CardRequest, Organisation, Professional
+from issuance.names import invisible_character_problem
 from issuance.professional_fields import clean_professional
 from issuance.validators import finess_problem
 
@@ -124,6 +125,8 @@ def _clean_organisation(name: str, finess: str) -> tuple[str, str]:
         errors.append(FieldError("name", "is required"))
     elif len(name) > 200:
         errors.append(FieldError("name", "is longer than 200 characters"))
+    elif problem := invisible_character_problem(name):
+        errors.append(FieldError("name", problem))
     problem = finess_problem(finess)
     if problem:
         errors.append(FieldError("finess", problem))

@@ -10,6 +10,7 @@ from config.errors import DomainError
 from config.views import show_domain_error
 from issuance.forms import CardRequestForm, ImportForm, OrganisationForm, ProfessionalForm
 from issuance.models import Professional
+from issuance.names import NAME_RULE
 from issuance.professions import Profession
 from issuance.selectors import card_request_list, organisation_list, professional_list
 from issuance.services.imports import professionals_import
@@ -130,7 +131,11 @@ def professional_import_view(request):
             )
         except DomainError as error:
             form.add_error("file", error.message)
-    return render(request, "issuance/professional_import.html", {"form": form, "report": report})
+    return render(
+        request,
+        "issuance/professional_import.html",
+        {"form": form, "report": report, "name_rule": NAME_RULE},
+    )
 
 
 @login_required

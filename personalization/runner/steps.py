@@ -52,6 +52,7 @@ from pki.services.certificates import (
     certificates_record,
     certificates_sign,
 )
+from pki.text import fit_utf8
 
 PIN_MAILER_PURPOSE = "pin-mailer"
 ESCROW_PURPOSE = "escrowed-key"
@@ -387,8 +388,9 @@ def _certificates(ctx: StepContext) -> dict[str, x509.Certificate]:
 
 
 def _fit(text: str, limit: int) -> str:
-    """At most `limit` bytes of UTF-8 without cutting a character (printed information)."""
-    return text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
+    """At most `limit` bytes of UTF-8 (printed information, SP 800-73-4 Part 1 Table 13), cut
+    between graphemes: never inside a character or between a letter and its combining marks."""
+    return fit_utf8(" ".join(text.split()), limit)
 
 
 # --- data objects -----------------------------------------------------------------------------

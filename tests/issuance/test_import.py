@@ -124,7 +124,7 @@ def test_bom_semicolons_crlf_and_accents(tmp_path):
     content = b"\xef\xbb\xbf" + _csv(
         f"{R1};Nguyễn;Thảo;Médecin;thao@example.org;Saint-Étienne;fr",
         f"{R2};Ødegård;Søren;70;soren@example.org;Zürich;CH",
-        f'{R3};"Le Gall; dit ""Yann""";Yann;nurse;yann@example.org;Brest;FR',
+        f'{R3};Le Gall;Yann;nurse;yann@example.org;"Brest; quartier ""Recouvrance""";FR',
         header=header,
         newline="\r\n",
     )
@@ -139,7 +139,7 @@ def test_bom_semicolons_crlf_and_accents(tmp_path):
     )
     assert thao.profession == 10
     assert Professional.objects.get(rpps=R2).last_name == "Ødegård"
-    assert Professional.objects.get(rpps=R3).last_name == 'Le Gall; dit "Yann"'
+    assert Professional.objects.get(rpps=R3).city == 'Brest; quartier "Recouvrance"'
 
 
 def test_duplicate_rpps_in_the_file_names_both_lines(tmp_path):

@@ -62,7 +62,8 @@ def test_create_returns_the_professional_and_audits_it(officer):
         ({"phone": "call me"}, "phone", "digits"),
         ({"organisation_finess": "123456789"}, "organisation_finess", "no organisation"),
         ({"organisation_finess": "12"}, "organisation_finess", "9 digits"),
-        ({"last_name": "x" * 151}, "last_name", "at most 150"),
+        ({"last_name": "x" * 63}, "last_name", "at most 62 bytes"),
+        ({"first_name": "Jean<br>"}, "first_name", "'<'"),
         ({"nickname": "Doc"}, "nickname", "not a field"),
     ],
 )

@@ -3,6 +3,7 @@ letter without the PIN, PIN mailer with it. Checked with poppler (pdfinfo, pdfto
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 import subprocess
@@ -18,6 +19,7 @@ from personalization.documents.render import (
     photo_data_uri,
     pin_mailer_pdf,
 )
+from tests.long_names import LONGEST
 
 pytestmark = pytest.mark.poppler
 
@@ -103,3 +105,47 @@ def test_pin_mailer_holds_pin_and_puk(document, tmp_path):
     assert "Élodie Lefèvre-Nguyễn" in text
     assert PIN in _digits(text)
     assert PUK in _digits(text)
+
+
+@pytest.mark.parametrize("script", list(LONGEST))
+def test_the_card_face_holds_the_longest_names(document, tmp_path, script):
+    """A long name gets a smaller type and wraps, so the profession and the RPPS number stay on
+    the card (before, the longest Latin names pushed them off its edge)."""
+    first_name, last_name = LONGEST[script]
+    long_named = dataclasses.replace(
+        document,
+        first_name=first_name,
+        last_name=last_name,
+        holder_name=f"{first_name} {last_name}",
+    )
+    front, back = _text(card_face_pdf(long_named), tmp_path, "face").split("\f")[:2]
+    assert "Physician" in front
+    assert "RPPS 10000000017" in front
+    if script != "arabic":  # pdftotext gives right-to-left runs in its own order
+        assert first_name in _digits(front)
+        assert last_name.upper() in _digits(front)
+        assert _digits(long_named.holder_name) in _digits(back)
+
+
+@pytest.mark.parametrize("script", list(LONGEST))
+def test_the_letters_keep_the_postal_address_for_the_longest_names(document, tmp_path, script):
+    """The recipient's name takes at most three lines of the envelope window: the address
+    below it always shows."""
+    first_name, last_name = LONGEST[script]
+    holder = f"{first_name} {last_name}"
+    long_named = dataclasses.replace(
+        document,
+        first_name=first_name,
+        last_name=last_name,
+        holder_name=holder,
+        address_lines=[holder, "12 rue de la Santé", "75013 Paris"],
+    )
+    for name, pdf in (
+        ("carrier", carrier_pdf(long_named)),
+        ("mailer", pin_mailer_pdf(long_named, pin=PIN, puk=PUK)),
+    ):
+        text = _text(pdf, tmp_path, name)
+        assert "12 rue de la Santé" in text, name
+        assert "75013 Paris" in text, name
+        if script != "arabic":  # pdftotext gives right-to-left runs in its own order
+            assert _digits(f"Dear {holder},") in _digits(text), name
