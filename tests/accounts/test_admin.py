@@ -59,23 +59,27 @@ def test_deactivating_a_profile_is_audited(admin_client, profiles):
     assert event.payload == {"name": "hpc-rsa", "active": False}
 
 
-def test_granting_a_role_is_audited_with_who_did_it(admin_client, users):
+def test_granting_a_privileged_role_is_asked_for_and_audited_with_who_asked(admin_client, users):
     target = make_user(None, username="newcomer")
     response = admin_client.post(
         f"/admin/auth/user/{target.pk}/change/",
         {
             "username": "newcomer",
+            "email": "newcomer@example.org",
             "is_active": "on",
             "groups": [Group.objects.get(name=Role.APPROVING_OFFICER.value).pk],
             "date_joined_0": "2026-11-29",
             "date_joined_1": "08:00:00",
         },
+        follow=True,
     )
-    assert response.status_code == 302, response.content
-    event = AuditEvent.objects.get(event=EventType.USER_ACCESS_CHANGED)
+    assert response.status_code == 200, response.content
+    assert "second administrator" in response.content.decode()
+    assert not target.groups.exists()
+    event = AuditEvent.objects.get(event=EventType.PRIVILEGED_CHANGE_REQUESTED)
     assert event.actor == "administrator"
-    assert event.payload["before"]["roles"] == []
-    assert event.payload["after"]["roles"] == ["approving officer"]
+    assert event.payload["role"] == "approving officer"
+    assert event.payload["email"] == "newcomer@example.org"
 
 
 def test_registry_is_read_only_in_the_admin(admin_client, professional):

@@ -96,7 +96,7 @@ def test_an_administrator_cannot_reset_an_approvers_password_and_approve_their_o
 
 
 def test_the_typed_password_is_never_set_even_after_a_second_administrator_approves(
-    admin_client, administrator, users, mailoutbox
+    admin_client, administrator, users, mailoutbox, django_capture_on_commit_callbacks
 ):
     approver = users[Role.APPROVING_OFFICER]
     approver.email = "approver@example.org"
@@ -110,7 +110,8 @@ def test_the_typed_password_is_never_set_even_after_a_second_administrator_appro
     pending.force_authenticate(second)
     changes = pending.get("/api/v1/privileged-changes/?status=pending").json()["results"]
     assert [(c["kind"], c["user"]) for c in changes] == [("reset_password", approver.username)]
-    approved = pending.post(f"/api/v1/privileged-changes/{changes[0]['id']}/approve/")
+    with django_capture_on_commit_callbacks(execute=True):
+        approved = pending.post(f"/api/v1/privileged-changes/{changes[0]['id']}/approve/")
     assert approved.status_code == 200, approved.content
 
     approver.refresh_from_db()
