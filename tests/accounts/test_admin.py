@@ -5,6 +5,7 @@ import pytest
 import yaml
 from django.contrib.auth.models import Group
 
+from accounts.models import PrivilegedChange
 from accounts.roles import Role
 from audit.events import EventType
 from audit.models import AuditEvent
@@ -87,3 +88,50 @@ def test_registry_is_read_only_in_the_admin(admin_client, professional):
     page = admin_client.get(f"/admin/issuance/professional/{professional.pk}/change/")
     assert page.status_code == 200
     assert 'name="last_name"' not in page.content.decode()
+
+
+def test_the_user_form_offers_no_direct_permissions_nor_superuser_status(admin_client, users):
+    page = admin_client.get(f"/admin/auth/user/{users[Role.AUDITOR].pk}/change/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'name="groups"' in html
+    assert 'name="user_permissions"' not in html
+    assert 'name="is_superuser"' not in html
+
+
+def test_a_privileged_users_password_page_asks_instead_of_setting(admin_client, users):
+    approver = users[Role.APPROVING_OFFICER]
+    page = admin_client.get(f"/admin/auth/user/{approver.pk}/password/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "second administrator" in html
+    assert 'name="password1"' not in html
+    # Its e-mail address, where the link will go, is not editable in the admin either.
+    change_page = admin_client.get(f"/admin/auth/user/{approver.pk}/change/").content.decode()
+    assert 'name="email"' not in change_page
+
+
+def test_a_second_administrator_approves_in_the_admin(admin_client, users, client):
+    approver = users[Role.APPROVING_OFFICER]
+    approver.email = "approver@example.org"
+    approver.save()
+    admin_client.post(f"/admin/auth/user/{approver.pk}/password/", {})
+    (change,) = PrivilegedChange.objects.pending()
+    listing = admin_client.get("/admin/accounts/privilegedchange/")
+    assert listing.status_code == 200
+    own = admin_client.post(
+        "/admin/accounts/privilegedchange/",
+        {"action": "approve", "_selected_action": [change.pk]},
+        follow=True,
+    )
+    assert "another administrator" in own.content.decode()
+    second = make_user(Role.ADMINISTRATOR, username="second-admin", is_staff=True)
+    client.force_login(second)
+    client.post(
+        "/admin/accounts/privilegedchange/",
+        {"action": "approve", "_selected_action": [change.pk]},
+    )
+    change.refresh_from_db()
+    assert (change.status, change.decided_by) == ("approved", second)
+    approver.refresh_from_db()
+    assert not approver.has_usable_password()
