@@ -7,6 +7,7 @@ from django.contrib.auth.models import Group
 
 from accounts.models import PrivilegedChange
 from accounts.roles import Role
+from accounts.services.tokens import api_token_create
 from audit.events import EventType
 from audit.models import AuditEvent
 from cardprofiles.models import CardProfile
@@ -135,3 +136,26 @@ def test_a_second_administrator_approves_in_the_admin(admin_client, users, clien
     assert (change.status, change.decided_by) == ("approved", second)
     approver.refresh_from_db()
     assert not approver.has_usable_password()
+
+
+def test_adding_a_user_in_the_admin_still_works_and_is_audited(admin_client):
+    response = admin_client.post(
+        "/admin/auth/user/add/",
+        {
+            "username": "fresh",
+            "usable_password": "true",
+            "password1": "a long enough passphrase 7",
+            "password2": "a long enough passphrase 7",
+        },
+    )
+    assert response.status_code == 302, response.content
+    event = AuditEvent.objects.get(event=EventType.USER_ACCESS_CHANGED, object_id__isnull=False)
+    assert event.payload["username"] == "fresh"
+    assert event.payload["before"] is None
+
+
+def test_api_tokens_are_listed_by_prefix_only(admin_client, users):
+    _, key = api_token_create(user=users[Role.AUDITOR])
+    page = admin_client.get("/admin/accounts/apitoken/").content.decode()
+    assert key[:8] in page
+    assert key not in page
