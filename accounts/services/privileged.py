@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import PrivilegedChange
-from accounts.privileges import role_is_privileged
+from accounts.privileges import role_is_privileged, user_is_privileged
 from accounts.services import effects
 from audit.events import EventType
 from audit.services import audit_record
@@ -45,9 +45,11 @@ def _payload(change: PrivilegedChange, **extra) -> dict:
     return {**payload, **{key: value for key, value in extra.items() if value}}
 
 
-def _needs_email(kind: str, role) -> bool:
-    # A reset link, or the fresh credentials a privileged role starts with, go by e-mail.
-    return kind == Kind.RESET_PASSWORD or (kind == Kind.GRANT_ROLE and role_is_privileged(role))
+def _needs_email(kind: str, target, role) -> bool:
+    # A reset link, or the fresh credentials a first privileged role starts with, go by e-mail.
+    if kind == Kind.GRANT_ROLE:
+        return role_is_privileged(role) and not user_is_privileged(target)
+    return kind == Kind.RESET_PASSWORD
 
 
 @transaction.atomic
@@ -63,7 +65,7 @@ def privileged_change_request(
         raise ValidationFailed([FieldError("role", "a role is given with grant_role, and only")])
     if kind == Kind.GRANT_ROLE and target.groups.filter(pk=role.pk).exists():
         raise Conflict(f"{target.get_username()} already holds the role {role.name}")
-    if _needs_email(kind, role) and not target.email:
+    if _needs_email(kind, target, role) and not target.email:
         raise ValidationFailed(
             [FieldError("user", f"{target.get_username()} has no e-mail address to send a link to")]
         )
@@ -74,7 +76,7 @@ def privileged_change_request(
         kind=kind,
         target=target,
         role=role,
-        target_email=target.email if _needs_email(kind, role) else "",
+        target_email=target.email if _needs_email(kind, target, role) else "",
         reason=_reason(reason),
         requested_by=by,
     )
@@ -142,8 +144,9 @@ def privileged_change_approve(
         payload=_payload(change, reason=change.decision_reason),
     )
     if change.kind == Kind.GRANT_ROLE:
+        was_privileged = user_is_privileged(target)
         effects.role_grant_apply(user=target, group=change.role, by=by, change=change)
-        if role_is_privileged(change.role):
+        if not was_privileged and role_is_privileged(change.role):
             # Whoever knew the old password (an administrator may have set it while the user
             # held no privileged role) must not inherit the new role: fresh credentials only.
             effects.password_reset_by_link_apply(user=target, by=by, change=change)

@@ -271,3 +271,14 @@ def test_the_api_lists_and_decides_with_the_error_shape(admins, approver, api):
     )
     assert bad.status_code == 400
     assert bad.json()["errors"] == [{"field": "role", "message": "no role 'pope'"}]
+
+
+def test_a_further_privileged_role_keeps_the_credentials_already_under_dual_control(admins):
+    first, second = admins
+    change = user_role_grant(user=second, role=_role(Role.APPROVING_OFFICER), by=first)
+    assert change.target_email == ""  # no link will be sent: none is needed
+    third = make_user(Role.ADMINISTRATOR, username="third-admin")
+    privileged_change_approve(change=change, by=third)
+    second.refresh_from_db()
+    assert second.groups.filter(name=Role.APPROVING_OFFICER.value).exists()
+    assert second.has_usable_password()
