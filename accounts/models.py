@@ -10,6 +10,11 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+# An attribute the services and views that audit a password change themselves set on the user
+# (accounts/services/effects.py, accounts/views.py); any other change (`manage.py
+# changepassword`, a shell) is audited by accounts/signals.py. The name of a flag, no secret.
+PASSWORD_CHANGE_AUDITED = "_cardforge_password_change_audited"  # noqa: S105
+
 
 class ApiTokenQuerySet(models.QuerySet):
     def active(self):

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
+from accounts.models import PASSWORD_CHANGE_AUDITED
 from accounts.services.tokens import api_tokens_revoke_all
 from audit.events import EventType
 from audit.services import audit_record
@@ -60,6 +61,15 @@ def revoke_tokens_on_password_change_or_deactivation(
     if not (password_changed or deactivated):
         return
     with transaction.atomic():
+        if password_changed and not getattr(instance, PASSWORD_CHANGE_AUDITED, False):
+            audit_record(
+                event=EventType.USER_PASSWORD_RESET,
+                obj=instance,
+                payload={
+                    "username": instance.get_username(),
+                    "method": "outside the application (command or shell)",
+                },
+            )
         api_tokens_revoke_all(
             user=instance, cause="password changed" if password_changed else "user deactivated"
         )

@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.db import transaction
 from django.urls import reverse_lazy
 
+from accounts.models import PASSWORD_CHANGE_AUDITED
 from audit.events import EventType
 from audit.services import audit_record
 
@@ -16,6 +17,7 @@ class SetPasswordByLinkView(auth_views.PasswordResetConfirmView):
     success_url = reverse_lazy("password_set_done")
 
     def form_valid(self, form):
+        setattr(form.user, PASSWORD_CHANGE_AUDITED, True)  # by the event below
         with transaction.atomic():
             response = super().form_valid(form)
             audit_record(

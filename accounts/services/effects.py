@@ -19,6 +19,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django_otp import devices_for_user
 
+from accounts.models import PASSWORD_CHANGE_AUDITED
 from accounts.services.tokens import api_tokens_revoke_all
 from audit.events import EventType
 from audit.services import audit_record
@@ -81,6 +82,7 @@ def password_set_apply(*, user, password: str | None, by) -> None:
         user.set_unusable_password()
     else:
         user.set_password(password)
+    setattr(user, PASSWORD_CHANGE_AUDITED, True)  # by the event below
     user.save(update_fields=["password"])
     audit_record(
         event=EventType.USER_PASSWORD_RESET,

@@ -87,3 +87,18 @@ def test_an_upgraded_password_hash_at_sign_in_keeps_the_tokens(users, settings):
         users[Role.AUDITOR].__class__.objects.get(username="auditor").password.startswith("scrypt$")
     )
     assert _calls(token) == 200
+
+
+def test_a_password_changed_outside_the_application_is_audited_once(users):
+    auditor = users[Role.AUDITOR]
+    token = _new_token("auditor")
+    auditor.set_password("changed from a shell 123")  # as `manage.py changepassword` does
+    auditor.save()
+    assert _calls(token) == 401
+    (event,) = AuditEvent.objects.filter(event=EventType.USER_PASSWORD_RESET)
+    assert event.payload == {
+        "username": "auditor",
+        "method": "outside the application (command or shell)",
+    }
+    revoked = AuditEvent.objects.get(event=EventType.API_TOKENS_REVOKED)
+    assert revoked.payload["cause"] == "password changed"
