@@ -7,6 +7,7 @@ import hashlib
 from datetime import timedelta
 
 import pytest
+from django.core.checks import run_checks
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -102,3 +103,12 @@ def test_a_password_changed_outside_the_application_is_audited_once(users):
     }
     revoked = AuditEvent.objects.get(event=EventType.API_TOKENS_REVOKED)
     assert revoked.payload["cause"] == "password changed"
+
+
+def test_check_deploy_flags_an_email_backend_that_keeps_reset_links_local(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    assert "accounts.W001" in {problem.id for problem in run_checks(include_deployment_checks=True)}
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    assert "accounts.W001" not in {
+        problem.id for problem in run_checks(include_deployment_checks=True)
+    }
