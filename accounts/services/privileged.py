@@ -131,6 +131,17 @@ def privileged_change_approve(
     """Approve and apply the change, as the second administrator."""
     change = _lock_for_decision(change, by)
     target = change.target
+    # A reset, or a grant making the user privileged for the first time, ends with a link.
+    fresh_credentials = change.kind == Kind.RESET_PASSWORD or (
+        change.kind == Kind.GRANT_ROLE
+        and role_is_privileged(change.role)
+        and not user_is_privileged(target)
+    )
+    if fresh_credentials and not change.target_email:
+        raise Conflict(
+            f"{target.get_username()}'s roles changed since the request: a set-password link "
+            "is now needed; reject this change and ask again"
+        )
     if change.target_email and target.email != change.target_email:
         raise Conflict(
             f"{target.get_username()}'s e-mail address changed since the request "
@@ -144,18 +155,15 @@ def privileged_change_approve(
         payload=_payload(change, reason=change.decision_reason),
     )
     if change.kind == Kind.GRANT_ROLE:
-        was_privileged = user_is_privileged(target)
         effects.role_grant_apply(user=target, group=change.role, by=by, change=change)
-        if not was_privileged and role_is_privileged(change.role):
-            # Whoever knew the old password (an administrator may have set it while the user
-            # held no privileged role) must not inherit the new role: fresh credentials only.
-            effects.password_reset_by_link_apply(user=target, by=by, change=change)
-    elif change.kind == Kind.RESET_PASSWORD:
-        effects.password_reset_by_link_apply(user=target, by=by, change=change)
     elif change.kind == Kind.RESET_SECOND_FACTOR:
         effects.second_factor_reset_apply(user=target, by=by, change=change)
     elif change.kind == Kind.REVOKE_API_TOKENS:
         effects.api_tokens_revoke_apply(user=target, by=by, change=change)
+    if fresh_credentials:
+        # A reset, or a first privileged role: whoever knew the old password (an administrator
+        # may have set it while the user held no privileged role) must not keep it.
+        effects.password_reset_by_link_apply(user=target, by=by, change=change)
     return change
 
 

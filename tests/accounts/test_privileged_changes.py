@@ -282,3 +282,13 @@ def test_a_further_privileged_role_keeps_the_credentials_already_under_dual_cont
     second.refresh_from_db()
     assert second.groups.filter(name=Role.APPROVING_OFFICER.value).exists()
     assert second.has_usable_password()
+
+
+def test_a_grant_asked_for_a_privileged_user_who_lost_their_role_is_refused(admins):
+    first, second = admins
+    change = user_role_grant(user=second, role=_role(Role.APPROVING_OFFICER), by=first)
+    second.groups.clear()  # meanwhile no longer privileged: their password was never dual-controlled
+    third = make_user(Role.ADMINISTRATOR, username="third-admin")
+    with pytest.raises(Conflict, match="roles changed since the request"):
+        privileged_change_approve(change=change, by=third)
+    assert not second.groups.exists()
