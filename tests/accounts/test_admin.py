@@ -120,6 +120,10 @@ def test_a_second_administrator_approves_in_the_admin(admin_client, users, clien
     (change,) = PrivilegedChange.objects.pending()
     listing = admin_client.get("/admin/accounts/privilegedchange/")
     assert listing.status_code == 200
+    assert "approver@example.org" in listing.content.decode()
+    assert (
+        admin_client.get(f"/admin/accounts/privilegedchange/{change.pk}/change/").status_code == 200
+    )
     own = admin_client.post(
         "/admin/accounts/privilegedchange/",
         {"action": "approve", "_selected_action": [change.pk]},
