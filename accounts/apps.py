@@ -9,7 +9,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Users and roles"
 
     def ready(self) -> None:
-        from accounts import signals  # noqa: F401  (connects login audit handlers)
+        from accounts import checks, signals  # noqa: F401  (registers checks, connects handlers)
         from accounts.roles import sync_role_groups
 
         post_migrate.connect(sync_role_groups, sender=self, dispatch_uid="accounts.sync_roles")

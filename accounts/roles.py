@@ -147,9 +147,11 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "auth.add_user",
         "auth.change_user",
         "auth.view_group",
-        "authtoken.view_token",
-        "authtoken.add_token",
-        "authtoken.delete_token",
+        # Privileged account changes: one administrator asks, another decides (never their own
+        # request, never a change to their own account: accounts/services/privileged.py).
+        "accounts.view_privilegedchange",
+        "accounts.decide_privilegedchange",
+        "accounts.view_apitoken",
     ],
 }
 

@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 api_v1 = [
     path("", include("accounts.api")),
+    path("", include("accounts.api_privileged")),
     path("", include("issuance.api.urls")),
     path("", include("cardprofiles.api")),
     path("", include("audit.api")),

@@ -54,9 +54,6 @@ GRANTS = {
         "auth.add_user",
         "auth.change_user",
         "auth.view_group",
-        "authtoken.view_token",
-        "authtoken.add_token",
-        "authtoken.delete_token",
     ],
 }
 
@@ -65,7 +62,7 @@ def create_roles(apps, schema_editor):
     grant_role_permissions(
         apps,
         GRANTS,
-        app_labels=["auth", "authtoken", "audit", "cardprofiles", "issuance"],
+        app_labels=["auth", "audit", "cardprofiles", "issuance"],
     )
 
 
@@ -76,7 +73,6 @@ def remove_roles(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("auth", "0012_alter_user_first_name_max_length"),
-        ("authtoken", "0004_alter_tokenproxy_options"),
         ("audit", "0001_initial"),
         ("cardprofiles", "0001_initial"),
         ("issuance", "0001_initial"),

@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from accounts.roles import Role
+from audit.events import EventType
 from audit.models import AuditEvent
 from audit.selectors import audit_chain_verify
 from cardprofiles.models import CardProfileVersion
@@ -53,3 +54,17 @@ def test_bootstrap_demo_is_idempotent_and_prints_passwords_once():
     assert AuditEvent.objects.count() == events
     assert password not in second.getvalue()
     assert audit_chain_verify().intact
+
+
+def test_bootstrap_grants_are_audited_as_such():
+    call_command("bootstrap_demo", stdout=StringIO())
+    grants = AuditEvent.objects.filter(event=EventType.USER_ROLE_BOOTSTRAP_GRANTED)
+    assert sorted((event.payload["username"], event.payload["role"]) for event in grants) == [
+        ("admin", "administrator"),
+        ("approver", "approving officer"),
+        ("auditor", "auditor"),
+        ("encoder", "encoding operator"),
+        ("enrolment", "enrolment officer"),
+    ]
+    assert {event.actor for event in grants} == {""}  # a setup command, not an administrator
+    assert get_user_model().objects.get(username="admin").is_staff

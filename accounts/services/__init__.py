@@ -1,3 +1,6 @@
+"""Account services: users and roles here and in access.py, privileged changes under dual
+control in privileged.py, API tokens in tokens.py."""
+
 from __future__ import annotations
 
 import secrets
@@ -8,6 +11,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from accounts.roles import Role
+from accounts.services.access import user_role_grant_bootstrap
 
 
 @dataclass(frozen=True)
@@ -29,8 +33,7 @@ def user_ensure_with_role(*, username: str, role: Role, full_name: str = "") -> 
         user = user_model.objects.create_user(
             username=username, password=password, first_name=first, last_name=last
         )
-    if role is Role.ADMINISTRATOR and not user.is_staff:
-        user.is_staff = True  # the Django admin is for administrators
-        user.save(update_fields=["is_staff"])
-    user.groups.add(Group.objects.get(name=role.value))
+    # A setup command: the role is granted at once, audited as a bootstrap grant (an
+    # administrator's grant of a privileged role waits for a second one: access.py).
+    user_role_grant_bootstrap(user=user, role=Group.objects.get(name=role.value))
     return NewLogin(username, role, password)
