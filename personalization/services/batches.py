@@ -3,7 +3,7 @@ event, job on the station that takes approved requests), and the jobs form one b
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -34,10 +34,17 @@ class BatchApproval:
 
 @transaction.atomic
 def card_requests_approve_batch(
-    *, card_requests: Iterable[CardRequest], by, reason: str = "", name: str = ""
+    *,
+    card_requests: Iterable[CardRequest],
+    by,
+    reason: str = "",
+    name: str = "",
+    identity_sha256s: Mapping[int, str] | None = None,
 ) -> BatchApproval:
     """Approve every request or none. Each goes through `card_request_approve`, so four eyes
-    holds for each; every request that cannot be approved is named in the error."""
+    holds for each; every request that cannot be approved is named in the error.
+    `identity_sha256s`: the snapshot hash the approver was shown for each request (by id), as
+    the back office sends it; each approval then covers that snapshot only."""
     if not by.has_perm("issuance.decide_cardrequest"):
         raise NotAllowed("you are not allowed to approve or reject card requests")
     requests = list(dict.fromkeys(card_requests))
@@ -55,7 +62,17 @@ def card_requests_approve_batch(
             # A savepoint each: a refused request leaves nothing behind while the others are
             # still checked, so the error names every request at fault.
             approved.append(
-                card_request_approve(card_request=card_request, by=by, reason=reason, batch=batch)
+                card_request_approve(
+                    card_request=card_request,
+                    by=by,
+                    reason=reason,
+                    batch=batch,
+                    identity_sha256=(
+                        identity_sha256s.get(card_request.pk, "")
+                        if identity_sha256s is not None
+                        else None
+                    ),
+                )
             )
         except DomainError as error:
             errors.append(

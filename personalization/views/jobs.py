@@ -239,8 +239,15 @@ def card_requests_approve_view(request):
         messages.error(request, " ".join(form.errors["requests"]))
         return redirect(f"{reverse('card-request-list')}?status=submitted")
     try:
+        requests = form.cleaned_data["requests"]
         result = card_requests_approve_batch(
-            card_requests=form.cleaned_data["requests"], by=request.user
+            card_requests=requests,
+            by=request.user,
+            # The identity each ticked row showed: the approval covers that snapshot only.
+            identity_sha256s={
+                card_request.pk: request.POST.get(f"identity_{card_request.pk}", "")
+                for card_request in requests
+            },
         )
     except DomainError as error:
         _show_errors(request, error)

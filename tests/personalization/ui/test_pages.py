@@ -157,9 +157,25 @@ def test_approve_ticked_requests_as_a_batch(web, users, submitted, station):
     assert "Queue ticked requests" not in page
     for request in requests:
         assert f'name="requests" value="{request.pk}"' in page
+        # Each ticked row carries the identity snapshot it shows.
+        assert f'name="identity_{request.pk}" value="{request.identity_sha256}"' in page
+    shown = {f"identity_{r.pk}": r.identity_sha256 for r in requests}
+
+    # A hash the page did not show (or none) approves nothing.
+    stale = _page(
+        web.post(
+            reverse("card-requests-approve"),
+            {"requests": [r.pk for r in requests], **shown, f"identity_{requests[0].pk}": ""},
+            follow=True,
+        )
+    )
+    assert f"request #{requests[0].pk}: card request #{requests[0].pk}: the identity" in stale
+    assert not CardRequest.objects.filter(status=CardRequest.Status.APPROVED).exists()
 
     response = web.post(
-        reverse("card-requests-approve"), {"requests": [r.pk for r in requests]}, follow=True
+        reverse("card-requests-approve"),
+        {"requests": [r.pk for r in requests], **shown},
+        follow=True,
     )
     page = _page(response)
     batch = JobBatch.objects.get()
@@ -183,7 +199,15 @@ def test_a_batch_approval_with_an_own_request_names_it_and_approves_nothing(
     other, own = submitted(), submitted(by=admin)
     web.force_login(admin)
     page = _page(
-        web.post(reverse("card-requests-approve"), {"requests": [other.pk, own.pk]}, follow=True)
+        web.post(
+            reverse("card-requests-approve"),
+            {
+                "requests": [other.pk, own.pk],
+                f"identity_{other.pk}": other.identity_sha256,
+                f"identity_{own.pk}": own.identity_sha256,
+            },
+            follow=True,
+        )
     )
     assert "1 of 2 requests cannot be approved; none was approved." in page
     assert f"request #{own.pk}: you submitted this request" in page
