@@ -101,5 +101,5 @@ class AuditVerifyAPI(ServiceAPIView):
 urlpatterns = [
     path("audit-events/", AuditEventListAPI.as_view()),
     path("audit-events/verify/", AuditVerifyAPI.as_view()),
-    path("audit-events/<int:sequence>/", AuditEventDetailAPI.as_view()),
+    path("audit-events/<id:sequence>/", AuditEventDetailAPI.as_view()),
 ]

@@ -60,6 +60,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a malformed Content-Length is answered 400 before anything reads the body.
+    "config.middleware.ContentLengthMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -147,6 +149,12 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON with a size, depth and integer-range limit (config/parsers.py); forms as DRF's.
+    "DEFAULT_PARSER_CLASSES": [
+        "config.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
@@ -388,3 +396,7 @@ CELERY_BEAT_SCHEDULE.update(
         },
     }
 )
+
+# django-otp: the admin never shows a TOTP device's secret or its QR code (an administrator who
+# could read an approver's seed could pass their second factor); those admin views answer 403.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True

@@ -2,11 +2,12 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from config.api import ServiceAPIView
 from config.errors import FieldError, ValidationFailed
+from config.parsers import JSONParser
 from issuance.models import Organisation, Professional
 from issuance.professional_fields import COLUMNS
 from issuance.selectors import organisation_list, professional_list
