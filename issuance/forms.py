@@ -3,6 +3,7 @@ from django import forms
 from cardprofiles.models import CardProfile
 from issuance.models import CardRequest, Organisation
 from issuance.professions import Profession
+from issuance.services.imports import import_size_error
 
 
 class ProfessionalForm(forms.Form):
@@ -52,6 +53,12 @@ class ImportForm(forms.Form):
     skip_invalid = forms.BooleanField(
         required=False, label="Import the valid rows even if some rows are invalid"
     )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if too_large := import_size_error(upload.size):
+            raise forms.ValidationError(too_large)
+        return upload
 
 
 class CardRequestForm(forms.Form):

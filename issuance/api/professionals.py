@@ -11,7 +11,7 @@ from config.parsers import JSONParser
 from issuance.models import Organisation, Professional
 from issuance.professional_fields import COLUMNS
 from issuance.selectors import organisation_list, professional_list
-from issuance.services.imports import professionals_import
+from issuance.services.imports import import_size_error, professionals_import
 from issuance.services.registry import (
     organisation_create,
     organisation_update,
@@ -183,6 +183,11 @@ class ProfessionalImportAPI(ServiceAPIView):
         file = serializers.FileField()
         dry_run = serializers.BooleanField(default=False)
         skip_invalid = serializers.BooleanField(default=False)
+
+        def validate_file(self, upload):
+            if too_large := import_size_error(upload.size):
+                raise serializers.ValidationError(too_large)
+            return upload
 
     @extend_schema(
         request=ImportInput,
