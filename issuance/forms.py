@@ -44,7 +44,11 @@ class ProfessionalForm(forms.Form):
 
 class OrganisationForm(forms.Form):
     name = forms.CharField(max_length=250)
-    finess = forms.CharField(label="FINESS number", max_length=20, help_text="9 digits")
+    finess = forms.CharField(
+        label="FINESS number",
+        max_length=20,
+        help_text="9 characters: department (2A/2B in Corsica), 6 digits, check digit",
+    )
 
 
 class ImportForm(forms.Form):
