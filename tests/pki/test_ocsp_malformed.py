@@ -30,9 +30,8 @@ def _signed_integer(number: int) -> bytes:
     return tlv(0x02, number.to_bytes(length, "big", signed=True))
 
 
-def _request_der(ca, serial: int) -> bytes:
-    """An OCSPRequest (RFC 6960 §4.1.1) for `serial` under `ca`, encoded by hand: `cryptography`
-    refuses to build one with a negative serial, an attacker does not."""
+def _single_request(ca, serial: int) -> bytes:
+    """A Request { reqCert CertID } (RFC 6960 §4.1.1) for `serial` under `ca`."""
     issuer = x509.load_der_x509_certificate(bytes(ca.certificate_der))
     cert_id = tlv(
         0x30,
@@ -41,8 +40,18 @@ def _request_der(ca, serial: int) -> bytes:
         + tlv(0x04, _sha1(_issuer_key_bits(issuer)))
         + _signed_integer(serial),
     )
-    request = tlv(0x30, cert_id)
-    return tlv(0x30, tlv(0x30, tlv(0x30, request)))
+    return tlv(0x30, cert_id)
+
+
+def _ocsp_request(*requests: bytes) -> bytes:
+    """OCSPRequest { TBSRequest { requestList SEQUENCE OF Request } }, without extensions."""
+    return tlv(0x30, tlv(0x30, tlv(0x30, b"".join(requests))))
+
+
+def _request_der(ca, serial: int) -> bytes:
+    """An OCSPRequest for `serial` under `ca`, encoded by hand: `cryptography` refuses to build
+    one with a negative serial, an attacker does not."""
+    return _ocsp_request(_single_request(ca, serial))
 
 
 def _answer(response) -> ocsp.OCSPResponse:
@@ -124,4 +133,17 @@ def test_bad_content_length_on_ocsp_is_not_a_server_error(pki, client, length):
         content_type="application/ocsp-request",
         CONTENT_LENGTH=length,
     )
-    assert response.status_code in (200, 400)
+    assert response.status_code in (200, 400, 413)  # 413: longer than any endpoint takes
+
+
+@pytest.mark.parametrize("count", [0, 2])
+def test_a_request_list_of_other_than_one_is_malformed(pki, client, count):
+    # Found by tests/pki/test_ocsp_fuzz.py: `cryptography` raises NotImplementedError for these.
+    # RFC 5019 §2.1.1: one request per OCSPRequest.
+    ca = pki.software.authentication
+    request = _ocsp_request(*[_single_request(ca, 5 + n) for n in range(count)])
+    for response in (
+        client.post(f"/pki/ocsp/{ca.slug}/", data=request, content_type="application/ocsp-request"),
+        client.get(f"/pki/ocsp/{ca.slug}/{quote(base64.b64encode(request).decode(), safe='')}"),
+    ):
+        assert _answer(response).response_status == ocsp.OCSPResponseStatus.MALFORMED_REQUEST
