@@ -6,6 +6,7 @@ Every error answer is `{"code": ..., "message": ..., "errors": [{"field": ..., "
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.views import defaults
@@ -69,6 +70,11 @@ def exception_handler(exc, context):
         return error_response(
             exc.code, exc.message, [error.as_dict() for error in exc.errors], exc.status
         )
+    if isinstance(exc, RequestDataTooBig):
+        return error_response("request_too_large", "The request body is too large.", [], 413)
+    if isinstance(exc, SuspiciousOperation):
+        # Django's own answer would be a bare HTML 400 (e.g. too many form fields).
+        return error_response("bad_request", "The request is malformed.", [], 400)
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
         exc = exceptions.ValidationError(detail)

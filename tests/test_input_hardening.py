@@ -51,12 +51,30 @@ def test_a_malformed_content_length_is_a_400(path, length):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("path", ENDPOINTS)
-def test_a_huge_content_length_is_not_a_server_error(path):
+@pytest.mark.parametrize("length", [str(HUGE), "99999999999"])
+def test_a_content_length_beyond_any_endpoint_is_a_413(path, length):
     client = Client(raise_request_exception=False)
+    response = client.post(path, data=b"{}", content_type="application/json", CONTENT_LENGTH=length)
+    assert response.status_code == 413, response.content[:300]
+    if path.startswith("/api/"):
+        assert _error_shape(response)["errors"][0]["field"] == "Content-Length"
+
+
+@pytest.mark.django_db
+def test_an_import_announced_over_the_limit_is_refused_before_it_is_read(settings, users):
+    settings.CARDFORGE_IMPORT_MAX_BYTES = 10
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10
+    from config.middleware import max_request_bytes
+
+    client = Client(raise_request_exception=False)
+    client.force_login(users[Role.ENROLMENT_OFFICER])
     response = client.post(
-        path, data=b"{}", content_type="application/json", CONTENT_LENGTH=str(HUGE)
+        "/api/v1/professionals/import/",
+        data=b"x",
+        content_type="multipart/form-data; boundary=x",
+        CONTENT_LENGTH=str(max_request_bytes() + 1),
     )
-    assert response.status_code < 500, response.content[:300]
+    assert response.status_code == 413
 
 
 # --- JSON bodies ----------------------------------------------------------------------------
@@ -173,3 +191,16 @@ def test_a_profile_version_of_any_size_shows_the_latest(profiles):
     client.force_login(admin)
     name = next(iter(profiles))
     assert client.get(f"/profiles/{name}/", {"version": str(HUGE)}).status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("content_type", ["application/json", "application/x-www-form-urlencoded"])
+def test_a_body_over_the_data_limit_is_answered_in_the_error_shape(settings, content_type):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10
+    client = Client(raise_request_exception=False)
+    response = client.generic(
+        "POST", "/api/v1/auth/token/", data=b'{"username": "' + b"a" * 40 + b'"}',
+        content_type=content_type,
+    )  # fmt: skip
+    assert response.status_code in (400, 413)
+    _error_shape(response)
