@@ -60,7 +60,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: a malformed Content-Length is answered 400 before anything reads the body.
+    # First: a malformed (400) or oversized (413) Content-Length is refused before any read.
     "config.middleware.ContentLengthMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -164,6 +164,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Enrolment, card requests with four-eyes approval, PKI and card issuance "
     "for healthcare professional smart cards.",
     "VERSION": "1",
+    # <id:pk> (config/converters.py): a BigAutoField primary key.
+    "PATH_CONVERTER_OVERRIDES": {
+        "id": {"type": "integer", "format": "int64", "minimum": 0, "maximum": 2**63 - 1}
+    },
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
