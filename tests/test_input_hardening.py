@@ -8,6 +8,7 @@ import json
 import re
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
@@ -15,6 +16,15 @@ from accounts.roles import Role
 from tests.factories import make_user
 
 HUGE = 10**30
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles():
+    """The token endpoint's throttle counts in the cache; other tests' requests must not make
+    these answer 429."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 def _error_shape(response) -> dict:
@@ -171,9 +181,12 @@ def test_ids_of_any_size_in_paths_are_a_404(value):
         ("/api/v1/professionals/", "page"),
         ("/api/v1/professionals/", "page_size"),
         ("/professionals/", "page"),
+        ("/api/v1/professionals/", "profession"),
+        ("/professionals/", "profession"),
+        ("/audit/", "event"),
     ],
 )
-@pytest.mark.parametrize("value", [str(HUGE), "-1", "abc"])
+@pytest.mark.parametrize("value", [str(HUGE), "-1", "abc", "²"])  # "²".isdigit() is True
 def test_ids_of_any_size_in_query_strings_are_not_a_server_error(path, parameter, value):
     admin = make_user(None, username="root", is_superuser=True, is_staff=True)
     client = Client(raise_request_exception=False)
@@ -190,7 +203,8 @@ def test_a_profile_version_of_any_size_shows_the_latest(profiles):
     client = Client(raise_request_exception=False)
     client.force_login(admin)
     name = next(iter(profiles))
-    assert client.get(f"/profiles/{name}/", {"version": str(HUGE)}).status_code == 200
+    for version in (str(HUGE), "²", "-1"):
+        assert client.get(f"/profiles/{name}/", {"version": version}).status_code == 200
 
 
 @pytest.mark.django_db
@@ -204,3 +218,17 @@ def test_a_body_over_the_data_limit_is_answered_in_the_error_shape(settings, con
     )  # fmt: skip
     assert response.status_code in (400, 413)
     _error_shape(response)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("reference", ["²", "١٢", str(HUGE), "-1"])  # "١٢": Arabic-Indic digits
+def test_a_professional_reference_of_any_kind_is_a_400_naming_the_field(users, profiles, reference):
+    client = Client(raise_request_exception=False)
+    client.force_login(users[Role.ENROLMENT_OFFICER])
+    response = client.post(
+        "/api/v1/card-requests/",
+        data=json.dumps({"professional": reference, "profile": next(iter(profiles))}),
+        content_type="application/json",
+    )
+    assert response.status_code == 400, response.content[:300]
+    assert _error_shape(response)["errors"][0]["field"] == "professional"

@@ -6,6 +6,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from config.api import ServiceAPIView
+from config.converters import parse_id
 from config.errors import FieldError, ValidationFailed
 from config.parsers import JSONParser
 from issuance.models import Organisation, Professional
@@ -111,11 +112,11 @@ class ProfessionalListCreateAPI(ServiceAPIView):
     )
     def get(self, request):
         profession = request.query_params.get("profession")
-        if profession is not None and not profession.isdigit():
+        if profession is not None and parse_id(profession) is None:
             raise ValidationFailed([FieldError("profession", "must be a profession code")])
         professionals = professional_list(
             search=request.query_params.get("search", ""),
-            profession=int(profession) if profession else None,
+            profession=parse_id(profession),
         )
         return self.paginate(request, professionals, ProfessionalOutput)
 
