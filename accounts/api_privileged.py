@@ -151,8 +151,8 @@ class PrivilegedChangeCancelAPI(_PrivilegedChangeActionAPI):
 
 urlpatterns = [
     path("privileged-changes/", PrivilegedChangeListCreateAPI.as_view()),
-    path("privileged-changes/<int:pk>/", PrivilegedChangeDetailAPI.as_view()),
-    path("privileged-changes/<int:pk>/approve/", PrivilegedChangeApproveAPI.as_view()),
-    path("privileged-changes/<int:pk>/reject/", PrivilegedChangeRejectAPI.as_view()),
-    path("privileged-changes/<int:pk>/cancel/", PrivilegedChangeCancelAPI.as_view()),
+    path("privileged-changes/<id:pk>/", PrivilegedChangeDetailAPI.as_view()),
+    path("privileged-changes/<id:pk>/approve/", PrivilegedChangeApproveAPI.as_view()),
+    path("privileged-changes/<id:pk>/reject/", PrivilegedChangeRejectAPI.as_view()),
+    path("privileged-changes/<id:pk>/cancel/", PrivilegedChangeCancelAPI.as_view()),
 ]

@@ -8,6 +8,7 @@ from audit.events import EventType
 from audit.models import AuditEvent
 from audit.selectors import audit_chain_verify, audit_event_list
 from config.api import ServiceAPIView
+from config.converters import parse_id
 from config.errors import FieldError, ValidationFailed
 
 
@@ -46,12 +47,12 @@ class AuditEventListAPI(ServiceAPIView):
     )
     def get(self, request):
         code = request.query_params.get("event")
-        if code is not None and (
-            not code.isdigit() or int(code) not in EventType._value2member_map_
-        ):
+        # parse_id, not str.isdigit(): "²" is a digit to isdigit() and a ValueError to int().
+        number = parse_id(code)
+        if code is not None and number not in EventType._value2member_map_:
             raise ValidationFailed([FieldError("event", f"{code!r} is not an event code")])
         events = audit_event_list(
-            event=int(code) if code else None,
+            event=number,
             object_type=request.query_params.get("object_type", ""),
             object_id=request.query_params.get("object_id", ""),
         )
@@ -101,5 +102,5 @@ class AuditVerifyAPI(ServiceAPIView):
 urlpatterns = [
     path("audit-events/", AuditEventListAPI.as_view()),
     path("audit-events/verify/", AuditVerifyAPI.as_view()),
-    path("audit-events/<int:sequence>/", AuditEventDetailAPI.as_view()),
+    path("audit-events/<id:sequence>/", AuditEventDetailAPI.as_view()),
 ]

@@ -111,7 +111,7 @@ def build_world(count: int, processes: int) -> World:
         made.groups.add(Group.objects.get(name=role.value))
         return made
 
-    organisation = Organisation.objects.create(name="Centre hospitalier", finess="910000001")
+    organisation = Organisation.objects.create(name="Centre hospitalier", finess="910000009")
     rows = []
     for index in range(count):
         payload = f"8{index:09d}"

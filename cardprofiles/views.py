@@ -4,6 +4,7 @@ from django.shortcuts import get_object_or_404, render
 
 from cardprofiles.models import CardProfile
 from cardprofiles.selectors import card_profile_list, card_profile_versions
+from config.converters import parse_id
 
 
 @login_required
@@ -17,11 +18,8 @@ def card_profile_list_view(request):
 def card_profile_detail_view(request, name: str):
     profile = get_object_or_404(CardProfile, name=name)
     versions = card_profile_versions(profile=profile)
-    shown = (
-        versions.filter(number=request.GET.get("version")).first()
-        if request.GET.get("version", "").isdigit()
-        else None
-    )
+    number = parse_id(request.GET.get("version"))
+    shown = versions.filter(number=number).first() if number is not None else None
     shown = shown or versions.first()
     return render(
         request,

@@ -6,8 +6,10 @@ Every error answer is `{"code": ..., "message": ..., "errors": [{"field": ..., "
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import BasePermission
@@ -68,6 +70,11 @@ def exception_handler(exc, context):
         return error_response(
             exc.code, exc.message, [error.as_dict() for error in exc.errors], exc.status
         )
+    if isinstance(exc, RequestDataTooBig):
+        return error_response("request_too_large", "The request body is too large.", [], 413)
+    if isinstance(exc, SuspiciousOperation):
+        # Django's own answer would be a bare HTML 400 (e.g. too many form fields).
+        return error_response("bad_request", "The request is malformed.", [], 400)
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
         exc = exceptions.ValidationError(detail)
@@ -105,3 +112,12 @@ class ServiceAPIView(APIView):
         paginator = Pagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+def not_found(request, exception):
+    """handler404: under /api/ a URL that matches no route answers in the API's error shape."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"code": "not_found", "message": "No such resource.", "errors": []}, status=404
+        )
+    return defaults.page_not_found(request, exception)

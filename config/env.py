@@ -3,7 +3,9 @@
 Every setting CardForge takes from its environment goes through these readers so that a wrong
 value stops the process at start-up with a message naming the variable. A `.env` file in the
 project directory (written by `make run` / `make test`, never committed) is read first; real
-environment variables win over it.
+environment variables win over it. Its values are kept here, never copied into os.environ:
+runserver copies the environment into every request's META and child processes inherit it, so
+a KEK from .env would show on the DEBUG error page. A child Django process reads .env itself.
 """
 
 from __future__ import annotations
@@ -19,10 +21,13 @@ from django.core.exceptions import ImproperlyConfigured
 _TRUE = {"1", "true", "yes", "on"}
 _INLINE_COMMENT = re.compile(r"(?:^|\s+)#")
 _FALSE = {"0", "false", "no", "off", ""}
+# KEY=value pairs of the .env file, consulted after os.environ by every reader below.
+_dotenv: dict[str, str] = {}
 
 
 def load_dotenv(path: Path) -> None:
-    """Put `KEY=value` lines of `path` into os.environ where the variable is not already set."""
+    """Read `KEY=value` lines of `path` for the readers below (the environment wins over them);
+    os.environ is left as it is."""
     if not path.is_file():
         return
     for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
@@ -38,19 +43,25 @@ def load_dotenv(path: Path) -> None:
             value = value[1:-1]
         else:
             value = _INLINE_COMMENT.split(value, maxsplit=1)[0]  # `KEY=value   # note`
-        os.environ.setdefault(key.strip(), value)
+        _dotenv.setdefault(key.strip(), value)  # the first line for a name wins
+
+
+def _get(name: str) -> str | None:
+    """The variable from the environment, else from .env, else None."""
+    value = os.environ.get(name)
+    return _dotenv.get(name) if value is None else value
 
 
 def env_str(name: str, default: str | None = None) -> str | None:
     """The variable's text; unset and empty are the same (as .env.example leaves them)."""
-    value = os.environ.get(name)
+    value = _get(name)
     return value or default
 
 
 def env_secret(name: str) -> str | None:
     """A secret from `NAME`, or from the file named by `NAME_FILE` (as Docker secrets are given)."""
-    value = os.environ.get(name)
-    file_name = os.environ.get(f"{name}_FILE")
+    value = _get(name)
+    file_name = _get(f"{name}_FILE")
     if value and file_name:
         msg = f"set {name} or {name}_FILE, not both"
         raise ImproperlyConfigured(msg)
@@ -64,7 +75,7 @@ def env_secret(name: str) -> str | None:
 
 
 def env_bool(name: str, *, default: bool) -> bool:
-    value = os.environ.get(name)
+    value = _get(name)
     if value is None:
         return default
     lowered = value.strip().lower()
@@ -77,7 +88,7 @@ def env_bool(name: str, *, default: bool) -> bool:
 
 
 def env_int(name: str, *, default: int, minimum: int | None = None) -> int:
-    value = os.environ.get(name)
+    value = _get(name)
     if value is None or value.strip() == "":
         return default
     try:
@@ -92,7 +103,7 @@ def env_int(name: str, *, default: int, minimum: int | None = None) -> int:
 
 
 def env_list(name: str, *, default: list[str]) -> list[str]:
-    value = os.environ.get(name)
+    value = _get(name)
     if value is None:
         return default
     return [item.strip() for item in value.split(",") if item.strip()]

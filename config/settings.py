@@ -59,6 +59,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a malformed (400) or oversized (413) Content-Length is refused before any read.
+    "config.middleware.ContentLengthMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -70,6 +72,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
+# Error pages and reports hide KEK, PIN, PUK, token, OTP and key values, DEBUG or not.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.error_reports.SecretsExceptionReporterFilter"
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
@@ -160,6 +164,12 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON with a size, depth and integer-range limit (config/parsers.py); forms as DRF's.
+    "DEFAULT_PARSER_CLASSES": [
+        "config.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
@@ -167,6 +177,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Enrolment, card requests with four-eyes approval, PKI and card issuance "
     "for healthcare professional smart cards.",
     "VERSION": "1",
+    # <id:pk> (config/converters.py): a BigAutoField primary key.
+    "PATH_CONVERTER_OVERRIDES": {
+        "id": {"type": "integer", "format": "int64", "minimum": 0, "maximum": 2**63 - 1}
+    },
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
@@ -404,3 +418,7 @@ CELERY_BEAT_SCHEDULE.update(
         },
     }
 )
+
+# django-otp: the admin never shows a TOTP device's secret or its QR code (an administrator who
+# could read an approver's seed could pass their second factor); those admin views answer 403.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True

@@ -1,6 +1,12 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config.converters import IdConverter
+
+# Before the includes below import the apps' URLs, which use <id:pk> (a bounded primary key).
+register_converter(IdConverter, "id")
+handler404 = "config.api.not_found"
 
 api_v1 = [
     path("", include("accounts.api")),

@@ -8,7 +8,7 @@ def demo_rpps(number: int) -> str:
     return payload + luhn_check_digit(payload)
 
 
-DEMO_ORGANISATION = {"name": "Centre hospitalier de Démo", "finess": "750000001"}
+DEMO_ORGANISATION = {"name": "Centre hospitalier de Démo", "finess": "750000002"}
 
 DEMO_PROFESSIONALS = [
     {
@@ -21,7 +21,7 @@ DEMO_PROFESSIONALS = [
         "address_line1": "12 rue de la Santé",
         "postal_code": "75013",
         "city": "Paris",
-        "organisation_finess": "750000001",
+        "organisation_finess": "750000002",
     },
     {
         "rpps": demo_rpps(2),
@@ -42,7 +42,7 @@ DEMO_PROFESSIONALS = [
         "address_line1": "8 avenue des Tilleuls",
         "postal_code": "67000",
         "city": "Strasbourg",
-        "organisation_finess": "750000001",
+        "organisation_finess": "750000002",
     },
     {
         "rpps": demo_rpps(4),

@@ -4,6 +4,7 @@ from cardprofiles.models import CardProfile
 from issuance.models import CardRequest, Organisation
 from issuance.names import NAME_RULE
 from issuance.professions import Profession
+from issuance.services.imports import import_size_error
 
 
 class ProfessionalForm(forms.Form):
@@ -44,7 +45,11 @@ class ProfessionalForm(forms.Form):
 
 class OrganisationForm(forms.Form):
     name = forms.CharField(max_length=250)
-    finess = forms.CharField(label="FINESS number", max_length=20, help_text="9 digits")
+    finess = forms.CharField(
+        label="FINESS number",
+        max_length=20,
+        help_text="9 characters: department (2A/2B in Corsica), 6 digits, check digit",
+    )
 
 
 class ImportForm(forms.Form):
@@ -53,6 +58,12 @@ class ImportForm(forms.Form):
     skip_invalid = forms.BooleanField(
         required=False, label="Import the valid rows even if some rows are invalid"
     )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if too_large := import_size_error(upload.size):
+            raise forms.ValidationError(too_large)
+        return upload
 
 
 class CardRequestForm(forms.Form):

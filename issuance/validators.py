@@ -39,9 +39,31 @@ def rpps_problem(value: str) -> str | None:
     return None
 
 
+# FINESS (Fichier national des établissements sanitaires et sociaux): a department code, 6
+# digits and a check digit. Departments 01-19 and 21-95, Corsica's 2A and 2B (20 was split in
+# 1976, before FINESS), 97 and 98 overseas (971 Guadeloupe ... 976 Mayotte, 98x collectivities).
+_FINESS = re.compile(r"(0[1-9]|1[0-9]|2[1-9AB]|[3-8][0-9]|9[0-5]|9[78])[0-9]{7}")
+# The key is a Luhn over the 9 characters with Corsica's letters as digits: 2A -> 21, 2B -> 22
+# (checked against the published numbers of Corsican hospitals, tests/issuance).
+_CORSICA = str.maketrans({"A": "1", "B": "2"})
+
+
+def finess_check_digit(payload: str) -> str:
+    """The check digit completing the 8 first characters of a FINESS number."""
+    return luhn_check_digit(payload.translate(_CORSICA))
+
+
 def finess_problem(value: str) -> str | None:
-    if len(value) != 9 or not _DIGITS.fullmatch(value):
-        return "FINESS number must be exactly 9 digits"
+    """Why `value` is not a FINESS number, or None if it is one."""
+    if len(value) != 9 or not re.fullmatch(r"[0-9]{9}|2[AB][0-9]{7}", value):
+        return "FINESS number must be exactly 9 digits, or 2A/2B then 7 digits in Corsica"
+    if not _FINESS.fullmatch(value):
+        return (
+            f"FINESS number starts with {value[:2]!r}, which is not a department code "
+            "(01-19, 21-95, 2A, 2B, 97, 98)"
+        )
+    if not luhn_is_valid(value.translate(_CORSICA)):
+        return "FINESS number check digit is wrong (Luhn over all 9, with 2A/2B as 21/22)"
     return None
 
 

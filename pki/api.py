@@ -12,6 +12,7 @@ from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.response import Response
 
 from config.api import HasPermission
+from config.converters import ID_MAX
 from pki import profiles, selectors
 from pki.models import Certificate, CertificateAuthority, RevocationRequest
 from pki.reasons import END_ENTITY_REASON_NAMES, RevocationReason
@@ -232,7 +233,7 @@ class RevocationRequestListApi(ListAPIView):
 
     class RevocationRequestFilterInput(serializers.Serializer):
         status = serializers.ChoiceField(choices=RevocationRequest.Status.values, required=False)
-        certificate = serializers.IntegerField(required=False, min_value=1)
+        certificate = serializers.IntegerField(required=False, min_value=1, max_value=ID_MAX)
 
     @extend_schema(
         parameters=[

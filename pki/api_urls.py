@@ -14,30 +14,30 @@ urlpatterns = [
         name="api-revocation-request-list",
     ),
     path(
-        "certificates/revocation-requests/<int:pk>/",
+        "certificates/revocation-requests/<id:pk>/",
         api.RevocationRequestDetailApi.as_view(),
         name="api-revocation-request-detail",
     ),
     path(
-        "certificates/revocation-requests/<int:pk>/approve/",
+        "certificates/revocation-requests/<id:pk>/approve/",
         api.RevocationRequestApproveApi.as_view(),
         name="api-revocation-request-approve",
     ),
     path(
-        "certificates/revocation-requests/<int:pk>/reject/",
+        "certificates/revocation-requests/<id:pk>/reject/",
         api.RevocationRequestRejectApi.as_view(),
         name="api-revocation-request-reject",
     ),
     path(
-        "certificates/revocation-requests/<int:pk>/cancel/",
+        "certificates/revocation-requests/<id:pk>/cancel/",
         api.RevocationRequestCancelApi.as_view(),
         name="api-revocation-request-cancel",
     ),
     path(
-        "certificates/<int:pk>/", api.CertificateDetailApi.as_view(), name="api-certificate-detail"
+        "certificates/<id:pk>/", api.CertificateDetailApi.as_view(), name="api-certificate-detail"
     ),
     path(
-        "certificates/<int:pk>/revoke/",
+        "certificates/<id:pk>/revoke/",
         api.CertificateRevokeApi.as_view(),
         name="api-certificate-revoke",
     ),

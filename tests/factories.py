@@ -11,7 +11,7 @@ from django.contrib.auth.models import Group
 from accounts.roles import Role
 from issuance.models import Organisation, Professional
 from issuance.professions import Profession
-from issuance.validators import luhn_check_digit
+from issuance.validators import finess_check_digit, luhn_check_digit
 
 _rpps_counter = itertools.count(1)
 
@@ -19,6 +19,12 @@ _rpps_counter = itertools.count(1)
 def valid_rpps(number: int | None = None) -> str:
     payload = f"8{(number if number is not None else next(_rpps_counter)):09d}"
     return payload + luhn_check_digit(payload)
+
+
+def valid_finess(number: int, department: str = "91") -> str:
+    """A FINESS number with its check digit (issuance/validators.py)."""
+    payload = f"{department}{number:06d}"
+    return payload + finess_check_digit(payload)
 
 
 def make_user(role: Role | None, username: str | None = None, **extra):
@@ -37,7 +43,7 @@ class OrganisationFactory(factory.django.DjangoModelFactory):
         model = Organisation
 
     name = factory.Sequence(lambda n: f"Clinique n°{n}")
-    finess = factory.Sequence(lambda n: f"{910000000 + n:09d}")
+    finess = factory.Sequence(valid_finess)
 
 
 class ProfessionalFactory(factory.django.DjangoModelFactory):

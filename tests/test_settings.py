@@ -151,6 +151,9 @@ def test_typed_readers(monkeypatch):
 
 
 def test_dotenv_does_not_override_the_environment(tmp_path, monkeypatch):
+    from config import env
+
+    monkeypatch.setattr(env, "_dotenv", {})
     dotenv = tmp_path / ".env"
     dotenv.write_text(
         '# comment\nX_FROM_FILE="quoted value"\nX_ALREADY=file\nX_NOTED=0    # a note\nX_EMPTY=   # nothing\n'
@@ -160,10 +163,11 @@ def test_dotenv_does_not_override_the_environment(tmp_path, monkeypatch):
     monkeypatch.delenv("X_NOTED", raising=False)
     monkeypatch.delenv("X_EMPTY", raising=False)
     load_dotenv(dotenv)
-    assert os.environ["X_FROM_FILE"] == "quoted value"
-    assert os.environ["X_NOTED"] == "0"
-    assert os.environ["X_EMPTY"] == ""
-    assert os.environ["X_ALREADY"] == "environment"
+    assert env.env_str("X_FROM_FILE") == "quoted value"
+    assert env.env_str("X_NOTED") == "0"
+    assert env.env_str("X_EMPTY", "default") == "default"
+    assert env.env_str("X_ALREADY") == "environment"
+    assert "X_FROM_FILE" not in os.environ  # .env never enters the environment
     dotenv.write_text("not a pair\n")
     with pytest.raises(ImproperlyConfigured, match="line 1: expected KEY=value"):
         load_dotenv(dotenv)

@@ -5,6 +5,7 @@ from rest_framework.response import Response
 
 from cardprofiles.models import CardProfile
 from config.api import ServiceAPIView
+from config.converters import parse_id
 from config.errors import FieldError, ValidationFailed
 from issuance.models import CardRequest, Professional
 from issuance.selectors import card_request_list
@@ -90,7 +91,10 @@ class CardRequestListCreateAPI(ServiceAPIView):
         reference = data["professional"].strip()
         lookup = {"rpps": reference} if len(reference) == 11 else {"pk": reference}
         professional = (
-            Professional.objects.filter(**lookup).first() if reference.isdigit() else None
+            # parse_id: "²" passes str.isdigit() and fails int() (a 500 before).
+            Professional.objects.filter(**lookup).first()
+            if parse_id(reference) is not None
+            else None
         )
         if professional is None:
             raise ValidationFailed([FieldError("professional", f"no professional {reference!r}")])

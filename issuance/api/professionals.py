@@ -2,16 +2,18 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from config.api import ServiceAPIView
+from config.converters import parse_id
 from config.errors import FieldError, ValidationFailed
+from config.parsers import JSONParser
 from issuance.models import Organisation, Professional
 from issuance.names import NAME_RULE
 from issuance.professional_fields import COLUMNS
 from issuance.selectors import organisation_list, professional_list
-from issuance.services.imports import professionals_import
+from issuance.services.imports import import_size_error, professionals_import
 from issuance.services.registry import (
     organisation_create,
     organisation_update,
@@ -111,11 +113,11 @@ class ProfessionalListCreateAPI(ServiceAPIView):
     )
     def get(self, request):
         profession = request.query_params.get("profession")
-        if profession is not None and not profession.isdigit():
+        if profession is not None and parse_id(profession) is None:
             raise ValidationFailed([FieldError("profession", "must be a profession code")])
         professionals = professional_list(
             search=request.query_params.get("search", ""),
-            profession=int(profession) if profession else None,
+            profession=parse_id(profession),
         )
         return self.paginate(request, professionals, ProfessionalOutput)
 
@@ -183,6 +185,11 @@ class ProfessionalImportAPI(ServiceAPIView):
         file = serializers.FileField()
         dry_run = serializers.BooleanField(default=False)
         skip_invalid = serializers.BooleanField(default=False)
+
+        def validate_file(self, upload):
+            if too_large := import_size_error(upload.size):
+                raise serializers.ValidationError(too_large)
+            return upload
 
     @extend_schema(
         request=ImportInput,

@@ -14,13 +14,14 @@ import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from audit.events import EventType
 from audit.services import PendingEvent, audit_record, audit_record_many
 from config.bulk import insert_rows
-from config.errors import DomainError
+from config.errors import DomainError, FieldError, ValidationFailed
 from issuance.models import CardRequest, Organisation, Professional
 from issuance.professional_fields import COLUMNS, REQUIRED, clean_professional
 from issuance.services.registry import open_request_blocking, open_request_message
@@ -35,6 +36,15 @@ class ImportFileError(DomainError):
     """The file as a whole cannot be read (encoding, header); no row was looked at."""
 
     code = "invalid_file"
+
+
+def import_size_error(size: int) -> str | None:
+    """Why a file of `size` bytes cannot be imported, or None. Interfaces call this with the
+    upload's size before reading it: a file over CARDFORGE_IMPORT_MAX_BYTES is never read."""
+    limit = settings.CARDFORGE_IMPORT_MAX_BYTES
+    if size > limit:
+        return f"the file is {size} bytes; an import takes at most {limit} bytes"
+    return None
 
 
 @dataclass(frozen=True)
@@ -260,6 +270,8 @@ def professionals_import(
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
     """Import professionals from CSV bytes; see the module docstring for the rules."""
+    if too_large := import_size_error(len(content)):
+        raise ValidationFailed([FieldError("file", too_large)])
     report = ImportReport(dry_run=dry_run, file_sha256=hashlib.sha256(content).hexdigest())
     header, rows = _read_rows(_decode(content))
     valid = _validate(header, rows, report, progress)

@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from audit.models import AuditEvent
+from config.converters import parse_id
 from config.errors import DomainError
 from config.views import show_domain_error
 from issuance.forms import CardRequestForm, ImportForm, OrganisationForm, ProfessionalForm
@@ -28,9 +29,7 @@ PAGE_SIZE = 25
 def professional_list_view(request):
     search = request.GET.get("q", "")
     profession = request.GET.get("profession", "")
-    professionals = professional_list(
-        search=search, profession=int(profession) if profession.isdigit() else None
-    )
+    professionals = professional_list(search=search, profession=parse_id(profession))
     page = Paginator(professionals, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,

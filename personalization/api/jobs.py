@@ -13,6 +13,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from config.api import ServiceAPIView
+from config.converters import parse_id
 from config.errors import FieldError, ValidationFailed
 from issuance.models import CardRequest
 from personalization.models import EncoderStation, JobBatch, PersonalizationJob
@@ -168,12 +169,12 @@ class JobListQueueAPI(ServiceAPIView):
     )
     def get(self, request):
         batch = request.query_params.get("batch", "")
-        if batch and not batch.isdigit():
+        if batch and parse_id(batch) is None:
             raise ValidationFailed([FieldError("batch", "must be a batch id")])
         jobs = job_list(
             status=request.query_params.get("status", ""),
             station=request.query_params.get("station", ""),
-            batch=int(batch) if batch else None,
+            batch=parse_id(batch),
         )
         return self.paginate(request, jobs, PersonalizationJobOutput)
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from config.converters import parse_id
 from config.errors import DomainError
 from config.views import show_domain_error
 from issuance.models import CardRequest
@@ -59,7 +60,7 @@ def job_list_view(request):
     if station not in {s.name for s in stations}:
         station = ""
     batch = request.GET.get("batch", "")
-    jobs = job_list(status=status, station=station, batch=int(batch) if batch.isdigit() else None)
+    jobs = job_list(status=status, station=station, batch=parse_id(batch))
     page = Paginator(jobs, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,

@@ -209,8 +209,13 @@ def _respond(ca_slug: str, request_der: bytes) -> OcspAnswer:
         serial = request.serial_number
         name_hash = request.issuer_name_hash
         key_hash = request.issuer_key_hash
-    except (ValueError, _Malformed):
-        # Includes requests listing several certificates: RFC 5019 §2.1.1 allows one.
+    except (ValueError, NotImplementedError, _Malformed):
+        # `cryptography` raises NotImplementedError for a request list of other than one
+        # certificate (none, or several: RFC 5019 §2.1.1 allows one).
+        return _unsuccessful(ocsp.OCSPResponseStatus.MALFORMED_REQUEST)
+    if serial < 0:
+        # RFC 5280 §4.1.2.2: a serial number is a positive integer. A CertID with a negative one
+        # names no certificate anyone holds (and cannot be echoed in a SingleResponse).
         return _unsuccessful(ocsp.OCSPResponseStatus.MALFORMED_REQUEST)
     try:
         algorithm = request.hash_algorithm

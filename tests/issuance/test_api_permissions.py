@@ -11,7 +11,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from accounts.roles import Role
 from issuance.models import CardRequest
 from issuance.services.card_requests import card_request_submit
-from tests.factories import OrganisationFactory, ProfessionalFactory, make_user, valid_rpps
+from tests.factories import (
+    OrganisationFactory,
+    ProfessionalFactory,
+    make_user,
+    valid_finess,
+    valid_rpps,
+)
 
 E, A, OP, U, ADM = (
     Role.ENROLMENT_OFFICER,
@@ -108,7 +114,11 @@ CASES = [
         "post",
         {E, ADM},
         201,
-        lambda c: ("/api/v1/organisations/", {"name": "CHU", "finess": f"{c['seq']:09d}"}, "json"),
+        lambda c: (
+            "/api/v1/organisations/",
+            {"name": "CHU", "finess": valid_finess(c["seq"] % 1_000_000, "75")},
+            "json",
+        ),
     ),
     Case(
         "get organisation",

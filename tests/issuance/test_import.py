@@ -175,15 +175,15 @@ def test_file_level_errors(tmp_path, content, message):
 
 
 def test_organisation_by_finess(tmp_path):
-    organisation = OrganisationFactory(finess="750000001")
+    organisation = OrganisationFactory(finess="750000002")
     header = HEADER + ",organisation_finess"
-    good = _csv(f"{R1},Dupont,Jean,10,a@example.org,750000001", header=header)
+    good = _csv(f"{R1},Dupont,Jean,10,a@example.org,750000002", header=header)
     assert _run_command(tmp_path, good)[0] == 0
     assert Professional.objects.get(rpps=R1).organisation == organisation
-    bad = _csv(f"{R2},Petit,Marie,10,m@example.org,750000002", header=header)
+    bad = _csv(f"{R2},Petit,Marie,10,m@example.org,750712184", header=header)
     code, _, err = _run_command(tmp_path, bad)
     assert code == 1
-    assert "line 2, column organisation_finess: no organisation has FINESS 750000002" in err
+    assert "line 2, column organisation_finess: no organisation has FINESS 750712184" in err
 
 
 def test_blank_lines_are_ignored_and_line_numbers_stay_true(tmp_path):

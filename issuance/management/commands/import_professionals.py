@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from config.errors import DomainError
-from issuance.services.imports import professionals_import
+from issuance.services.imports import import_size_error, professionals_import
 
 
 class Command(BaseCommand):
@@ -36,6 +36,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, file: Path, dry_run, skip_invalid, as_user, no_progress, **options):
         try:
+            if too_large := import_size_error(file.stat().st_size):
+                raise CommandError(f"{file}: {too_large}")
             content = file.read_bytes()
         except OSError as exc:
             msg = f"cannot read {file}: {exc.strerror}"
