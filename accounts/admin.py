@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.db import transaction
 
+from accounts.lockout import user_unlock
 from audit.events import EventType
 from audit.services import audit_record
 
@@ -23,6 +24,18 @@ def _access(user) -> dict:
 
 @admin.register(User)
 class AuditedUserAdmin(UserAdmin):
+    actions = ["unlock_sign_in"]
+
+    @admin.action(description="Unlock sign-in (forget failed attempts)", permissions=["change"])
+    def unlock_sign_in(self, request, queryset):
+        for user in queryset:
+            cleared = user_unlock(user=user, by=request.user)
+            self.message_user(
+                request,
+                f"Sign-in unlocked for {user.get_username()} "
+                f"({cleared} failed-attempt record{'s' if cleared != 1 else ''} cleared)",
+            )
+
     def has_delete_permission(self, request, obj=None):
         # Users are deactivated, never deleted: the audit trail and requests refer to them.
         return False

@@ -53,6 +53,11 @@ class EventType(IntEnum):
     USER_LOGGED_OUT = 902
     API_TOKEN_CREATED = 903
     USER_ACCESS_CHANGED = 904
+    # Sign-in hardening (accounts/lockout.py, accounts/second_factor.py): codes from 920.
+    USER_LOCKED_OUT = 920
+    USER_UNLOCKED = 921
+    SECOND_FACTOR_ENROLLED = 922
+    SECOND_FACTOR_VERIFIED = 923
 
     @property
     def label(self) -> str:

@@ -9,7 +9,7 @@ from accounts.roles import Role
 from audit.events import EventType
 from audit.models import AuditEvent
 from cardprofiles.models import CardProfile
-from tests.factories import make_user
+from tests.factories import make_user, sign_in_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +19,7 @@ def admin_client(client, users):
     admin_user = users[Role.ADMINISTRATOR]
     admin_user.is_staff = True
     admin_user.save()
-    client.force_login(admin_user)
+    sign_in_verified(client, admin_user)
     return client
 
 

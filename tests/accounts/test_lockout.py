@@ -116,18 +116,19 @@ def test_an_administrator_unlocks_the_account_and_it_is_audited(client, users):
     locked_user = users[Role.ENROLMENT_OFFICER]
     _lock_on_form(client, locked_user.username)
 
+    administrator = make_user(Role.ADMINISTRATOR, username="ada", is_staff=True)
     admin_client = client.__class__()
-    sign_in_verified(admin_client, users[Role.ADMINISTRATOR])
+    sign_in_verified(admin_client, administrator)
     response = admin_client.post(
         reverse("admin:auth_user_changelist"),
-        {"action": "unlock_sign_in", "_selected_action": [locked_user.pk]},
+        {"action": "unlock_sign_in", "_selected_action": [locked_user.pk], "index": 0},
         follow=True,
     )
     assert response.status_code == 200
-    assert f"{locked_user.username}: sign-in unlocked" in response.content.decode()
+    assert f"Sign-in unlocked for {locked_user.username}" in response.content.decode()
 
     unlocked = AuditEvent.objects.get(event=EventType.USER_UNLOCKED)
-    assert unlocked.actor == users[Role.ADMINISTRATOR].username
+    assert unlocked.actor == "ada"
     assert unlocked.payload["username"] == locked_user.username
 
     response = _form_login(client, locked_user.username, PASSWORD)
@@ -137,10 +138,17 @@ def test_an_administrator_unlocks_the_account_and_it_is_audited(client, users):
 
 def test_a_forged_forwarded_for_neither_dodges_the_lock_nor_is_recorded(client, users):
     username = users[Role.ENROLMENT_OFFICER].username
-    # Each guess claims to come from somewhere else: without a trusted proxy the header is
-    # ignored, the failures add up on the username and are recorded against the real peer.
+    # Each guess claims to come from somewhere else, with another browser: without a trusted
+    # proxy the header is ignored, the failures add up on the username and are recorded
+    # against the real peer.
     for index in range(LIMIT):
-        _form_login(client, username, "hunter2-wrong", HTTP_X_FORWARDED_FOR=f"203.0.113.{index}")
+        _form_login(
+            client,
+            username,
+            "hunter2-wrong",
+            HTTP_X_FORWARDED_FOR=f"203.0.113.{index}",
+            HTTP_USER_AGENT=f"Guesser/{index}",
+        )
     response = _form_login(client, username, PASSWORD, HTTP_X_FORWARDED_FOR="198.51.100.1")
     assert response.status_code == 429
     assert not _signed_in(client)
