@@ -20,7 +20,6 @@ from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.lockout import AccountLocked, client_ip, lock_message
-from accounts.roles import Role
 from audit.events import EventType
 from audit.services import audit_record
 from config.errors import Conflict, NotAllowed, ValidationFailed
@@ -29,16 +28,22 @@ DEVICE_NAME = "authenticator app"
 WRONG_CODE = "The code is wrong or has expired: type the six digits your app shows now."
 
 
+# Administering users and roles, as the administrator role does (accounts/roles.py).
+_ADMINISTERING = frozenset({"auth.add_user", "auth.change_user", "auth.change_group"})
+
+
 def second_factor_required(user) -> bool:
-    """Approving (any `decide_*` permission) or administering (the administrator role, staff,
-    superuser) needs a second factor."""
+    """Approving (any `decide_*` permission) or administering (user administration, staff,
+    superuser) needs a second factor. Permissions, not group names, as everywhere: a role given
+    either power later needs the code from its next request on."""
     if not user.is_authenticated:
         return False
     if user.is_superuser or user.is_staff:
         return True
-    if user.groups.filter(name=Role.ADMINISTRATOR.value).exists():
-        return True
-    return any(perm.split(".", 1)[1].startswith("decide_") for perm in user.get_all_permissions())
+    perms = user.get_all_permissions()  # cached on the user for the request's later checks
+    return not _ADMINISTERING.isdisjoint(perms) or any(
+        perm.split(".", 1)[1].startswith("decide_") for perm in perms
+    )
 
 
 def confirmed_device(user) -> TOTPDevice | None:

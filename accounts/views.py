@@ -48,8 +48,10 @@ class SignInView(LoginView):
 
     def get_success_url(self):
         url = super().get_success_url()
-        user = self.request.user  # just signed in with the password: not verified
-        if second_factor_required(user):
+        user = self.request.user
+        # Just signed in: the bare user, not yet wrapped by django-otp's middleware.
+        verified = getattr(user, "is_verified", lambda: False)()
+        if second_factor_required(user) and not verified:
             step = "login-totp" if confirmed_device(user) else "login-totp-enrol"
             return _step_url(step, url)
         return url
@@ -63,7 +65,7 @@ def _locked(request):
 @never_cache
 @login_required
 def totp_view(request):
-    if request.user.is_verified():
+    if request.user.is_verified() or not second_factor_required(request.user):
         return redirect(_next_url(request))
     if confirmed_device(request.user) is None:
         return redirect(_step_url("login-totp-enrol", _next_url(request)))
@@ -83,6 +85,8 @@ def totp_view(request):
 @never_cache
 @login_required
 def totp_enrol_view(request):
+    if not second_factor_required(request.user):
+        return redirect(_next_url(request))
     try:
         device = enrolment_device(request.user)
     except Conflict:

@@ -146,6 +146,7 @@ AXES_RESET_ON_SUCCESS = False
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp", "otp_token"]
 # Unlocking goes through the audited admin action on users, not axes' own admin pages.
 AXES_ENABLE_ADMIN = False
+AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are in the audit trail already
 OTP_TOTP_ISSUER = env_str("CARDFORGE_TOTP_ISSUER", "CardForge")
 
 LANGUAGE_CODE = "en-gb"

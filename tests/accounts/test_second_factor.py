@@ -70,10 +70,14 @@ def test_the_right_code_opens_the_pages_and_approval(client, users, submitted):
     officer = users[Role.APPROVING_OFFICER]
     device = make_totp_device(officer)
     _form_login(client, officer.username)
+    code_page = client.get(reverse("login-totp")).content.decode()
+    assert f'href="{reverse("card-request-list")}"' not in code_page  # no navigation yet
     response = client.post(reverse("login-totp"), {"otp_token": totp_code(device.bin_key)})
     assert response.status_code == 302
     assert response.url == reverse("dashboard")
-    assert client.get(reverse("dashboard")).status_code == 200
+    dashboard = client.get(reverse("dashboard"))
+    assert dashboard.status_code == 200
+    assert f'href="{reverse("card-request-list")}"' in dashboard.content.decode()
     client.post(reverse("card-request-approve", args=[submitted.pk]), {"note": "checked"})
     submitted.refresh_from_db()
     assert submitted.status == CardRequest.Status.APPROVED
@@ -218,3 +222,22 @@ def test_a_superuser_or_staff_member_needs_the_code_too(client, db):
 def test_the_test_helper_signs_in_with_the_second_factor(client, users):
     sign_in_verified(client, users[Role.APPROVING_OFFICER])
     assert client.get(reverse("dashboard")).status_code == 200
+
+
+def test_a_role_that_can_decide_needs_the_code_from_its_next_request(client, users):
+    from django.contrib.auth.models import Group
+
+    officer = users[Role.ENROLMENT_OFFICER]
+    _form_login(client, officer.username)
+    assert client.get(reverse("dashboard")).status_code == 200
+    officer.groups.add(Group.objects.get(name=Role.APPROVING_OFFICER.value))
+    response = client.get(reverse("dashboard"))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login-totp-enrol"))
+
+
+def test_the_code_steps_send_other_roles_on(client, users):
+    _form_login(client, users[Role.AUDITOR].username)
+    assert client.get(reverse("login-totp")).url == reverse("dashboard")
+    assert client.get(reverse("login-totp-enrol")).url == reverse("dashboard")
+    assert not TOTPDevice.objects.exists()
