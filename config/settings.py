@@ -187,6 +187,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Rate limits key on the client address as accounts.lockout.client_ip does: unset, DRF would
+    # take a client-written X-Forwarded-For as the address and a forged one would dodge them.
+    "NUM_PROXIES": CARDFORGE_TRUSTED_PROXY_COUNT,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "CardForge API",

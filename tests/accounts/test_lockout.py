@@ -186,3 +186,22 @@ def test_a_short_forwarded_for_behind_two_proxies_falls_back_to_the_peer(client,
     _form_login(client, username, "hunter2-wrong", HTTP_X_FORWARDED_FOR="192.0.2.44")
     failed = AuditEvent.objects.get(event=EventType.USER_LOGIN_FAILED)
     assert failed.payload["ip"] == "127.0.0.1"
+
+
+def test_a_forged_forwarded_for_does_not_dodge_the_token_endpoints_rate_limit(api, db):
+    # Spraying one password over many usernames stays under each username's lock; the
+    # endpoint's per-address rate limit (20 a minute) stops it, whatever address is claimed.
+    for index in range(20):
+        response = api.post(
+            TOKEN_URL,
+            {"username": f"user{index}", "password": "Summer2026!"},
+            HTTP_X_FORWARDED_FOR=f"203.0.113.{index}",
+        )
+        assert response.status_code == 400
+    response = api.post(
+        TOKEN_URL,
+        {"username": "user20", "password": "Summer2026!"},
+        HTTP_X_FORWARDED_FOR="203.0.113.20",
+    )
+    assert response.status_code == 429
+    assert response.json()["code"] == "throttled"
