@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.lockout import user_unlock
 from audit.events import EventType
@@ -11,6 +12,9 @@ from audit.services import audit_record
 
 User = get_user_model()
 admin.site.unregister(User)
+# django-otp's device admin shows a TOTP key (and its QR code) and registers devices for anyone:
+# with it an administrator could read or replace an approver's second factor. Not offered.
+admin.site.unregister(TOTPDevice)
 
 
 def _access(user) -> dict:

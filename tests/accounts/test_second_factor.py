@@ -241,3 +241,18 @@ def test_the_code_steps_send_other_roles_on(client, users):
     assert client.get(reverse("login-totp")).url == reverse("dashboard")
     assert client.get(reverse("login-totp-enrol")).url == reverse("dashboard")
     assert not TOTPDevice.objects.exists()
+
+
+def test_no_admin_page_shows_or_replaces_an_officers_totp_key(client, users, db):
+    # Whoever reads an approver's key (or registers a device of their own for them) needs only
+    # the password to act as the approver: the admin offers neither, not even to a superuser.
+    device = make_totp_device(users[Role.APPROVING_OFFICER])
+    sign_in_verified(client, make_user(None, username="root", is_superuser=True, is_staff=True))
+    for url in (
+        f"/admin/otp_totp/totpdevice/{device.pk}/change/",
+        f"/admin/otp_totp/totpdevice/{device.pk}/qrcode/",
+        "/admin/otp_totp/totpdevice/add/",
+    ):
+        response = client.get(url, follow=True)
+        assert response.status_code == 404, url
+        assert device.key not in response.content.decode()
