@@ -1,12 +1,14 @@
-"""Sign-ins and sign-outs go into the audit trail (never the password that was tried); a
-password change or a deactivation revokes the user's API tokens, whatever path made it."""
+"""Sign-ins, sign-outs and lockouts go into the audit trail (never the password or code tried);
+a password change or a deactivation revokes the user's API tokens, whatever path made it."""
 
+from axes.signals import user_locked_out
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
+from accounts.lockout import client_ip, user_locked_out_record
 from accounts.models import PASSWORD_CHANGE_AUDITED
 from accounts.services.tokens import api_tokens_revoke_all
 from audit.events import EventType
@@ -16,7 +18,7 @@ from audit.services import audit_record
 def _client(request) -> dict:
     if request is None:
         return {}
-    return {"ip": request.META.get("REMOTE_ADDR", "")}
+    return {"ip": client_ip(request)}
 
 
 @receiver(user_logged_in)
@@ -39,11 +41,12 @@ def record_logout(sender, request, user, **kwargs):
 def record_login_failure(sender, credentials, request=None, **kwargs):
     # `credentials` holds the password tried: only the username is kept.
     username = str(credentials.get("username", ""))[:150]
+    step = {"step": "second factor"} if credentials.get("second_factor") else {}
     with transaction.atomic():
         audit_record(
             event=EventType.USER_LOGIN_FAILED,
             object_type="auth.user",
-            payload={"username": username, **_client(request)},
+            payload={"username": username, **step, **_client(request)},
         )
 
 
@@ -73,3 +76,12 @@ def revoke_tokens_on_password_change_or_deactivation(
         api_tokens_revoke_all(
             user=instance, cause="password changed" if password_changed else "user deactivated"
         )
+
+
+@receiver(user_locked_out)
+def record_lockout(sender, request, username, ip_address, **kwargs):
+    user_locked_out_record(
+        username=str(username or ""),
+        ip=ip_address,
+        failures=getattr(request, "axes_failures_since_start", None),
+    )

@@ -66,6 +66,11 @@ class EventType(IntEnum):
     PRIVILEGED_CHANGE_APPROVED = 931
     PRIVILEGED_CHANGE_REJECTED = 932
     PRIVILEGED_CHANGE_CANCELLED = 933
+    # Sign-in hardening (accounts/lockout.py, accounts/second_factor.py): 905 onwards.
+    USER_LOCKED_OUT = 905
+    USER_UNLOCKED = 906
+    SECOND_FACTOR_ENROLLED = 907
+    SECOND_FACTOR_VERIFIED = 908
 
     @property
     def label(self) -> str:

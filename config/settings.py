@@ -1,5 +1,6 @@
 """CardForge settings. Everything variable comes from the environment (see .env.example)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -50,6 +51,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI served from here, not a CDN
     "django_otp",
     "django_otp.plugins.otp_totp",  # TOTP second factor for approving officers and administrators
+    "axes",  # sign-in lockout (accounts/lockout.py)
     "audit",
     "cardprofiles",
     "issuance",
@@ -67,8 +69,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): passed the TOTP step
+    # Approving officers and administrators get no page or API call before the TOTP step.
+    "accounts.middleware.SecondFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks: turns a lockout into a page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -127,6 +133,39 @@ EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD") or ""
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "CardForge <cardforge@localhost>")
 
+# --- Sign-in: lockout and second factor (accounts/lockout.py, accounts/second_factor.py) ------
+# django-axes' backend comes first: it refuses a locked username before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+CARDFORGE_LOGIN_FAILURE_LIMIT = env_int("CARDFORGE_LOGIN_FAILURE_LIMIT", default=10, minimum=1)
+CARDFORGE_LOGIN_COOLOFF_MINUTES = env_int("CARDFORGE_LOGIN_COOLOFF_MINUTES", default=15, minimum=0)
+CARDFORGE_TRUSTED_PROXY_COUNT = env_int("CARDFORGE_TRUSTED_PROXY_COUNT", default=0, minimum=0)
+AXES_FAILURE_LIMIT = CARDFORGE_LOGIN_FAILURE_LIMIT
+# Locked by username alone: a guesser spread over many addresses (a botnet) still gets only the
+# limit per cool-off, where keying on the address, or on username and address, would give each
+# address its own allowance. The price, anyone can lock an officer out for a while, is paid with
+# the cool-off and an administrator's unlock, and shows in the audit trail.
+AXES_LOCKOUT_PARAMETERS = ["username"]
+# axes.W006 warns that a lockout without the address can be dodged by rotating User-Agents or
+# cookies: not when the username alone is the key (failures are summed over every address and
+# agent; tests/accounts/test_lockout.py rotates both).
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_COOLOFF_TIME = (
+    timedelta(minutes=CARDFORGE_LOGIN_COOLOFF_MINUTES) if CARDFORGE_LOGIN_COOLOFF_MINUTES else None
+)
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+# Failed attempts are forgotten only after a cool-off or an unlock, never on a password success:
+# resetting there would let someone holding an approver's password try codes without end.
+AXES_RESET_ON_SUCCESS = False
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp", "otp_token"]
+# Unlocking goes through the audited admin action on users, not axes' own admin pages.
+AXES_ENABLE_ADMIN = False
+AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are in the audit trail already
+OTP_TOTP_ISSUER = env_str("CARDFORGE_TOTP_ISSUER", "CardForge")
+
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env_str("TIME_ZONE", "Europe/Paris")
 USE_I18N = True
@@ -171,6 +210,9 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Rate limits key on the client address as accounts.lockout.client_ip does: unset, DRF would
+    # take a client-written X-Forwarded-For as the address and a forged one would dodge them.
+    "NUM_PROXIES": CARDFORGE_TRUSTED_PROXY_COUNT,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "CardForge API",
@@ -366,6 +408,7 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},  # every sign-in at INFO otherwise; lockouts stay
     },
 }
 

@@ -29,6 +29,14 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttle counts (the token endpoint's, per address) live in the cache: none carried over."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _private_media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 

@@ -58,3 +58,33 @@ class ProfessionalFactory(factory.django.DjangoModelFactory):
     city = "Paris"
     postal_code = "75001"
     address_line1 = "1 rue de Rivoli"
+
+
+def make_totp_device(user):
+    """A confirmed TOTP device for `user`, as enrolment leaves it."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+
+
+def totp_code(key: bytes, *, steps_ahead: int = 0) -> str:
+    """The code an authenticator app shows now for `key` (`device.bin_key`); `steps_ahead=1`
+    is the next period's code, which the device also accepts (tolerance 1) when this one has
+    been used already."""
+    from django_otp.oath import totp
+
+    return f"{totp(key, drift=steps_ahead):06d}"
+
+
+def sign_in_verified(client, user) -> None:
+    """Sign the test client in as `user` with the second factor passed, as password + TOTP
+    leave a session: `force_login` plus a real confirmed TOTP device recorded in the session
+    (approving officers and administrators get no page without it)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or make_totp_device(user)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()

@@ -205,3 +205,33 @@ def test_the_embedded_broker_keeps_all_its_folders_under_the_var_directory(tmp_p
     folders |= {"in": celery["options"]["data_folder_in"]}
     assert all(value.startswith(str(tmp_path)) for value in folders.values()), folders
     assert (tmp_path / "broker" / "control").is_dir()
+
+
+def test_sign_in_settings_are_checked_and_a_zero_cool_off_locks_until_unlocked():
+    result = _start_django(CARDFORGE_TRUSTED_PROXY_COUNT="-1")
+    assert result.returncode != 0
+    assert "CARDFORGE_TRUSTED_PROXY_COUNT must be at least 0" in result.stderr
+    result = _start_django(CARDFORGE_LOGIN_FAILURE_LIMIT="ten")
+    assert "CARDFORGE_LOGIN_FAILURE_LIMIT must be an integer" in result.stderr
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; "
+            "from accounts.lockout import lock_message; "
+            "print(settings.AXES_COOLOFF_TIME, lock_message())",
+        ],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "CARDFORGE_LOGIN_COOLOFF_MINUTES": "0",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("None ")
+    assert "It stays locked, or ask an administrator to unlock it" in result.stdout

@@ -11,7 +11,7 @@ from accounts.services.tokens import api_token_create
 from audit.events import EventType
 from audit.models import AuditEvent
 from cardprofiles.models import CardProfile
-from tests.factories import make_user
+from tests.factories import make_user, sign_in_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +21,7 @@ def admin_client(client, users):
     admin_user = users[Role.ADMINISTRATOR]
     admin_user.is_staff = True
     admin_user.save()
-    client.force_login(admin_user)
+    sign_in_verified(client, admin_user)
     return client
 
 

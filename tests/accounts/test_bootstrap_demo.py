@@ -41,6 +41,7 @@ def test_bootstrap_demo_is_idempotent_and_prints_passwords_once():
         line.split()[-1] for line in first.getvalue().splitlines() if " enrolment " in line
     )
     assert enrolment.check_password(password)
+    assert "enrol an authenticator app" in first.getvalue()
 
     second = StringIO()
     call_command("bootstrap_demo", stdout=second)

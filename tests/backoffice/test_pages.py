@@ -10,7 +10,7 @@ from audit.events import EventType
 from audit.models import AuditEvent
 from issuance.models import CardRequest, Professional
 from issuance.services.card_requests import card_request_submit
-from tests.factories import valid_rpps
+from tests.factories import sign_in_verified, valid_rpps
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +34,7 @@ PAGES = {
 
 @pytest.mark.parametrize("role", list(Role), ids=lambda r: r.slug)
 def test_each_role_sees_its_pages_and_is_refused_the_others(client, users, profiles, role):
-    client.force_login(users[role])
+    sign_in_verified(client, users[role])
     for name, allowed in PAGES.items():
         response = client.get(reverse(name))
         expected = 200 if role in allowed else 403
@@ -44,13 +44,13 @@ def test_each_role_sees_its_pages_and_is_refused_the_others(client, users, profi
 
 
 def test_navigation_shows_only_what_the_role_may_open(client, users):
-    client.force_login(users[Role.ENCODING_OPERATOR])
+    sign_in_verified(client, users[Role.ENCODING_OPERATOR])
     page = client.get(reverse("dashboard")).content.decode()
     assert "Professionals" in page
     assert "Audit trail" not in page
     for link in ("Jobs", "Cards", "Stations"):
         assert f">{link}</a>" in page
-    client.force_login(users[Role.AUDITOR])
+    sign_in_verified(client, users[Role.AUDITOR])
     assert "Audit trail" in client.get(reverse("dashboard")).content.decode()
 
 
@@ -61,7 +61,11 @@ def test_anonymous_is_sent_to_login(client):
 
 
 def test_login_and_failed_login_are_audited_without_the_password(client, users):
-    assert not client.login(username="enrolment-officer", password="hunter2-wrong")
+    response = client.post(
+        reverse("login"), {"username": "enrolment-officer", "password": "hunter2-wrong"}
+    )
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
     failed = AuditEvent.objects.get(event=EventType.USER_LOGIN_FAILED)
     assert failed.payload["username"] == "enrolment-officer"
     assert "hunter2" not in str(failed.payload)
@@ -87,7 +91,7 @@ def _form(**overrides) -> dict:
 
 
 def test_enrolment_form_creates_a_professional(client, users):
-    client.force_login(users[Role.ENROLMENT_OFFICER])
+    sign_in_verified(client, users[Role.ENROLMENT_OFFICER])
     response = client.post(reverse("professional-create"), _form(), follow=True)
     assert response.status_code == 200
     professional = Professional.objects.get()
@@ -96,7 +100,7 @@ def test_enrolment_form_creates_a_professional(client, users):
 
 
 def test_enrolment_form_shows_the_error_on_the_field_and_keeps_the_input(client, users):
-    client.force_login(users[Role.ENROLMENT_OFFICER])
+    sign_in_verified(client, users[Role.ENROLMENT_OFFICER])
     response = client.post(reverse("professional-create"), _form(rpps="12345678901"))
     assert response.status_code == 200
     page = response.content.decode()
@@ -107,7 +111,7 @@ def test_enrolment_form_shows_the_error_on_the_field_and_keeps_the_input(client,
 
 
 def test_edit_form_updates(client, users, professional):
-    client.force_login(users[Role.ADMINISTRATOR])
+    sign_in_verified(client, users[Role.ADMINISTRATOR])
     data = _form(rpps=professional.rpps, email=professional.email, city="Nantes")
     response = client.post(reverse("professional-edit", args=[professional.pk]), data)
     assert response.status_code == 302
@@ -118,7 +122,7 @@ def test_edit_form_updates(client, users, professional):
 def test_import_page_reports_bad_rows(client, users):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    client.force_login(users[Role.ENROLMENT_OFFICER])
+    sign_in_verified(client, users[Role.ENROLMENT_OFFICER])
     content = f"rpps,last_name,first_name,profession,email\n{valid_rpps()},A,B,10,a@b.org\n123,C,D,10,c@d.org\n"
     upload = SimpleUploadedFile("x.csv", content.encode())
     page = client.post(reverse("professional-import"), {"file": upload}).content.decode()
@@ -128,7 +132,7 @@ def test_import_page_reports_bad_rows(client, users):
 
 
 def test_request_submit_and_four_eyes_in_the_pages(client, users, profiles, professional):
-    client.force_login(users[Role.ADMINISTRATOR])
+    sign_in_verified(client, users[Role.ADMINISTRATOR])
     response = client.post(
         reverse("card-request-submit", args=[professional.pk]),
         {"profile": "hpc-physician", "reason": "new", "comment": ""},
@@ -144,7 +148,7 @@ def test_request_submit_and_four_eyes_in_the_pages(client, users, profiles, prof
     card_request.refresh_from_db()
     assert card_request.status == "submitted"
 
-    client.force_login(users[Role.APPROVING_OFFICER])
+    sign_in_verified(client, users[Role.APPROVING_OFFICER])
     page = client.get(response.url).content.decode()
     assert 'id="decision-form"' in page
     # The approver sees the identity the card will carry, and approves that snapshot only.
@@ -170,7 +174,7 @@ def test_reject_without_reason_is_refused_in_the_page(client, users, profiles, p
     card_request = card_request_submit(
         professional=professional, profile=profiles["hpc-rsa"], by=users[Role.ENROLMENT_OFFICER]
     )
-    client.force_login(users[Role.APPROVING_OFFICER])
+    sign_in_verified(client, users[Role.APPROVING_OFFICER])
     response = client.post(
         reverse("card-request-reject", args=[card_request.pk]), {"reason": ""}, follow=True
     )
@@ -183,13 +187,13 @@ def test_reject_without_reason_is_refused_in_the_page(client, users, profiles, p
 
 
 def test_audit_verify_page_reports_intact_chain(client, users, professional):
-    client.force_login(users[Role.AUDITOR])
+    sign_in_verified(client, users[Role.AUDITOR])
     page = client.get(reverse("audit-verify")).content.decode()
     assert "The chain is intact" in page
 
 
 def test_card_profile_pages(client, users, profiles):
-    client.force_login(users[Role.ENCODING_OPERATOR])
+    sign_in_verified(client, users[Role.ENCODING_OPERATOR])
     page = client.get(reverse("card-profile-detail", args=["hpc-physician"])).content.decode()
     assert "eccp256" in page
     assert "hp-qualified-signature" in page

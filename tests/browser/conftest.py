@@ -14,6 +14,7 @@ from typing import TypeVar
 
 import pytest
 
+from tests.factories import totp_code
 from tests.services import CHROMIUM
 
 CHROMIUM_ARGS = [
@@ -89,9 +90,18 @@ def in_browser(browser_thread, live_server):
     return run
 
 
-def sign_in(page, base_url: str, username: str, password: str = PASSWORD) -> None:
+def sign_in(
+    page, base_url: str, username: str, password: str = PASSWORD, *, totp_key: bytes | None = None
+) -> None:
+    """Sign in through the login form; approving officers and administrators also type the
+    code of their authenticator app, computed here from their device's key (`device.bin_key`,
+    read in the test thread: no ORM in the browser's)."""
     page.goto(f"{base_url}/login/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+    if totp_key is not None:
+        page.wait_for_url(f"{base_url}/login/code/**")
+        page.get_by_label("Code").fill(totp_code(totp_key))
+        page.get_by_role("button", name="Verify").click()
     page.wait_for_url(f"{base_url}/")

@@ -12,7 +12,7 @@ from accounts.roles import Role
 from cardprofiles.services.versions import card_profile_sync_builtin
 from issuance.models import CardRequest, Professional
 from tests.browser.conftest import sign_in
-from tests.factories import make_user, valid_rpps
+from tests.factories import make_totp_device, make_user, valid_rpps
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_enrol_request_and_approve_with_four_eyes(in_browser):
     card_profile_sync_builtin()
     make_user(Role.ENROLMENT_OFFICER, username="emma")
-    make_user(Role.APPROVING_OFFICER, username="arthur")
+    arthur_key = make_totp_device(make_user(Role.APPROVING_OFFICER, username="arthur")).bin_key
     rpps = valid_rpps(31337)
 
     def enrol_and_request(page, base_url) -> str:
@@ -53,7 +53,7 @@ def test_enrol_request_and_approve_with_four_eyes(in_browser):
     assert card_request.submitted_by.username == "emma"
 
     def approve(page, base_url) -> None:
-        sign_in(page, base_url, "arthur")
+        sign_in(page, base_url, "arthur", totp_key=arthur_key)
         expect(page.get_by_text("Waiting for your decision")).to_be_visible()
         page.get_by_role("link", name=re.compile(r"^#\d+$")).first.click()
         assert page.url == request_url

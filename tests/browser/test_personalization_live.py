@@ -27,7 +27,7 @@ from personalization.services import jobs as job_services
 from personalization.services.stations import station_create
 from pki.services.cas import pki_bootstrap
 from tests.browser.conftest import sign_in
-from tests.factories import OrganisationFactory, ProfessionalFactory, make_user
+from tests.factories import OrganisationFactory, ProfessionalFactory, make_totp_device, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -52,7 +52,7 @@ def test_approver_watches_the_job_and_operator_downloads_the_pin_mailer_once(
     pki_bootstrap(backend="software")
     station_create(name="desk-1", transport="emulated", takes_approved_requests=True)
     enrolment = make_user(Role.ENROLMENT_OFFICER, username="emma")
-    make_user(Role.APPROVING_OFFICER, username="arthur")
+    arthur_key = make_totp_device(make_user(Role.APPROVING_OFFICER, username="arthur")).bin_key
     make_user(Role.ENCODING_OPERATOR, username="olga")
     professional = ProfessionalFactory(
         first_name="Maëlle", last_name="Dubois-Légaré", organisation=OrganisationFactory()
@@ -67,7 +67,7 @@ def test_approver_watches_the_job_and_operator_downloads_the_pin_mailer_once(
     waiting_shown = threading.Event()
 
     def approve_and_watch(page, base_url) -> str:
-        sign_in(page, base_url, "arthur")
+        sign_in(page, base_url, "arthur", totp_key=arthur_key)
         page.goto(f"{base_url}/requests/{card_request.pk}/")
         page.get_by_label("Decision note").fill("Identity checked against the RPPS register.")
         page.get_by_role("button", name="Approve").click()

@@ -24,9 +24,10 @@ DEMO_USERS = [
 class Command(BaseCommand):
     help = (
         "Set up a demo: one user per role (each password printed once, when the user is "
-        "created), the built-in card profiles, the PKI (as bootstrap_pki does), an emulated "
-        "encoder station 'demo' that takes approved requests, and a few demo professionals. "
-        "Idempotent: run it again and it only adds what is missing."
+        "created; the approving officer and the administrator enrol a TOTP authenticator app "
+        "at their first sign-in), the built-in card profiles, the PKI (as bootstrap_pki does), "
+        "an emulated encoder station 'demo' that takes approved requests, and a few demo "
+        "professionals. Idempotent: run it again and it only adds what is missing."
     )
 
     def handle(self, *args, **options):
@@ -60,6 +61,10 @@ class Command(BaseCommand):
         for login in logins:
             password = login.password or "(set when first created; reset with changepassword)"
             self.stdout.write(f"  {login.role.value:<18} {login.username:<10} {password}")
+        self.stdout.write(
+            "The approving officer and the administrator also need a TOTP code: at their first "
+            "sign-in they enrol an authenticator app (a QR code and the key in text are shown)."
+        )
         if not any(login.password for login in logins):
             self.stdout.write(
                 "Passwords are printed only when a user is created. "

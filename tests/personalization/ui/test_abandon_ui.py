@@ -13,6 +13,7 @@ from accounts.roles import Role
 from personalization.models import EncoderStation, PersonalizationJob
 from personalization.runner.engine import Outcome, job_run
 from pki.models import Certificate
+from tests.factories import sign_in_verified
 from tests.personalization.jobs.conftest import age_heartbeat
 from tests.personalization.ui.conftest import job_of
 
@@ -51,7 +52,7 @@ def _unchanged(job: PersonalizationJob):
 def test_the_form_shows_to_operators_only_while_the_job_is_stalled(web, users, waiting):
     operator = users[Role.ENCODING_OPERATOR]
     job = job_of(waiting())
-    web.force_login(operator)
+    sign_in_verified(web, operator)
 
     # Waiting, or running with a worker that reports: there, hidden (the live page shows it
     # once the job stalls, see the progress JSON below).
@@ -77,11 +78,11 @@ def test_the_form_shows_to_operators_only_while_the_job_is_stalled(web, users, w
 
     # Roles without the permission never see it, stalled or not.
     for role in (Role.AUDITOR, Role.ENROLMENT_OFFICER, Role.APPROVING_OFFICER):
-        web.force_login(users[role])
+        sign_in_verified(web, users[role])
         assert 'id="abandon-job"' not in _page(web.get(reverse("job-detail", args=[job.pk])))
 
     # A job that has ended can never be abandoned: no form at all.
-    web.force_login(users[Role.ADMINISTRATOR])
+    sign_in_verified(web, users[Role.ADMINISTRATOR])
     assert SHOWN in _page(web.get(reverse("job-detail", args=[job.pk])))
     PersonalizationJob.objects.filter(pk=job.pk).update(status="failed")
     assert 'id="abandon-job"' not in _page(web.get(reverse("job-detail", args=[job.pk])))
@@ -90,7 +91,7 @@ def test_the_form_shows_to_operators_only_while_the_job_is_stalled(web, users, w
 def test_abandon_from_the_job_page(web, users, stalled, station):
     job = stalled()
     card = job.card
-    web.force_login(users[Role.ENCODING_OPERATOR])
+    sign_in_verified(web, users[Role.ENCODING_OPERATOR])
     response = web.post(reverse("job-abandon", args=[job.pk]), {"reason": REASON}, follow=True)
     assert response.redirect_chain == [(reverse("job-detail", args=[job.pk]), 302)]
     page = _page(response)
@@ -130,7 +131,7 @@ def test_abandon_from_the_job_page(web, users, stalled, station):
 def test_a_bad_reason_is_shown_on_the_form_and_changes_nothing(web, users, waiting, reason, error):
     job = _running(job_of(waiting()), silent_for=3600)
     unchanged = _unchanged(job)
-    web.force_login(users[Role.ENCODING_OPERATOR])
+    sign_in_verified(web, users[Role.ENCODING_OPERATOR])
     page = _page(web.post(reverse("job-abandon", args=[job.pk]), {"reason": reason}))
     assert SHOWN in page
     assert f'<ul class="errorlist" id="id_reason-errors"><li>{error}</li></ul>' in page
@@ -140,7 +141,7 @@ def test_a_bad_reason_is_shown_on_the_form_and_changes_nothing(web, users, waiti
 
 def test_a_job_whose_worker_came_back_is_not_abandoned(web, users, waiting):
     job = _running(job_of(waiting()), silent_for=3600)
-    web.force_login(users[Role.ENCODING_OPERATOR])
+    sign_in_verified(web, users[Role.ENCODING_OPERATOR])
     assert SHOWN in _page(web.get(reverse("job-detail", args=[job.pk])))
     # Meanwhile the station's worker resumed the job.
     PersonalizationJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now())
@@ -156,7 +157,7 @@ def test_a_job_whose_worker_came_back_is_not_abandoned(web, users, waiting):
 def test_roles_without_the_permission_are_refused(web, users, waiting, role):
     job = _running(job_of(waiting()), silent_for=3600)
     unchanged = _unchanged(job)
-    web.force_login(users[role])
+    sign_in_verified(web, users[role])
     assert web.post(reverse("job-abandon", args=[job.pk]), {"reason": REASON}).status_code == 403
     assert unchanged()
 

@@ -19,6 +19,7 @@ from audit.models import AuditEvent
 from personalization.models import Card, PinMailer
 from personalization.services.cards import card_fail
 from personalization.services.documents import pin_mailer_secrets
+from tests.factories import sign_in_verified
 from tests.personalization.ui.conftest import job_of
 
 pytestmark = [pytest.mark.poppler, pytest.mark.django_db]
@@ -122,7 +123,7 @@ def test_documents_through_the_api(api, users, personalize, tmp_path):
 def test_documents_through_the_back_office(web, users, personalize, tmp_path):
     card = personalize()
     pin, _ = pin_mailer_secrets(card.pin_mailer)
-    web.force_login(users[Role.ENCODING_OPERATOR])
+    sign_in_verified(web, users[Role.ENCODING_OPERATOR])
     page = web.get(reverse("card-detail", args=[card.pk])).content.decode()
     assert 'id="pin-mailer-form"' in page
     for slot in ("9A", "9C", "9D", "9E"):
@@ -187,7 +188,7 @@ def test_a_failed_cards_pin_mailer_is_destroyed_unread(web, api, users, waiting)
     assert ended.pin_mailer_destroyed
     assert PinMailer.objects.get(card=card).sealed is None
 
-    web.force_login(users[Role.ENCODING_OPERATOR])
+    sign_in_verified(web, users[Role.ENCODING_OPERATOR])
     page = web.get(reverse("card-detail", args=[card.pk])).content.decode()
     assert "This card is failed (certificates revoked): it gets no documents." in page
     assert 'id="pin-mailer-destroyed"' in page

@@ -11,6 +11,7 @@ from accounts.roles import Role
 from issuance.models import CardRequest
 from personalization.models import EncoderStation, JobBatch, PersonalizationJob
 from personalization.runner.engine import Outcome, job_run, step_names
+from tests.factories import sign_in_verified
 from tests.personalization.ui.conftest import job_of
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +23,7 @@ def _page(response) -> str:
 
 
 def test_stations_page_says_how_to_run_a_worker(web, users, station):
-    web.force_login(users[Role.ENCODING_OPERATOR])
+    sign_in_verified(web, users[Role.ENCODING_OPERATOR])
     page = _page(web.get(reverse("station-list")))
     assert "bench-1" in page
     assert "station.bench-1" in page
@@ -33,7 +34,7 @@ def test_stations_page_says_how_to_run_a_worker(web, users, station):
 
 
 def test_an_administrator_adds_a_station(web, users):
-    web.force_login(users[Role.ADMINISTRATOR])
+    sign_in_verified(web, users[Role.ADMINISTRATOR])
     response = web.post(
         reverse("station-create"), {"name": "desk-9", "transport": "pcsc", "reader_pattern": ""}
     )
@@ -51,7 +52,7 @@ def test_an_administrator_adds_a_station(web, users):
 def test_job_page_shows_progress_and_polls_while_the_job_runs(web, users, approved):
     request = approved()
     job = job_of(request)
-    web.force_login(users[Role.APPROVING_OFFICER])
+    sign_in_verified(web, users[Role.APPROVING_OFFICER])
     page = _page(web.get(reverse("job-detail", args=[job.pk])))
     assert f'data-poll-url="{reverse("job-progress", args=[job.pk])}"' in page
     assert '<span class="badge waiting" id="job-status" data-job-status>Waiting</span>' in page
@@ -85,7 +86,7 @@ def test_job_page_shows_progress_and_polls_while_the_job_runs(web, users, approv
 
 def test_cancel_and_retry_from_the_job_page(web, users, waiting):
     job = job_of(waiting())
-    web.force_login(users[Role.ENCODING_OPERATOR])
+    sign_in_verified(web, users[Role.ENCODING_OPERATOR])
     page = _page(web.get(reverse("job-detail", args=[job.pk])))
     assert "Cancel this job" in page
 
@@ -102,14 +103,14 @@ def test_cancel_and_retry_from_the_job_page(web, users, waiting):
     job.refresh_from_db()
     assert (job.status, job.attempt) == ("waiting", 2)
 
-    web.force_login(users[Role.AUDITOR])
+    sign_in_verified(web, users[Role.AUDITOR])
     assert web.post(reverse("job-cancel", args=[job.pk])).status_code == 403
 
 
 def test_job_list_filters(web, users, waiting):
     first, second = job_of(waiting()), job_of(waiting())
     PersonalizationJob.objects.filter(pk=second.pk).update(status="failed")
-    web.force_login(users[Role.AUDITOR])
+    sign_in_verified(web, users[Role.AUDITOR])
     page = _page(web.get(reverse("job-list"), {"status": "failed", "station": "bench-1"}))
     assert f'href="{reverse("job-detail", args=[second.pk])}"' in page
     assert f'href="{reverse("job-detail", args=[first.pk])}"' not in page
@@ -120,7 +121,7 @@ def test_request_page_shows_its_job_live_and_queues_an_approved_request(
 ):
     request = waiting()
     job = job_of(request)
-    web.force_login(users[Role.APPROVING_OFFICER])
+    sign_in_verified(web, users[Role.APPROVING_OFFICER])
     page = _page(web.get(reverse("card-request-detail", args=[request.pk])))
     assert f"job #{job.pk}" in page
     assert 'id="job-status"' in page
@@ -129,7 +130,7 @@ def test_request_page_shows_its_job_live_and_queues_an_approved_request(
     assert "Queue on station" not in page
 
     ready = approved_unqueued()
-    web.force_login(users[Role.ENCODING_OPERATOR])
+    sign_in_verified(web, users[Role.ENCODING_OPERATOR])
     page = _page(web.get(reverse("card-request-detail", args=[ready.pk])))
     assert "Queue on station" in page
     page = _page(
@@ -151,7 +152,7 @@ def test_request_page_shows_its_job_live_and_queues_an_approved_request(
 
 def test_approve_ticked_requests_as_a_batch(web, users, submitted, station):
     requests = [submitted(), submitted()]
-    web.force_login(users[Role.APPROVING_OFFICER])
+    sign_in_verified(web, users[Role.APPROVING_OFFICER])
     page = _page(web.get(reverse("card-request-list")))
     assert "Approve ticked requests" in page
     assert "Queue ticked requests" not in page
@@ -197,7 +198,7 @@ def test_a_batch_approval_with_an_own_request_names_it_and_approves_nothing(
 ):
     admin = users[Role.ADMINISTRATOR]
     other, own = submitted(), submitted(by=admin)
-    web.force_login(admin)
+    sign_in_verified(web, admin)
     page = _page(
         web.post(
             reverse("card-requests-approve"),
@@ -221,7 +222,7 @@ def test_a_batch_approval_with_an_own_request_names_it_and_approves_nothing(
 def test_queue_ticked_requests_on_a_station(web, users, approved_unqueued, waiting):
     ready = [approved_unqueued(), approved_unqueued()]
     queued = waiting()
-    web.force_login(users[Role.ENCODING_OPERATOR])
+    sign_in_verified(web, users[Role.ENCODING_OPERATOR])
     page = _page(web.get(reverse("card-request-list"), {"status": "approved"}))
     assert "Queue ticked requests on station" in page
     assert "Approve ticked requests" not in page
@@ -246,7 +247,7 @@ def test_queue_ticked_requests_on_a_station(web, users, approved_unqueued, waiti
 
 def test_cards_list_and_detail_by_role(web, users, personalize):
     card = personalize()
-    web.force_login(users[Role.AUDITOR])
+    sign_in_verified(web, users[Role.AUDITOR])
     page = _page(web.get(reverse("card-list"), {"q": card.professional.rpps}))
     assert card.serial in page
     assert "to collect" in page
@@ -256,7 +257,7 @@ def test_cards_list_and_detail_by_role(web, users, personalize):
     assert web.get(reverse("card-face", args=[card.pk])).status_code == 403
     assert web.post(reverse("card-pin-mailer", args=[card.pk])).status_code == 403
 
-    web.force_login(users[Role.ENCODING_OPERATOR])
+    sign_in_verified(web, users[Role.ENCODING_OPERATOR])
     page = _page(web.get(reverse("card-detail", args=[card.pk])))
     assert "Download the PIN mailer (once)" in page
     assert "Card face (PDF)" in page

@@ -17,7 +17,7 @@ from personalization.models import EncoderStation, PersonalizationJob
 from personalization.runner.engine import Outcome, job_run
 from personalization.services.jobs import jobs_requeue_stale
 from personalization.services.stations import station_create
-from tests.factories import make_user
+from tests.factories import make_user, sign_in_verified
 from tests.personalization.jobs import conftest as jobs_fixtures
 from tests.personalization.ui.conftest import job_of
 
@@ -185,7 +185,7 @@ def test_only_administrators_patch_stations(api, desk, role):
 
 def test_administrators_see_edit_and_disable_or_enable_for_each_station(web, users, station, desk):
     EncoderStation.objects.filter(pk=desk.pk).update(is_enabled=False)
-    web.force_login(users[Role.ADMINISTRATOR])
+    sign_in_verified(web, users[Role.ADMINISTRATOR])
 
     page = _page(web.get(reverse("station-list")))
 
@@ -199,7 +199,7 @@ def test_administrators_see_edit_and_disable_or_enable_for_each_station(web, use
 
 @pytest.mark.parametrize("role", READ_ONLY_ROLES, ids=lambda role: role.slug)
 def test_other_roles_see_neither_and_are_refused(web, station, role):
-    web.force_login(make_user(role))
+    sign_in_verified(web, make_user(role))
 
     page = _page(web.get(reverse("station-list")))
 
@@ -217,7 +217,7 @@ def test_other_roles_see_neither_and_are_refused(web, station, role):
 
 
 def test_enable_and_disable_are_posts_only(web, users, station):
-    web.force_login(users[Role.ADMINISTRATOR])
+    sign_in_verified(web, users[Role.ADMINISTRATOR])
     assert web.get(reverse("station-disable", args=[station.pk])).status_code == 405
     assert web.get(reverse("station-enable", args=[station.pk])).status_code == 405
     assert _row(station)["is_enabled"] is True
@@ -227,7 +227,7 @@ def test_enable_and_disable_are_posts_only(web, users, station):
 
 
 def test_the_edit_page_shows_name_and_transport_read_only(web, users, desk):
-    web.force_login(users[Role.ADMINISTRATOR])
+    sign_in_verified(web, users[Role.ADMINISTRATOR])
 
     page = _page(web.get(reverse("station-edit", args=[desk.pk])))
 
@@ -243,7 +243,7 @@ def test_the_edit_page_shows_name_and_transport_read_only(web, users, desk):
 
 
 def test_saving_the_edit_page_changes_what_differs(web, users, desk):
-    web.force_login(users[Role.ADMINISTRATOR])
+    sign_in_verified(web, users[Role.ADMINISTRATOR])
     form = {"description": "Front desk", "reader_pattern": "Yubico YubiKey", "is_enabled": "on"}
 
     response = web.post(reverse("station-edit", args=[desk.pk]), form, follow=True)
@@ -258,7 +258,7 @@ def test_saving_the_edit_page_changes_what_differs(web, users, desk):
 
 
 def test_the_edit_page_shows_each_refusal_on_its_field(web, users, desk):
-    web.force_login(users[Role.ADMINISTRATOR])
+    sign_in_verified(web, users[Role.ADMINISTRATOR])
     before = _row(desk)
 
     page = _page(
@@ -277,7 +277,7 @@ def test_the_edit_page_shows_each_refusal_on_its_field(web, users, desk):
 
 
 def test_the_edit_page_moves_approved_requests_here(web, users, station, desk):
-    web.force_login(users[Role.ADMINISTRATOR])
+    sign_in_verified(web, users[Role.ADMINISTRATOR])
     form = {
         "description": "Desk 1",
         "reader_pattern": "Yubico YubiKey",
@@ -299,7 +299,7 @@ def test_the_edit_page_moves_approved_requests_here(web, users, station, desk):
 def test_disabling_a_busy_station_lets_its_job_finish_and_says_so(web, users, station, waiting):
     running, queued = job_of(waiting()), job_of(waiting())
     _running(running, station)
-    web.force_login(users[Role.ADMINISTRATOR])
+    sign_in_verified(web, users[Role.ADMINISTRATOR])
 
     page = _page(web.post(reverse("station-disable", args=[station.pk]), follow=True))
 
@@ -324,7 +324,7 @@ def test_disabling_a_busy_station_lets_its_job_finish_and_says_so(web, users, st
 
 
 def test_disabling_an_idle_station(web, users, desk):
-    web.force_login(users[Role.ADMINISTRATOR])
+    sign_in_verified(web, users[Role.ADMINISTRATOR])
     page = _page(web.post(reverse("station-disable", args=[desk.pk]), follow=True))
     assert "Station desk-1 is disabled: it takes no new jobs." in page
     assert "it takes no new jobs; the job" not in page
@@ -335,7 +335,7 @@ def test_what_an_operator_sees_of_a_job_waiting_on_a_disabled_station(
 ):
     settings.CARDFORGE_JOB_RESEND_SECONDS = 300
     job = job_of(approved())
-    web.force_login(users[Role.ADMINISTRATOR])
+    sign_in_verified(web, users[Role.ADMINISTRATOR])
     web.post(reverse("station-disable", args=[station.pk]))
     # Five minutes on: requeue_stale_jobs leaves it alone; the message sent before the station
     # was disabled reaches the worker, which gives the job back.
@@ -345,7 +345,7 @@ def test_what_an_operator_sees_of_a_job_waiting_on_a_disabled_station(
     assert jobs_requeue_stale() == []
     assert job_run(job_id=job.pk, worker="station-bench-1@host/1") is Outcome.STATION_DISABLED
 
-    web.force_login(users[Role.ENCODING_OPERATOR])
+    sign_in_verified(web, users[Role.ENCODING_OPERATOR])
     page = _page(web.get(reverse("station-list")))
     assert '<span class="badge disabled">disabled</span>' in page
     assert f"{reverse('job-list')}?station=bench-1&amp;status=waiting" in page
@@ -354,7 +354,7 @@ def test_what_an_operator_sees_of_a_job_waiting_on_a_disabled_station(
     assert "Cancel this job" in page  # or cancel it, and queue the request elsewhere
     assert web.get(reverse("job-progress", args=[job.pk])).json()["done"] == 0
 
-    web.force_login(users[Role.ADMINISTRATOR])
+    sign_in_verified(web, users[Role.ADMINISTRATOR])
     with django_capture_on_commit_callbacks(execute=True):
         response = web.post(reverse("station-enable", args=[station.pk]), follow=True)
     page = _page(response)
@@ -372,7 +372,7 @@ def test_the_django_admin_lists_stations_read_only_and_links_to_the_edit_page(we
     administrator = users[Role.ADMINISTRATOR]
     administrator.is_staff = True
     administrator.save()
-    web.force_login(administrator)
+    sign_in_verified(web, administrator)
 
     page = _page(web.get("/admin/personalization/encoderstation/"))
 
