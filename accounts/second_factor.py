@@ -158,7 +158,9 @@ def qr_code_svg(device: TOTPDevice) -> str:
     return image.to_string(encoding="unicode")
 
 
-def token_credentials_check(*, request, username: str, password: str, otp: str = ""):
+def token_credentials_check(
+    *, request, username: str, password: str, otp: str = "", via: str = "token"
+):
     """The user the API's token endpoint may issue a token to, or an error.
 
     `request` is Django's HttpRequest (not DRF's wrapper) so that django-axes, which records its
@@ -188,5 +190,5 @@ def token_credentials_check(*, request, username: str, password: str, otp: str =
         )
     _check_code(request, user, device, otp)
     with transaction.atomic():
-        _audit_verified(request, user, device, via="token")
+        _audit_verified(request, user, device, via=via)
     return user

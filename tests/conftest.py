@@ -72,3 +72,28 @@ def api():
 
     client.as_user = as_user
     return client
+
+
+@pytest.fixture
+def console_typing(monkeypatch):
+    """What a user types at a command's prompts (accounts/console.py): their password (the
+    factories' one unless the test changes `typed["password"]`) and the code their authenticator
+    shows now. Each code is accepted as if a new period had begun, so one test may sign in at the
+    console several times."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from tests.factories import totp_code
+
+    typed = {"password": "correct horse battery staple", "prompts": []}
+
+    def type_answer(prompt: str = "") -> str:
+        typed["prompts"].append(prompt)
+        if prompt.startswith("Password for "):
+            return typed["password"]
+        username = prompt.removeprefix("Authenticator code for ").removesuffix(": ")
+        device = TOTPDevice.objects.get(user__username=username, confirmed=True)
+        TOTPDevice.objects.filter(pk=device.pk).update(last_t=-1)
+        return totp_code(device.bin_key)
+
+    monkeypatch.setattr("accounts.console.getpass.getpass", type_answer)
+    return typed

@@ -1,9 +1,9 @@
 from pathlib import Path
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from accounts.console import console_sign_in
 from config.errors import DomainError
 from issuance.services.imports import import_size_error, professionals_import
 
@@ -30,7 +30,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--as-user",
             default="",
-            help="username recorded as the actor in the audit trail (default: the system)",
+            help="the enrolment officer recorded as the actor in the audit trail, who types "
+            "their password (default: the system)",
         )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -42,12 +43,8 @@ class Command(BaseCommand):
         except OSError as exc:
             msg = f"cannot read {file}: {exc.strerror}"
             raise CommandError(msg) from None
-        actor = None
-        if as_user:
-            actor = get_user_model().objects.filter(username=as_user).first()
-            if actor is None:
-                msg = f"--as-user: no user named {as_user!r}"
-                raise CommandError(msg)
+        # The system imports unless a user signs in (password asked) to be recorded as the actor.
+        actor = console_sign_in(as_user) if as_user else None
         total = max(content.count(b"\n") - 1, 1)
         with tqdm(
             total=total, unit="row", disable=no_progress, file=self.stderr, leave=False

@@ -6,10 +6,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from accounts.console import console_sign_in
 from config.errors import DomainError
 from issuance.models import CardRequest
 from personalization.models import EncoderStation, JobStep, PersonalizationJob
@@ -38,7 +38,8 @@ class Command(BaseCommand):
             "--as-user",
             default="",
             metavar="USERNAME",
-            help="who queues the job (needed unless the request already has one)",
+            help="who queues the job (needed unless the request already has one); asks for "
+            "their password",
         )
         parser.add_argument(
             "--wait", action="store_true", help="follow the job until it ends, with a progress bar"
@@ -103,9 +104,7 @@ class Command(BaseCommand):
             return live
         if not username:
             raise CommandError("--as-user is needed to queue a job (who queues it is audited)")
-        user = get_user_model().objects.filter(username=username, is_active=True).first()
-        if user is None:
-            raise CommandError(f"--as-user: no active user named {username!r}")
+        user = console_sign_in(username)  # asks for the password (and TOTP code)
         try:
             job = job_queue(card_request=card_request, station=station, by=user)
         except DomainError as error:

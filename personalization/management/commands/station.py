@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from accounts.console import console_sign_in
 from config.errors import DomainError
 from personalization.models import EncoderStation, PersonalizationJob
 from personalization.selectors import station_current_job, station_list
@@ -40,7 +40,8 @@ class Command(BaseCommand):
                 "--as-user",
                 required=True,
                 metavar="USER",
-                help="the administrator making the change (audited)",
+                help="the administrator making the change (audited); asks for their password "
+                "and authenticator code",
             )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -50,9 +51,7 @@ class Command(BaseCommand):
         station = EncoderStation.objects.filter(name=options["name"]).first()
         if station is None:
             raise CommandError(f"no station named {options['name']!r}")
-        user = get_user_model().objects.filter(username=options["as_user"], is_active=True).first()
-        if user is None:
-            raise CommandError(f"--as-user: no active user named {options['as_user']!r}")
+        user = console_sign_in(options["as_user"])  # asks for the password (and TOTP code)
         enable, was = options["action"] == "enable", station.is_enabled
         try:
             station = station_update(station=station, by=user, is_enabled=enable)

@@ -21,6 +21,7 @@ from personalization.runner.engine import job_run
 from personalization.services.documents import pin_mailer_secrets
 from personalization.services.stations import station_create
 from personalization.transports.emulated import EmulatedTransport
+from tests.factories import make_totp_device
 from tests.personalization.jobs.cues import SimulatedCrash
 from tests.personalization.vpcd.test_bridge import FakeVpcd
 
@@ -132,12 +133,13 @@ def test_station_list_shows_each_stations_state_and_jobs(approved, station, user
 
 
 def test_station_disable_and_enable_as_an_administrator(
-    approved, station, users, celery_messages, django_capture_on_commit_callbacks
+    approved, station, users, celery_messages, django_capture_on_commit_callbacks, console_typing
 ):
     running, waiting = _job(approved()), _job(approved())
     PersonalizationJob.objects.filter(pk=running.pk).update(status="running")
     EncoderStation.objects.filter(pk=station.pk).update(busy_job=running)
     admin = users[Role.ADMINISTRATOR]
+    make_totp_device(admin)
 
     out = _station_command("disable", "bench-1", "--as-user", admin.username)
     assert out.splitlines() == [
@@ -161,12 +163,36 @@ def test_station_disable_and_enable_as_an_administrator(
     ]
     assert celery_messages[-1] == waiting.pk
     assert AuditEvent.objects.filter(event=EventType.STATION_UPDATED).count() == 2
+    # The administrator proved who they are each time: password, then authenticator code.
+    assert console_typing["prompts"][:2] == [
+        f"Password for {admin.username}: ",
+        f"Authenticator code for {admin.username}: ",
+    ]
+    verified = AuditEvent.objects.filter(
+        event=EventType.SECOND_FACTOR_VERIFIED, actor=admin.username
+    )
+    assert [event.payload["via"] for event in verified] == ["console"] * 3
 
 
-def test_station_refusals_change_nothing(station, users):
+def test_a_command_cannot_act_as_someone_whose_password_it_does_not_know(
+    station, users, console_typing
+):
+    """Naming another user is not enough: the command asks for their password (and code)."""
+    admin = users[Role.ADMINISTRATOR]
+    make_totp_device(admin)
+    console_typing["password"] = "a guess"
+    with pytest.raises(CommandError, match=f"--as-user: {admin.username}: Unable to log in"):
+        _station_command("disable", "bench-1", "--as-user", admin.username)
+    station.refresh_from_db()
+    assert station.is_enabled
+    assert AuditEvent.objects.filter(event=EventType.USER_LOGIN_FAILED).exists()
+    assert not AuditEvent.objects.filter(event=EventType.STATION_UPDATED).exists()
+
+
+def test_station_refusals_change_nothing(station, users, console_typing):
     for args, message in (
         (("disable", "nowhere", "--as-user", "administrator"), "no station named 'nowhere'"),
-        (("disable", "bench-1", "--as-user", "ghost"), "--as-user: no active user named 'ghost'"),
+        (("disable", "bench-1", "--as-user", "ghost"), "--as-user: ghost: Unable to log in"),
         (
             ("disable", "bench-1", "--as-user", users[Role.ENCODING_OPERATOR].username),
             "you are not allowed to change encoder stations",
@@ -184,7 +210,9 @@ def test_station_refusals_change_nothing(station, users):
 # --- personalize ------------------------------------------------------------------------------
 
 
-def test_personalize_queues_as_the_user_and_follows_the_job(approved, station, users, monkeypatch):
+def test_personalize_queues_as_the_user_and_follows_the_job(
+    approved, station, users, monkeypatch, console_typing
+):
     station.takes_approved_requests = False
     station.save()
     request = approved()
@@ -232,7 +260,7 @@ def _follow_with_a_worker(monkeypatch):
 
 
 def test_personalize_names_the_error_of_a_failed_job_and_exits_1(
-    approved, station, users, cue, monkeypatch
+    approved, station, users, cue, monkeypatch, console_typing
 ):
     station.takes_approved_requests = False
     station.save()
@@ -283,7 +311,7 @@ def test_personalize_gives_up_waiting_with_exit_2(approved, station):
     assert caught.value.returncode == 2
 
 
-def test_personalize_needs_a_user_allowed_to_queue(approved, station, users):
+def test_personalize_needs_a_user_allowed_to_queue(approved, station, users, console_typing):
     station.takes_approved_requests = False
     station.save()
     request = approved()
