@@ -88,3 +88,13 @@ def sign_in_verified(client, user) -> None:
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
+
+
+def password_works(username: str, password: str) -> bool:
+    """Whether `password` signs `username` in (the password step; through django-axes, which
+    needs a request)."""
+    from django.contrib.auth import authenticate
+    from django.test import RequestFactory
+
+    request = RequestFactory().post("/login/")
+    return authenticate(request=request, username=username, password=password) is not None

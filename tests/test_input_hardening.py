@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.roles import Role
-from tests.factories import make_user
+from tests.factories import make_user, sign_in_verified
 
 HUGE = 10**30
 
@@ -152,7 +152,7 @@ def test_there_are_id_routes_to_try():
 def test_ids_of_any_size_in_paths_are_a_404(value):
     admin = make_user(None, username="root", is_superuser=True, is_staff=True)
     client = Client(raise_request_exception=False)
-    client.force_login(admin)
+    sign_in_verified(client, admin)
     failures = []
     for route in _int_routes():
         path = _fill(route, value)
@@ -190,7 +190,7 @@ def test_ids_of_any_size_in_paths_are_a_404(value):
 def test_ids_of_any_size_in_query_strings_are_not_a_server_error(path, parameter, value):
     admin = make_user(None, username="root", is_superuser=True, is_staff=True)
     client = Client(raise_request_exception=False)
-    client.force_login(admin)
+    sign_in_verified(client, admin)
     response = client.get(path, {parameter: value})
     assert response.status_code in (200, 400, 404), (path, response.status_code)
     if path.startswith("/api/") and response.status_code != 200:
@@ -201,7 +201,7 @@ def test_ids_of_any_size_in_query_strings_are_not_a_server_error(path, parameter
 def test_a_profile_version_of_any_size_shows_the_latest(profiles):
     admin = make_user(None, username="root", is_superuser=True, is_staff=True)
     client = Client(raise_request_exception=False)
-    client.force_login(admin)
+    sign_in_verified(client, admin)
     name = next(iter(profiles))
     for version in (str(HUGE), "²", "-1"):
         assert client.get(f"/profiles/{name}/", {"version": version}).status_code == 200

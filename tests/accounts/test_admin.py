@@ -131,7 +131,7 @@ def test_a_second_administrator_approves_in_the_admin(admin_client, users, clien
     )
     assert "another administrator" in own.content.decode()
     second = make_user(Role.ADMINISTRATOR, username="second-admin", is_staff=True)
-    client.force_login(second)
+    sign_in_verified(client, second)
     client.post(
         "/admin/accounts/privilegedchange/",
         {"action": "approve", "_selected_action": [change.pk]},

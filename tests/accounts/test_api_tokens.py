@@ -15,6 +15,7 @@ from accounts.models import ApiToken
 from accounts.roles import Role
 from audit.events import EventType
 from audit.models import AuditEvent
+from tests.factories import password_works
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +84,7 @@ def test_an_upgraded_password_hash_at_sign_in_keeps_the_tokens(users, settings):
         "django.contrib.auth.hashers.ScryptPasswordHasher",
         "django.contrib.auth.hashers.MD5PasswordHasher",
     ]
-    assert APIClient().login(username="auditor", password=PASSWORD)
+    assert password_works("auditor", PASSWORD)
     assert (
         users[Role.AUDITOR].__class__.objects.get(username="auditor").password.startswith("scrypt$")
     )

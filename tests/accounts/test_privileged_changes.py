@@ -30,7 +30,7 @@ from audit.events import EventType
 from audit.models import AuditEvent
 from audit.selectors import audit_chain_verify
 from config.errors import Conflict, FourEyesViolation, NotAllowed, ValidationFailed
-from tests.factories import make_user
+from tests.factories import make_user, password_works
 
 pytestmark = pytest.mark.django_db
 
@@ -201,7 +201,7 @@ def test_the_set_password_link_works_once_and_only_the_user_knows_the_password(
         follow=True,
     )
     assert "Your password is set" in done.content.decode()
-    assert Client().login(username=approver.username, password=chosen)
+    assert password_works(approver.username, chosen)
     again = Client().get(f"/{path}", follow=True)
     assert "This link is not valid" in again.content.decode()
     (event,) = _events(EventType.USER_PASSWORD_SET_BY_LINK)

@@ -19,7 +19,7 @@ from audit.models import AuditEvent
 from audit.selectors import audit_chain_verify
 from issuance.models import CardRequest
 from issuance.services.card_requests import card_request_submit
-from tests.factories import ProfessionalFactory, make_user
+from tests.factories import ProfessionalFactory, make_user, password_works, sign_in_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +39,7 @@ def administrator(users):
 @pytest.fixture
 def admin_client(administrator) -> Client:
     client = Client()
-    client.force_login(administrator)
+    sign_in_verified(client, administrator)
     return client
 
 
@@ -90,9 +90,9 @@ def test_an_administrator_cannot_reset_an_approvers_password_and_approve_their_o
     own_request.refresh_from_db()
     assert own_request.status == CardRequest.Status.SUBMITTED
     assert token is None
-    assert not Client().login(username=approver.username, password=NEW_PASSWORD)
+    assert not password_works(approver.username, NEW_PASSWORD)
     # The approver still signs in with their own password until a second administrator approves.
-    assert Client().login(username=approver.username, password=OLD_PASSWORD)
+    assert password_works(approver.username, OLD_PASSWORD)
 
 
 def test_the_typed_password_is_never_set_even_after_a_second_administrator_approves(
@@ -116,8 +116,8 @@ def test_the_typed_password_is_never_set_even_after_a_second_administrator_appro
 
     approver.refresh_from_db()
     assert not approver.has_usable_password()
-    assert not Client().login(username=approver.username, password=NEW_PASSWORD)
-    assert not Client().login(username=approver.username, password=OLD_PASSWORD)
+    assert not password_works(approver.username, NEW_PASSWORD)
+    assert not password_works(approver.username, OLD_PASSWORD)
     # The link goes to the approver's own mailbox, nobody else's.
     (mail,) = mailoutbox
     assert mail.to == ["approver@example.org"]

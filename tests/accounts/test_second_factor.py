@@ -78,7 +78,10 @@ def test_the_right_code_opens_the_pages_and_approval(client, users, submitted):
     dashboard = client.get(reverse("dashboard"))
     assert dashboard.status_code == 200
     assert f'href="{reverse("card-request-list")}"' in dashboard.content.decode()
-    client.post(reverse("card-request-approve", args=[submitted.pk]), {"note": "checked"})
+    client.post(
+        reverse("card-request-approve", args=[submitted.pk]),
+        {"reason": "checked", "identity_sha256": submitted.identity_sha256},
+    )
     submitted.refresh_from_db()
     assert submitted.status == CardRequest.Status.APPROVED
     assert AuditEvent.objects.filter(event=EventType.SECOND_FACTOR_VERIFIED).exists()
