@@ -39,6 +39,13 @@ SNAPSHOT_FIELDS = (
 SNAPSHOT_VERSION = 1
 
 
+def postal_address_lines(holder) -> list[str]:
+    """The lines of a holder's postal address (a Professional or an Identity), name first."""
+    locality = " ".join(part for part in (holder.postal_code, holder.city) if part)
+    lines = [holder.full_name, holder.address_line1, holder.address_line2, locality]
+    return [line for line in lines if line]
+
+
 @dataclass(frozen=True)
 class Identity:
     """What a card says about its holder, as approved. Attribute names match the registry's
@@ -72,9 +79,7 @@ class Identity:
 
     @property
     def postal_address_lines(self) -> list[str]:
-        locality = " ".join(part for part in (self.postal_code, self.city) if part)
-        lines = [self.full_name, self.address_line1, self.address_line2, locality]
-        return [line for line in lines if line]
+        return postal_address_lines(self)
 
     def as_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -4,7 +4,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from cardprofiles.models import CardProfile, CardProfileVersion
-from issuance.identity import Identity
+from issuance.identity import Identity, postal_address_lines
 from issuance.professions import Profession
 from issuance.validators import validate_finess, validate_rpps
 
@@ -106,9 +106,7 @@ class Professional(models.Model):
 
     @property
     def postal_address_lines(self) -> list[str]:
-        locality = " ".join(part for part in (self.postal_code, self.city) if part)
-        lines = [self.full_name, self.address_line1, self.address_line2, locality]
-        return [line for line in lines if line]
+        return postal_address_lines(self)
 
 
 class CardRequestQuerySet(models.QuerySet):
