@@ -8,7 +8,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.shortcuts import get_object_or_404
 from django.urls import path
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
@@ -19,7 +24,7 @@ from accounts.services.privileged import (
     privileged_change_cancel,
     privileged_change_reject,
 )
-from config.api import ServiceAPIView
+from config.api import DecisionAPIView, DecisionInput, ServiceAPIView
 from config.errors import FieldError, ValidationFailed
 
 
@@ -109,40 +114,33 @@ class PrivilegedChangeDetailAPI(ServiceAPIView):
         return Response(PrivilegedChangeOutput(get_object_or_404(_changes(), pk=pk)).data)
 
 
-class PrivilegedChangeDecisionInput(serializers.Serializer):
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
+_DECISION_SCHEMA = extend_schema_view(
+    post=extend_schema(request=DecisionInput, responses=PrivilegedChangeOutput)
+)
 
 
-class _PrivilegedChangeActionAPI(ServiceAPIView):
-    service = None
-
-    @extend_schema(request=PrivilegedChangeDecisionInput, responses=PrivilegedChangeOutput)
-    def post(self, request, pk: int):
-        serializer = PrivilegedChangeDecisionInput(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        change = type(self).service(
-            change=get_object_or_404(PrivilegedChange, pk=pk),
-            reason=serializer.validated_data["reason"],
-            by=request.user,
-        )
-        return Response(PrivilegedChangeOutput(change).data)
+class _PrivilegedChangeDecisionAPI(DecisionAPIView):
+    model, object_name, output = PrivilegedChange, "change", PrivilegedChangeOutput
 
 
-class PrivilegedChangeApproveAPI(_PrivilegedChangeActionAPI):
+@_DECISION_SCHEMA
+class PrivilegedChangeApproveAPI(_PrivilegedChangeDecisionAPI):
     """Approve and apply. Refused (403, four_eyes) to the requester and to the user concerned."""
 
     required_permissions = {"POST": "accounts.decide_privilegedchange"}
     service = staticmethod(privileged_change_approve)
 
 
-class PrivilegedChangeRejectAPI(_PrivilegedChangeActionAPI):
+@_DECISION_SCHEMA
+class PrivilegedChangeRejectAPI(_PrivilegedChangeDecisionAPI):
     """Reject with a reason. Refused (403, four_eyes) to the requester and the user concerned."""
 
     required_permissions = {"POST": "accounts.decide_privilegedchange"}
     service = staticmethod(privileged_change_reject)
 
 
-class PrivilegedChangeCancelAPI(_PrivilegedChangeActionAPI):
+@_DECISION_SCHEMA
+class PrivilegedChangeCancelAPI(_PrivilegedChangeDecisionAPI):
     """Withdraw a pending change; only the administrator who asked for it may."""
 
     required_permissions = {"POST": "auth.change_user"}

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
+
+from config.four_eyes import FourEyes, four_eyes_constraints
 
 # An attribute the services and views that audit a password change themselves set on the user
 # (accounts/services/effects.py, accounts/views.py); any other change (`manage.py
@@ -49,12 +51,24 @@ class PrivilegedChangeQuerySet(models.QuerySet):
         return self.filter(status=PrivilegedChange.Status.PENDING)
 
 
+PRIVILEGED_CHANGE_FOUR_EYES = FourEyes(
+    noun="change",
+    asked_by="requested_by",
+    decide_permission="accounts.decide_privilegedchange",
+    concerned=("target",),
+    own_message="you asked for this change, so another administrator decides",
+    concerned_message="this change is to your own account: another administrator decides",
+)
+
+
 class PrivilegedChange(models.Model):
     """A change to someone's access that takes effect only when a second administrator approves.
 
     Nobody decides on a change they asked for or a change to their own account: the service
     refuses it with a clear message and the CHECK constraint below makes sure of it.
     """
+
+    four_eyes = PRIVILEGED_CHANGE_FOUR_EYES
 
     class Kind(models.TextChoices):
         GRANT_ROLE = "grant_role", "Grant a role"
@@ -95,11 +109,7 @@ class PrivilegedChange(models.Model):
         ordering = ["-requested_at"]
         permissions = [("decide_privilegedchange", "Approve or reject privileged account changes")]
         constraints = [
-            models.CheckConstraint(
-                name="privileged_change_four_eyes",
-                condition=Q(decided_by__isnull=True)
-                | (~Q(decided_by=F("requested_by")) & ~Q(decided_by=F("target"))),
-            ),
+            *four_eyes_constraints(PRIVILEGED_CHANGE_FOUR_EYES, name="privileged_change_four_eyes"),
             models.CheckConstraint(
                 name="privileged_change_role_iff_grant",
                 condition=Q(kind="grant_role", role__isnull=False)

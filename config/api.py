@@ -9,8 +9,9 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404
 from django.views import defaults
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
@@ -112,6 +113,33 @@ class ServiceAPIView(APIView):
         paginator = Pagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+class DecisionInput(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class DecisionAPIView(ServiceAPIView):
+    """The API side of four eyes (config/four_eyes.py): POST a note to approve, reject or
+    withdraw one request of `model`. `service` decides (it is called with the request as
+    `object_name`, `by` and the input's fields), `output` serializes what it returns. A
+    subclass per operation names them and its permission, and gives its schema with
+    `extend_schema_view(post=extend_schema(request=..., responses=...))`."""
+
+    model = None
+    service = None
+    output = None
+    object_name = ""
+    input_class = DecisionInput
+
+    def post(self, request, pk: int):
+        data = self.input_class(data=request.data)
+        data.is_valid(raise_exception=True)
+        row = get_object_or_404(self.model, pk=pk)
+        decided = type(self).service(
+            **{self.object_name: row}, by=request.user, **data.validated_data
+        )
+        return Response(self.output(decided).data)
 
 
 def not_found(request, exception):

@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from cardprofiles.models import CardProfile, CardProfileVersion
+from config.four_eyes import FourEyes, four_eyes_constraints
 from issuance.identity import Identity, postal_address_lines
 from issuance.professions import Profession
 from issuance.validators import validate_finess, validate_rpps
@@ -120,8 +121,19 @@ class CardRequestQuerySet(models.QuerySet):
         return self.filter(status=CardRequest.Status.APPROVED)
 
 
+CARD_REQUEST_FOUR_EYES = FourEyes(
+    noun="request",
+    asked_by="submitted_by",
+    decide_permission="issuance.decide_cardrequest",
+    pending="submitted",
+    own_message="you submitted this request, so another officer must approve or reject it",
+)
+
+
 class CardRequest(models.Model):
     """A request for a card, submitted by one officer and decided by another (four eyes)."""
+
+    four_eyes = CARD_REQUEST_FOUR_EYES
 
     class Reason(models.TextChoices):
         NEW = "new", "New card"
@@ -181,15 +193,11 @@ class CardRequest(models.Model):
         ]
         constraints = [
             # Four eyes, enforced by the database as well as the service.
-            models.CheckConstraint(
-                condition=Q(decided_by__isnull=True) | ~Q(decided_by=F("submitted_by")),
+            *four_eyes_constraints(
+                CARD_REQUEST_FOUR_EYES,
                 name="card_request_decider_is_not_submitter",
-                violation_error_message="The submitter of a card request cannot decide on it.",
-            ),
-            models.CheckConstraint(
-                condition=~Q(status__in=["approved", "rejected"])
-                | Q(decided_by__isnull=False, decided_at__isnull=False),
-                name="card_request_decision_has_decider",
+                decided_name="card_request_decision_has_decider",
+                message="The submitter of a card request cannot decide on it.",
             ),
             # A card is personalized only for a request approved under four eyes.
             models.CheckConstraint(

@@ -6,12 +6,12 @@ are domain errors mapped to the one error shape by config.api.exception_handler.
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.response import Response
 
-from config.api import HasPermission
+from config.api import DecisionAPIView, HasPermission
 from config.converters import ID_MAX
 from pki import profiles, selectors
 from pki.models import Certificate, CertificateAuthority, RevocationRequest
@@ -138,7 +138,7 @@ class RevocationRequestOutput(serializers.ModelSerializer):
         return RevocationReason(request.reason).label
 
 
-class CaListApi(ListAPIView):
+class CaListAPI(ListAPIView):
     permission_classes = [HasPermission]
     required_permissions = {"GET": "pki.view_certificateauthority"}
     serializer_class = CaOutput
@@ -147,7 +147,7 @@ class CaListApi(ListAPIView):
         return selectors.ca_list()
 
 
-class CaDetailApi(GenericAPIView):
+class CaDetailAPI(GenericAPIView):
     permission_classes = [HasPermission]
     required_permissions = {"GET": "pki.view_certificateauthority"}
     serializer_class = CaOutput
@@ -156,7 +156,7 @@ class CaDetailApi(GenericAPIView):
         return Response(CaOutput(selectors.ca_get(slug=slug)).data)
 
 
-class CertificateListApi(ListAPIView):
+class CertificateListAPI(ListAPIView):
     permission_classes = [HasPermission]
     required_permissions = {"GET": "pki.view_certificate"}
     serializer_class = CertificateOutput
@@ -186,7 +186,7 @@ class CertificateListApi(ListAPIView):
         return selectors.certificate_list(**filters.validated_data)
 
 
-class CertificateDetailApi(GenericAPIView):
+class CertificateDetailAPI(GenericAPIView):
     permission_classes = [HasPermission]
     required_permissions = {"GET": "pki.view_certificate"}
     serializer_class = CertificateDetailOutput
@@ -202,7 +202,7 @@ def _reason_field():
     )
 
 
-class CertificateRevokeApi(GenericAPIView):
+class CertificateRevokeAPI(GenericAPIView):
     """Ask for the revocation (or hold, or release) of a certificate; another officer decides."""
 
     permission_classes = [HasPermission]
@@ -226,7 +226,7 @@ class CertificateRevokeApi(GenericAPIView):
         return Response(RevocationRequestOutput(revocation).data, status=status.HTTP_201_CREATED)
 
 
-class RevocationRequestListApi(ListAPIView):
+class RevocationRequestListAPI(ListAPIView):
     permission_classes = [HasPermission]
     required_permissions = {"GET": "pki.view_revocationrequest"}
     serializer_class = RevocationRequestOutput
@@ -250,7 +250,7 @@ class RevocationRequestListApi(ListAPIView):
         return selectors.revocation_request_list(**filters.validated_data)
 
 
-class RevocationRequestDetailApi(GenericAPIView):
+class RevocationRequestDetailAPI(GenericAPIView):
     permission_classes = [HasPermission]
     required_permissions = {"GET": "pki.view_revocationrequest"}
     serializer_class = RevocationRequestOutput
@@ -263,50 +263,38 @@ class RevocationDecisionInput(serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
-class RevocationRequestApproveApi(GenericAPIView):
+class _RevocationDecisionAPI(DecisionAPIView):
+    model, object_name, output = RevocationRequest, "revocation_request", RevocationRequestOutput
+    input_class = RevocationDecisionInput
+
+
+_DECISION_SCHEMA = extend_schema_view(
+    post=extend_schema(request=RevocationDecisionInput, responses={200: RevocationRequestOutput})
+)
+
+
+@_DECISION_SCHEMA
+class RevocationRequestApproveAPI(_RevocationDecisionAPI):
     """Approve another officer's revocation request; the certificate is revoked at once."""
 
-    permission_classes = [HasPermission]
     required_permissions = {"POST": "pki.decide_revocation"}
-    serializer_class = RevocationRequestOutput
-
-    @extend_schema(request=RevocationDecisionInput, responses={200: RevocationRequestOutput})
-    def post(self, request, pk: int):
-        data = RevocationDecisionInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        decided = revocation_request_approve(
-            revocation_request=selectors.revocation_request_get(pk=pk),
-            by=request.user,
-            comment=data.validated_data.get("comment", ""),
-        )
-        return Response(RevocationRequestOutput(decided).data)
+    service = staticmethod(revocation_request_approve)
 
 
-class RevocationRequestRejectApi(GenericAPIView):
-    permission_classes = [HasPermission]
+@_DECISION_SCHEMA
+class RevocationRequestRejectAPI(_RevocationDecisionAPI):
     required_permissions = {"POST": "pki.decide_revocation"}
-    serializer_class = RevocationRequestOutput
-
-    @extend_schema(request=RevocationDecisionInput, responses={200: RevocationRequestOutput})
-    def post(self, request, pk: int):
-        data = RevocationDecisionInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        decided = revocation_request_reject(
-            revocation_request=selectors.revocation_request_get(pk=pk),
-            by=request.user,
-            comment=data.validated_data.get("comment", ""),
-        )
-        return Response(RevocationRequestOutput(decided).data)
+    service = staticmethod(revocation_request_reject)
 
 
-class RevocationRequestCancelApi(GenericAPIView):
-    permission_classes = [HasPermission]
+class _NoInput(serializers.Serializer):
+    pass
+
+
+@extend_schema_view(post=extend_schema(request=None, responses={200: RevocationRequestOutput}))
+class RevocationRequestCancelAPI(_RevocationDecisionAPI):
+    """The requester withdraws their own pending request."""
+
     required_permissions = {"POST": "pki.request_revocation"}
-    serializer_class = RevocationRequestOutput
-
-    @extend_schema(request=None, responses={200: RevocationRequestOutput})
-    def post(self, request, pk: int):
-        cancelled = revocation_request_cancel(
-            revocation_request=selectors.revocation_request_get(pk=pk), by=request.user
-        )
-        return Response(RevocationRequestOutput(cancelled).data)
+    service = staticmethod(revocation_request_cancel)
+    input_class = _NoInput

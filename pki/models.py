@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from config.four_eyes import FourEyes, four_eyes_constraints
 from pki.key_backends.base import KeyAlgorithm
 from pki.reasons import RevocationReason
 
@@ -252,6 +253,14 @@ class Certificate(models.Model):
         return der_to_pem(bytes(self.der), "CERTIFICATE")
 
 
+REVOCATION_FOUR_EYES = FourEyes(
+    noun="revocation request",
+    asked_by="requested_by",
+    decide_permission="pki.decide_revocation",
+    own_message="you asked for this revocation; another officer must decide it",
+)
+
+
 class RevocationRequestQuerySet(models.QuerySet):
     def pending(self) -> RevocationRequestQuerySet:
         return self.filter(status=RevocationRequest.Status.PENDING)
@@ -264,6 +273,8 @@ class RevocationRequestQuerySet(models.QuerySet):
 
 class RevocationRequest(models.Model):
     """A revocation (or hold, or release from hold) asked by one officer and decided by another."""
+
+    four_eyes = REVOCATION_FOUR_EYES
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -297,15 +308,11 @@ class RevocationRequest(models.Model):
         ]
         constraints = [
             # Four eyes, enforced by the database as well as the service.
-            models.CheckConstraint(
-                condition=Q(decided_by__isnull=True) | ~Q(decided_by=F("requested_by")),
+            *four_eyes_constraints(
+                REVOCATION_FOUR_EYES,
                 name="pki_revocation_decider_is_not_requester",
-                violation_error_message="The requester of a revocation cannot decide on it.",
-            ),
-            models.CheckConstraint(
-                condition=~Q(status__in=["approved", "rejected"])
-                | Q(decided_by__isnull=False, decided_at__isnull=False),
-                name="pki_revocation_decision_has_decider",
+                decided_name="pki_revocation_decision_has_decider",
+                message="The requester of a revocation cannot decide on it.",
             ),
             models.UniqueConstraint(
                 fields=["certificate"],

@@ -9,15 +9,15 @@ account: this module refuses it with a clear message, and the table's CHECK cons
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.db import transaction
 
 from accounts.models import PrivilegedChange
 from accounts.privileges import role_is_privileged, user_is_privileged
 from accounts.services import effects
 from audit.events import EventType
 from audit.services import audit_record
-from config.errors import Conflict, FieldError, FourEyesViolation, NotAllowed, ValidationFailed
+from config.errors import Conflict, FieldError, NotAllowed, ValidationFailed
+from config.four_eyes import four_eyes_decide, four_eyes_lock
 
 Kind = PrivilegedChange.Kind
 MAX_REASON = 1000
@@ -101,27 +101,18 @@ def _lock_pending(change: PrivilegedChange) -> PrivilegedChange:
 
 
 def _lock_for_decision(change: PrivilegedChange, by) -> PrivilegedChange:
-    if not (by.is_active and by.has_perm("accounts.decide_privilegedchange")):
+    if not by.is_active:
         raise NotAllowed("you are not allowed to approve or reject privileged changes")
-    locked = _lock_pending(change)
-    if locked.requested_by_id == by.pk:
-        raise FourEyesViolation("you asked for this change, so another administrator decides")
-    if locked.target_id == by.pk:
-        raise FourEyesViolation("this change is to your own account: another administrator decides")
-    return locked
+    return four_eyes_lock(
+        PrivilegedChange.objects.select_related("target", "role", "requested_by"),
+        change.pk,
+        by=by,
+        not_allowed="you are not allowed to approve or reject privileged changes",
+    )
 
 
 def _decide(change: PrivilegedChange, *, status: str, reason: str, by) -> None:
-    change.status = status
-    change.decided_by = by
-    change.decided_at = timezone.now()
-    change.decision_reason = reason
-    try:
-        with transaction.atomic():
-            change.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
-    except IntegrityError:
-        # Only the four-eyes constraint can fail here; the service checked it already.
-        raise FourEyesViolation("the requester or the user concerned cannot decide") from None
+    four_eyes_decide(change, status=status, by=by, reason_field="decision_reason", reason=reason)
 
 
 @transaction.atomic

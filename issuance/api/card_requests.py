@@ -1,10 +1,10 @@
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from cardprofiles.models import CardProfile
-from config.api import ServiceAPIView
+from config.api import DecisionAPIView, DecisionInput, ServiceAPIView
 from config.converters import parse_id
 from config.errors import FieldError, ValidationFailed
 from issuance.models import CardRequest, Professional
@@ -119,63 +119,44 @@ class CardRequestDetailAPI(ServiceAPIView):
         return Response(CardRequestOutput(get_object_or_404(card_request_list(), pk=pk)).data)
 
 
-class DecisionInput(serializers.Serializer):
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
+class ApproveInput(DecisionInput):
+    identity_sha256 = serializers.RegexField(
+        r"^[0-9a-f]{64}$",
+        required=False,
+        help_text="SHA-256 of the identity snapshot the approver was shown (from GET)",
+    )
 
 
-class _CardRequestActionAPI(ServiceAPIView):
-    """POST with an optional reason; the subclass names the service that decides."""
-
-    service = None
-
-    @extend_schema(request=DecisionInput, responses=CardRequestOutput)
-    def post(self, request, pk: int):
-        serializer = DecisionInput(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        card_request = type(self).service(
-            card_request=get_object_or_404(CardRequest, pk=pk),
-            reason=serializer.validated_data["reason"],
-            by=request.user,
-        )
-        return Response(CardRequestOutput(card_request).data)
-
-
-class CardRequestApproveAPI(ServiceAPIView):
+@extend_schema_view(post=extend_schema(request=ApproveInput, responses=CardRequestOutput))
+class CardRequestApproveAPI(DecisionAPIView):
     """Approve a submitted request for the identity snapshot it carries. Refused (403, code
     four_eyes) to the request's submitter; refused (409, identity_changed) when
     `identity_sha256` is given and is not the snapshot's (the client approved something else)."""
 
     required_permissions = {"POST": "issuance.decide_cardrequest"}
-
-    class ApproveInput(DecisionInput):
-        identity_sha256 = serializers.RegexField(
-            r"^[0-9a-f]{64}$",
-            required=False,
-            help_text="SHA-256 of the identity snapshot the approver was shown (from GET)",
-        )
-
-    @extend_schema(request=ApproveInput, responses=CardRequestOutput)
-    def post(self, request, pk: int):
-        serializer = self.ApproveInput(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        card_request = card_request_approve(
-            card_request=get_object_or_404(CardRequest, pk=pk),
-            reason=serializer.validated_data["reason"],
-            identity_sha256=serializer.validated_data.get("identity_sha256"),
-            by=request.user,
-        )
-        return Response(CardRequestOutput(card_request).data)
+    model, object_name, output = CardRequest, "card_request", CardRequestOutput
+    service = staticmethod(card_request_approve)
+    input_class = ApproveInput
 
 
-class CardRequestRejectAPI(_CardRequestActionAPI):
+_DECISION_SCHEMA = extend_schema_view(
+    post=extend_schema(request=DecisionInput, responses=CardRequestOutput)
+)
+
+
+@_DECISION_SCHEMA
+class CardRequestRejectAPI(DecisionAPIView):
     """Reject a submitted request with a reason. Refused (403, four_eyes) to its submitter."""
 
     required_permissions = {"POST": "issuance.decide_cardrequest"}
+    model, object_name, output = CardRequest, "card_request", CardRequestOutput
     service = staticmethod(card_request_reject)
 
 
-class CardRequestCancelAPI(_CardRequestActionAPI):
-    """Withdraw a request nobody has decided on yet."""
+@_DECISION_SCHEMA
+class CardRequestCancelAPI(DecisionAPIView):
+    """Withdraw a request nobody has decided on yet; only its submitter may."""
 
     required_permissions = {"POST": "issuance.cancel_cardrequest"}
+    model, object_name, output = CardRequest, "card_request", CardRequestOutput
     service = staticmethod(card_request_cancel)

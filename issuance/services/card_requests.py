@@ -15,7 +15,8 @@ from django.utils import timezone
 from audit.events import EventType
 from audit.services import audit_record
 from cardprofiles.models import CardProfile
-from config.errors import Conflict, FieldError, FourEyesViolation, NotAllowed, ValidationFailed
+from config.errors import Conflict, FieldError, NotAllowed, ValidationFailed
+from config.four_eyes import four_eyes_decide, four_eyes_lock
 from issuance.identity import identity_of, identity_sha256
 from issuance.models import CardRequest, Professional
 from personalization.models import Card
@@ -122,22 +123,14 @@ def _submit(professional, profile, version, *, reason: str, comment: str, by) ->
 
 
 def _lock_for_decision(card_request: CardRequest, by) -> CardRequest:
-    if not by.has_perm("issuance.decide_cardrequest"):
-        raise NotAllowed("you are not allowed to approve or reject card requests")
-    locked = (
-        CardRequest.objects.select_for_update(of=("self",))
-        .select_related("professional", "card_profile", "profile_version", "submitted_by")
-        .get(pk=card_request.pk)
+    return four_eyes_lock(
+        CardRequest.objects.select_related(
+            "professional", "card_profile", "profile_version", "submitted_by"
+        ),
+        card_request.pk,
+        by=by,
+        not_allowed="you are not allowed to approve or reject card requests",
     )
-    if locked.submitted_by_id == by.pk:
-        raise FourEyesViolation(
-            "you submitted this request, so another officer must approve or reject it"
-        )
-    if locked.status != CardRequest.Status.SUBMITTED:
-        raise Conflict(
-            f"this request is already {locked.get_status_display().lower()}", code="already_decided"
-        )
-    return locked
 
 
 def _check_snapshot(card_request: CardRequest, shown_sha256: str | None) -> None:
@@ -159,21 +152,18 @@ def _check_snapshot(card_request: CardRequest, shown_sha256: str | None) -> None
 
 
 def _decide(card_request: CardRequest, *, status: str, reason: str, by) -> CardRequest:
-    card_request.status = status
-    card_request.decided_by = by
-    card_request.decided_at = timezone.now()
-    card_request.decision_reason = reason
-    fields = ["status", "decided_by", "decided_at", "decision_reason"]
+    extra = ()
     if status == CardRequest.Status.APPROVED:
         card_request.approved_identity_sha256 = card_request.identity_sha256
-        fields.append("approved_identity_sha256")
-    try:
-        with transaction.atomic():
-            card_request.save(update_fields=fields)
-    except IntegrityError:
-        # Only the four-eyes constraint can fail here; the service checked it already.
-        raise FourEyesViolation("the submitter of a card request cannot decide on it") from None
-    return card_request
+        extra = ("approved_identity_sha256",)
+    return four_eyes_decide(
+        card_request,
+        status=status,
+        by=by,
+        reason_field="decision_reason",
+        reason=reason,
+        extra=extra,
+    )
 
 
 @transaction.atomic

@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from audit.events import EventType
 from audit.services import audit_record
-from config.errors import Conflict, FieldError, FourEyesViolation, NotAllowed, ValidationFailed
+from config.errors import Conflict, FieldError, NotAllowed, ValidationFailed
+from config.four_eyes import four_eyes_decide, four_eyes_lock
 from pki.der import crl_entry_der
 from pki.models import Certificate, RevocationRequest
 from pki.reasons import END_ENTITY_REASONS, RevocationReason
@@ -196,14 +197,14 @@ def _lock_pending(revocation_request: RevocationRequest) -> RevocationRequest:
     return request
 
 
-def _check_decider(request: RevocationRequest, by) -> None:
-    if _user(by) is None:
-        raise NotAllowed("deciding a revocation needs a signed-in officer")
-    # Four eyes: no exception for superusers or administrators.
-    if by.pk == request.requested_by_id:
-        raise FourEyesViolation("you asked for this revocation; another officer must decide it")
-    if not by.has_perm("pki.decide_revocation"):
-        raise NotAllowed("you may not decide revocation requests")
+def _lock_for_decision(revocation_request: RevocationRequest, by) -> RevocationRequest:
+    # Four eyes: no exception for superusers or administrators (config/four_eyes.py).
+    return four_eyes_lock(
+        RevocationRequest.objects.select_related("certificate", "requested_by"),
+        revocation_request.pk,
+        by=by,
+        not_allowed="you may not decide revocation requests",
+    )
 
 
 def revocation_request_approve(
@@ -211,13 +212,14 @@ def revocation_request_approve(
 ) -> RevocationRequest:
     """Approve another officer's request and carry out the revocation, in one transaction."""
     with transaction.atomic():
-        request = _lock_pending(revocation_request)
-        _check_decider(request, by)
-        request.status = RevocationRequest.Status.APPROVED
-        request.decided_by = by
-        request.decided_at = timezone.now()
-        request.decision_comment = comment
-        request.save(update_fields=["status", "decided_by", "decided_at", "decision_comment"])
+        request = _lock_for_decision(revocation_request, by)
+        four_eyes_decide(
+            request,
+            status=RevocationRequest.Status.APPROVED,
+            by=by,
+            reason_field="decision_comment",
+            reason=comment,
+        )
         certificate_revoke(
             certificate=request.certificate,
             reason=RevocationReason(request.reason),
@@ -233,13 +235,14 @@ def revocation_request_reject(
     *, revocation_request: RevocationRequest, by, comment: str = ""
 ) -> RevocationRequest:
     with transaction.atomic():
-        request = _lock_pending(revocation_request)
-        _check_decider(request, by)
-        request.status = RevocationRequest.Status.REJECTED
-        request.decided_by = by
-        request.decided_at = timezone.now()
-        request.decision_comment = comment
-        request.save(update_fields=["status", "decided_by", "decided_at", "decision_comment"])
+        request = _lock_for_decision(revocation_request, by)
+        four_eyes_decide(
+            request,
+            status=RevocationRequest.Status.REJECTED,
+            by=by,
+            reason_field="decision_comment",
+            reason=comment,
+        )
         audit_record(
             event=EventType.REVOCATION_REQUEST_REJECTED,
             actor=by,
