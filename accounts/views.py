@@ -62,6 +62,22 @@ def _locked(request):
     return lockout_response(request)
 
 
+def _code_step(request, check, template: str, context: dict | None = None):
+    """A step that takes a code from the authenticator app: `check` (a second_factor service)
+    verifies it; a lock signs the half-signed-in session out, a wrong code shows on the form."""
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            check(request=request, code=form.cleaned_data["otp_token"])
+        except AccountLocked:
+            return _locked(request)
+        except NotAllowed as error:
+            form.add_error("otp_token", error.message)
+        else:
+            return redirect(_next_url(request))
+    return render(request, template, {"form": form, "next": _next_url(request), **(context or {})})
+
+
 @never_cache
 @login_required
 def totp_view(request):
@@ -69,17 +85,7 @@ def totp_view(request):
         return redirect(_next_url(request))
     if confirmed_device(request.user) is None:
         return redirect(_step_url("login-totp-enrol", _next_url(request)))
-    form = CodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            session_second_factor_verify(request=request, code=form.cleaned_data["otp_token"])
-        except AccountLocked:
-            return _locked(request)
-        except NotAllowed as error:
-            form.add_error("otp_token", error.message)
-        else:
-            return redirect(_next_url(request))
-    return render(request, "registration/totp.html", {"form": form, "next": _next_url(request)})
+    return _code_step(request, session_second_factor_verify, "registration/totp.html")
 
 
 @never_cache
@@ -91,20 +97,9 @@ def totp_enrol_view(request):
         device = enrolment_device(request.user)
     except Conflict:
         return redirect(_step_url("login-totp", _next_url(request)))
-    form = CodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            session_second_factor_enrol(request=request, code=form.cleaned_data["otp_token"])
-        except AccountLocked:
-            return _locked(request)
-        except NotAllowed as error:
-            form.add_error("otp_token", error.message)
-        else:
-            return redirect(_next_url(request))
-    context = {
-        "form": form,
-        "next": _next_url(request),
-        "qr_svg": qr_code_svg(device),
-        "secret": secret_text(device),
-    }
-    return render(request, "registration/totp_enrol.html", context)
+    return _code_step(
+        request,
+        session_second_factor_enrol,
+        "registration/totp_enrol.html",
+        {"qr_svg": qr_code_svg(device), "secret": secret_text(device)},
+    )
