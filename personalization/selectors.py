@@ -22,29 +22,10 @@ from personalization.models import (
     PersonalizationJob,
     PinMailer,
 )
-from personalization.runner.engine import FINISH_STEP, step_names
+from personalization.runner.plan import step_label, step_names
 from pki.models import Certificate
 
-STEP_LABELS = {
-    "identify_card": "Identify the card",
-    "authenticate": "Authenticate with the management key",
-    "set_pin_puk": "Set PIN and PUK",
-    "issue_certificates": "Issue the certificates",
-    "write_objects": "Write certificates, CHUID, CCC and printed information",
-    "rotate_management_key": "Replace the management key",
-    "quality_check": "Quality check: read back, verify the PIN, sign with every key",
-    FINISH_STEP: "Mark the card personalized",
-}
-
 STATION_STATUSES = ("idle", "busy", "offline", "disabled")
-
-
-def step_label(name: str) -> str:
-    if name in STEP_LABELS:
-        return STEP_LABELS[name]
-    if name.startswith("generate_"):
-        return f"Generate the {name.removeprefix('generate_').upper()} key"
-    return name.replace("_", " ").capitalize()
 
 
 # --- stations ---------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
+from personalization.dispatch import station_ping_send
 from personalization.models import EncoderStation
 from personalization.runner.engine import Outcome, job_run
 from personalization.services.jobs import jobs_requeue_stale
@@ -46,5 +47,5 @@ def ping_stations() -> int:
     """Each enabled station's worker answers on its own queue; a silent one shows offline."""
     stations = list(EncoderStation.objects.filter(is_enabled=True))
     for station in stations:
-        station_heartbeat_task.apply_async(args=[station.pk], queue=station.queue, expires=15)
+        station_ping_send(station)
     return len(stations)

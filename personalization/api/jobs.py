@@ -17,7 +17,7 @@ from config.converters import parse_id
 from config.errors import FieldError, ValidationFailed
 from issuance.models import CardRequest
 from personalization.models import EncoderStation, JobBatch, PersonalizationJob
-from personalization.runner.engine import step_names
+from personalization.runner.plan import step_names
 from personalization.selectors import batch_get, batch_list, job_get, job_list, job_progress
 from personalization.services.batches import card_requests_approve_batch
 from personalization.services.jobs import (

@@ -32,6 +32,7 @@ from personalization.apdu.errors import CardError
 from personalization.models import Card, EncoderStation, JobStep, PersonalizationJob
 from personalization.runner.approval import approved_identity
 from personalization.runner.heartbeat import StepHeartbeat
+from personalization.runner.plan import FINISH_STEP, step_names
 from personalization.runner.session import CardSession
 from personalization.runner.steps import QualityCheckFailed, Step, StepContext, plan
 from personalization.services.cards import card_fail, card_pin_mailer_destroy
@@ -41,7 +42,6 @@ from pki.services.revocation import card_certificates_revoke
 
 logger = logging.getLogger(__name__)
 
-FINISH_STEP = "finish"
 # A station shows offline after CARDFORGE_STATION_OFFLINE_SECONDS (at least 5) without news.
 STATION_BEAT_SECONDS = 1.0
 
@@ -61,11 +61,12 @@ class LeaseLost(Exception):
 
 
 def steps_for(job: PersonalizationJob) -> list[Step]:
-    return plan(job.card_request.profile_version.definition)
-
-
-def step_names(job: PersonalizationJob) -> list[str]:
-    return [step.name for step in steps_for(job)] + [FINISH_STEP]
+    steps = plan(job.card_request.profile_version.definition)
+    # The steps that pages and the API announce (runner/plan.py) are the ones that run.
+    if [step.name for step in steps] + [FINISH_STEP] != step_names(job):
+        msg = "runner/plan.py and runner/steps.py name different steps"
+        raise RuntimeError(msg)
+    return steps
 
 
 def _stale_before(now: dt.datetime) -> dt.datetime:

@@ -45,6 +45,7 @@ from personalization.piv.algorithms import algorithm_of, curve_for, rsa_bits_for
 from personalization.piv.constants import PinPolicy
 from personalization.piv.errors import SecurityStatusNotSatisfied, WrongPin
 from personalization.runner.approval import approved_identity
+from personalization.runner.plan import generate_step_name
 from personalization.runner.session import CardSession, WrongCard
 from pki.models import Certificate
 from pki.services.certificates import (
@@ -330,7 +331,7 @@ def generate_key_step(slot_name: str) -> Step:
             "public_key": public_pem,
         }
 
-    return Step(f"generate_{slot_name.lower()}", generate)
+    return Step(generate_step_name(slot_name), generate)
 
 
 def _sha256(text: str) -> str:
@@ -347,7 +348,7 @@ def issue_certificates(ctx: StepContext, record: Callable[[dict], None]) -> dict
     in one transaction, so a crash cannot leave certificates the journal does not know."""
     requests = []
     for slot_name, spec in sorted(ctx.slots.items()):
-        generated = ctx.journal[f"generate_{slot_name.lower()}"]
+        generated = ctx.journal[generate_step_name(slot_name)]
         requests.append(
             CertificateRequest(
                 public_key=generated["public_key"],

@@ -16,6 +16,7 @@ from audit.events import EventType
 from audit.services import audit_record
 from config.errors import Conflict, FieldError, NotAllowed, ValidationFailed
 from issuance.models import CardRequest
+from personalization.dispatch import personalization_send
 from personalization.models import Card, EncoderStation, JobBatch, PersonalizationJob
 from personalization.services.cards import card_fail
 
@@ -23,9 +24,7 @@ ABANDON_REASON_MAX_LENGTH = 500
 
 
 def _send(job: PersonalizationJob) -> None:
-    from personalization.tasks import personalize_card
-
-    personalize_card.apply_async(args=[job.pk], queue=job.station.queue)
+    personalization_send(job)
 
 
 def send_on_commit(job: PersonalizationJob) -> None:

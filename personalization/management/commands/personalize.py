@@ -13,7 +13,7 @@ from accounts.console import console_sign_in
 from config.errors import DomainError
 from issuance.models import CardRequest
 from personalization.models import EncoderStation, JobStep, PersonalizationJob
-from personalization.runner.engine import step_names
+from personalization.runner.plan import step_names
 from personalization.services.jobs import job_queue
 
 EXIT_FAILED = 1

@@ -1,0 +1,31 @@
+"""Where personalization's Celery tasks are sent from, by name.
+
+Services queue work through these functions without importing personalization/tasks.py (which
+imports the services): no import circle, and one place that says which task goes to which queue.
+With `task_always_eager` (development, some tests) the task runs in this process, as
+`apply_async` would have done; `send_task` alone would not honour it.
+"""
+
+from __future__ import annotations
+
+from celery import current_app
+
+PERSONALIZE_CARD = "personalization.tasks.personalize_card"
+STATION_HEARTBEAT = "personalization.tasks.station_heartbeat_task"
+
+
+def _send(name: str, *, args: list, queue: str, **options) -> None:
+    if current_app.conf.task_always_eager:
+        current_app.tasks[name].apply(args=args)
+        return
+    current_app.send_task(name, args=args, queue=queue, **options)
+
+
+def personalization_send(job) -> None:
+    """Ask job's station (its own queue, `station.NAME`) to run it."""
+    _send(PERSONALIZE_CARD, args=[job.pk], queue=job.station.queue)
+
+
+def station_ping_send(station) -> None:
+    """Ask the station's worker to answer on its own queue (a silent one shows offline)."""
+    _send(STATION_HEARTBEAT, args=[station.pk], queue=station.queue, expires=15)

@@ -1,0 +1,53 @@
+"""The steps of a personalization, by name and label: what pages, the API and commands show.
+
+It imports none of the steps' code (runner/steps.py) nor the engine, so readers of a job's
+progress depend on this list alone; the engine checks at import that the steps it runs are these
+(runner/steps.py `plan`), so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+FINISH_STEP = "finish"
+
+STEP_LABELS = {
+    "identify_card": "Identify the card",
+    "authenticate": "Authenticate with the management key",
+    "set_pin_puk": "Set PIN and PUK",
+    "issue_certificates": "Issue the certificates",
+    "write_objects": "Write certificates, CHUID, CCC and printed information",
+    "rotate_management_key": "Replace the management key",
+    "quality_check": "Quality check: read back, verify the PIN, sign with every key",
+    FINISH_STEP: "Mark the card personalized",
+}
+
+
+def step_names_for_profile(profile: dict) -> list[str]:
+    """The steps a card of this profile definition goes through, in order, `finish` last."""
+    return [
+        "identify_card",
+        "authenticate",
+        "set_pin_puk",
+        *(generate_step_name(slot) for slot in sorted(profile["slots"])),
+        "issue_certificates",
+        "write_objects",
+        "rotate_management_key",
+        "quality_check",
+        FINISH_STEP,
+    ]
+
+
+def generate_step_name(slot: str) -> str:
+    return f"generate_{slot.lower()}"
+
+
+def step_names(job) -> list[str]:
+    """The steps of `job` (its request's profile version decides which keys are made)."""
+    return step_names_for_profile(job.card_request.profile_version.definition)
+
+
+def step_label(name: str) -> str:
+    if name in STEP_LABELS:
+        return STEP_LABELS[name]
+    if name.startswith("generate_"):
+        return f"Generate the {name.removeprefix('generate_').upper()} key"
+    return name.replace("_", " ").capitalize()
