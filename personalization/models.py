@@ -282,6 +282,8 @@ class PinMailer(models.Model):
     """The card's PIN and PUK, sealed under the KEK until an encoding operator downloads the
     mailer once; then the sealed value is destroyed. Never stored or logged in clear."""
 
+    SEAL_PURPOSE = "pin-mailer"  # config/sealing.py: what `sealed` may be unsealed as
+
     card = models.OneToOneField(Card, on_delete=models.PROTECT, related_name="pin_mailer")
     sealed = models.BinaryField(null=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -310,6 +312,8 @@ class PinMailer(models.Model):
 class EscrowedKey(models.Model):
     """A centrally generated key-management (9D) private key, sealed under the KEK, when the card
     profile asks for escrow so encrypted mail can be recovered."""
+
+    SEAL_PURPOSE = "escrowed-key"
 
     card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="escrowed_keys")
     slot = models.CharField(max_length=2)

@@ -55,8 +55,6 @@ from pki.services.certificates import (
 )
 from pki.text import fit_utf8
 
-PIN_MAILER_PURPOSE = "pin-mailer"
-ESCROW_PURPOSE = "escrowed-key"
 KEY_ALGORITHMS = {
     "rsa2048": KeyAlgorithm.RSA2048,
     "eccp256": KeyAlgorithm.ECC_P256,
@@ -241,7 +239,7 @@ def _mailer_secrets_load(ctx: StepContext) -> tuple[Pin, Puk]:
         pin = Pin.generate(ctx.profile["pin"]["length"])
         puk = Puk.generate(ctx.profile["puk"]["length"])
         plaintext = json.dumps({"pin": pin.reveal().decode(), "puk": puk.reveal().decode()})
-        blob = seal(plaintext.encode(), purpose=PIN_MAILER_PURPOSE, owner=card.serial)
+        blob = seal(plaintext.encode(), purpose=PinMailer.SEAL_PURPOSE, owner=card.serial)
         PinMailer.objects.create(card=card, sealed=blob)
         return pin, puk
     from personalization.services.documents import pin_mailer_secrets
@@ -315,7 +313,9 @@ def generate_key_step(slot_name: str) -> Step:
                     card=ctx.card,
                     slot=slot_name,
                     sealed_private_key=seal(
-                        der, purpose=ESCROW_PURPOSE, owner=f"{ctx.card.serial}/{slot_name}"
+                        der,
+                        purpose=EscrowedKey.SEAL_PURPOSE,
+                        owner=f"{ctx.card.serial}/{slot_name}",
                     ),
                     public_key_sha256=_sha256(public_pem),
                 )

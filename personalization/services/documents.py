@@ -22,13 +22,14 @@ from personalization.documents.render import (
 )
 from personalization.models import Card, PinMailer
 from personalization.piv import Pin, Puk
-from personalization.runner.steps import PIN_MAILER_PURPOSE
 
 DOCUMENTS = ("card-face", "carrier")
 
 
 def pin_mailer_secrets(mailer: PinMailer) -> tuple[Pin, Puk]:
-    values = json.loads(unseal(mailer.sealed, purpose=PIN_MAILER_PURPOSE, owner=mailer.card.serial))
+    values = json.loads(
+        unseal(mailer.sealed, purpose=PinMailer.SEAL_PURPOSE, owner=mailer.card.serial)
+    )
     return Pin(values["pin"]), Puk(values["puk"])
 
 
