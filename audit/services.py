@@ -13,7 +13,7 @@ from audit.chain import GENESIS_HASH, check_payload, event_hash
 from audit.events import EventType
 from audit.models import AuditChainHead, AuditEvent
 from config.bulk import insert_rows
-from config.statements import insert_one
+from config.statements import insert_one, update_where, values_where
 
 
 @dataclass(frozen=True)
@@ -26,29 +26,12 @@ class PendingEvent:
     object_id: str = ""
 
 
-def _head_sql() -> tuple[str, str]:
-    """SELECT (locking) and UPDATE of the one chain-head row, in SQL: every audited change runs
-    them, and compiling the two querysets cost more than the database spent on them."""
-    quote = connection.ops.quote_name
-    table = quote(AuditChainHead._meta.db_table)
-    pk, sequence, digest = (
-        quote(AuditChainHead._meta.get_field(name).column) for name in ("id", "sequence", "hash")
-    )
-    # SQLite has no FOR UPDATE: its writers take the database lock at BEGIN IMMEDIATE.
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    select = f"SELECT {sequence}, {digest} FROM {table} WHERE {pk} = 1{lock}"  # noqa: S608
-    update = f"UPDATE {table} SET {sequence} = %s, {digest} = %s WHERE {pk} = 1"  # noqa: S608
-    return select, update
-
-
 def _lock_head() -> tuple[int, str]:
     """The chain head's (sequence, hash), its row locked until the transaction ends."""
-    select, _ = _head_sql()
-    with connection.cursor() as cursor:
-        cursor.execute(select)
-        row = cursor.fetchone()
-    if row is not None:
-        return row[0], row[1]
+    # In SQL (config/statements.py): every audited change runs this and the head's UPDATE.
+    rows = values_where(AuditChainHead, ("sequence", "hash"), {"id": 1}, for_update=True)
+    if rows:
+        return rows[0][0], rows[0][1]
     # First event ever (or after a test flush): start the chain from whatever is stored.
     last = AuditEvent.objects.order_by("-sequence").first()
     try:
@@ -127,8 +110,7 @@ def _chained_rows(events: Sequence[PendingEvent]) -> list[tuple]:
             )
         )
         prev_hash = digest
-    with connection.cursor() as cursor:
-        cursor.execute(_head_sql()[1], [sequence, prev_hash])
+    update_where(AuditChainHead, {"sequence": sequence, "hash": prev_hash}, {"id": 1})
     return rows
 
 

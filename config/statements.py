@@ -1,16 +1,23 @@
-"""One-row INSERT and UPDATE statements, and a primary-key SELECT, in SQL, for the few paths
-that run them on every card.
+"""The SQL that bypasses the ORM, all of it here, with the rule for when a path may.
 
-A personalization job writes its journal, lease and heartbeat about a dozen times a card, and
-every audited change appends to the audit chain. Built from a queryset, such a statement costs
-Django several times more Python (the query object, its lookups, the compiler) than the
-database spends running it (benchmarks/personalization.py, docs/performance.md). Here the SQL
-text and each column's adapter are made once per model, columns and database, from the model's
-own metadata, and values are always passed as parameters.
+A personalization job writes its journal, lease and heartbeat about a dozen times a card, every
+audited change locks and moves the audit chain's head, and OCSP reads a certificate's status on
+every request. Built from a queryset, such a statement costs Django several times more Python
+(the query object, its lookups, the compiler) than the database spends running it
+(benchmarks/personalization.py, benchmarks/pki.py, docs/performance.md). Here the SQL text and
+each column's adapter are made once per model, columns and database, from the model's own
+metadata; identifiers are quoted and values always passed as parameters.
 
-No validation, no signals, no `save()` overrides: callers pass values that are already clean,
-for models that have none of these (or whose `save()` these paths replace on purpose). They run
-on the caller's connection, inside the caller's transaction.
+The rule. A path may use these instead of the ORM only when
+- it runs on every card, every audited change or every OCSP request (a measured hot path), and
+- the model has no validation, signal or `save()` override it would skip (or the path replaces
+  them on purpose, and says so), and
+- it keeps what the ORM path kept: a job's writes carry the lease condition (`lease_owner`) in
+  their WHERE, or run after a locked check of it, so a worker that lost its job changes nothing;
+  a change that must be audited writes its audit event in the same transaction
+  (`audit_record`, which itself uses `values_where`/`update_where` on the chain head).
+Everything else uses the ORM. Statements run on the caller's connection, inside the caller's
+transaction; none of them commits.
 """
 
 from __future__ import annotations
@@ -101,13 +108,38 @@ def update_where(
 
 
 @cache
-def _select_pks(model: type[models.Model], keys: tuple[str, ...], lock: bool, vendor: str):
+def _select(
+    model: type[models.Model],
+    columns: tuple[str, ...],
+    keys: tuple[str, ...],
+    lock: bool,
+    vendor: str,
+):
     quote = connection.ops.quote_name
-    pk = quote(model._meta.pk.column)
-    sql = f"SELECT {pk} FROM {quote(model._meta.db_table)} WHERE {_where(model, keys)}"  # noqa: S608
+    names = ", ".join(quote(field.column) for field in _fields(model, columns))
+    table = quote(model._meta.db_table)
+    sql = f"SELECT {names} FROM {table} WHERE {_where(model, keys)}"  # noqa: S608
     if lock and connection.features.has_select_for_update:
         sql += " FOR UPDATE"  # SQLite has none: its writers take the database at BEGIN IMMEDIATE
     return sql, [column_adapter(field, vendor) for field in _fields(model, keys)]
+
+
+def values_where(
+    model: type[models.Model],
+    columns: tuple[str, ...],
+    where: Mapping[str, object],
+    *,
+    for_update: bool = False,
+) -> list[tuple]:
+    """The `columns` (field names or attnames) of the `model` rows where every `where` column
+    equals its value, as tuples in no particular order, values as the database driver returns
+    them; `for_update` locks those rows until the transaction ends."""
+    _refuse_none("values_where", where)
+    sql, adapters = _select(model, columns, tuple(where), for_update, connection.vendor)
+    params = [adapt(value) for adapt, value in zip(adapters, where.values(), strict=True)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def pks_where(
@@ -116,8 +148,5 @@ def pks_where(
     """The primary keys of the `model` rows where every `where` column equals its value, in no
     particular order; `for_update` locks those rows until the transaction ends."""
     _refuse_none("pks_where", where)
-    sql, adapters = _select_pks(model, tuple(where), for_update, connection.vendor)
-    params = [adapt(value) for adapt, value in zip(adapters, where.values(), strict=True)]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [row[0] for row in cursor.fetchall()]
+    rows = values_where(model, (model._meta.pk.name,), where, for_update=for_update)
+    return [row[0] for row in rows]

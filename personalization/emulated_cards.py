@@ -26,6 +26,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 
 from config.sealing import SealError, seal, unseal
+from config.statements import update_where
 from personalization.emulator.card import PivCardEmulator
 from personalization.emulator.errors import CardStorageError
 from personalization.emulator.state import CardState, FactorySettings
@@ -69,9 +70,8 @@ class DatabaseCardStore(CardStore):
         return seal(json.dumps(state).encode(), purpose=_PURPOSE, owner=self._owner)
 
     def _write_sealed(self, blob: bytes) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute(_update_state_sql(), [blob, self.emulated_card.pk])
-            updated = cursor.rowcount
+        # In SQL (config/statements.py): the card's state is written after most APDUs.
+        updated = update_where(EmulatedCard, {"state": blob}, {"id": self.emulated_card.pk})
         if not updated:
             msg = f"emulated card {self._owner} no longer exists"
             raise CardStorageError(msg)
@@ -122,14 +122,6 @@ class StepCardStore(DatabaseCardStore):
                 self._pending = self._sealed = None
 
         transaction.on_commit(written)
-
-
-def _update_state_sql() -> str:
-    """Names from the model, values as parameters."""
-    quote = connection.ops.quote_name
-    meta = EmulatedCard._meta
-    table, state, pk = meta.db_table, meta.get_field("state").column, meta.pk.column
-    return f"UPDATE {quote(table)} SET {quote(state)} = %s WHERE {quote(pk)} = %s"  # noqa: S608
 
 
 def emulated_card_blank(*, serial: int | None = None) -> tuple[EmulatedCard, dict[str, Any]]:

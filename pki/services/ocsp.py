@@ -10,7 +10,6 @@ Anything unparsable gets a `malformedRequest` response, never a server error.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
 import threading
 import time
@@ -22,10 +21,11 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from config.statements import values_where
 from pki import der
 from pki.key_backends import KeyAlgorithm, KeyBackendError, key_backend
 from pki.models import Certificate, OcspResponder
@@ -146,31 +146,18 @@ def _responder(ca_slug: str) -> _Responder | None:
     return found
 
 
-@functools.cache
-def _status_sql() -> str:
-    quote = connection.ops.quote_name
-    meta = Certificate._meta
-    columns = ", ".join(
-        quote(meta.get_field(name).column) for name in ("status", "revoked_at", "revocation_reason")
-    )
-    # Identifiers come from the model and are quoted; values go as parameters.
-    return (
-        f"SELECT {columns} FROM {quote(meta.db_table)} "  # noqa: S608
-        f"WHERE {quote(meta.get_field('ca').column)} = %s "
-        f"AND {quote(meta.get_field('serial').column)} = %s"
-    )
-
-
 def _current_status(ca_id: int, serial: str) -> tuple[str, dt.datetime | None, int | None] | None:
     """(status, revoked_at, reason) of a certificate, straight from the database on every
-    request. Plain SQL on the (ca, serial) unique index: the ORM would cost more than the rest
-    of the response on this hot path."""
-    with connection.cursor() as cursor:
-        cursor.execute(_status_sql(), [ca_id, serial])
-        row = cursor.fetchone()
-    if row is None:
+    request. Plain SQL on the (ca, serial) unique index (config/statements.py): the ORM would
+    cost more than the rest of the response on this hot path."""
+    rows = values_where(
+        Certificate,
+        ("status", "revoked_at", "revocation_reason"),
+        {"ca_id": ca_id, "serial": serial},
+    )
+    if not rows:
         return None
-    status, revoked_at, reason = row
+    status, revoked_at, reason = rows[0]
     if revoked_at is not None and not isinstance(revoked_at, dt.datetime):
         # SQLite hands back text; PostgreSQL an aware datetime.
         revoked_at = parse_datetime(revoked_at)
