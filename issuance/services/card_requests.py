@@ -17,12 +17,28 @@ from audit.services import audit_record
 from cardprofiles.models import CardProfile
 from config.errors import Conflict, FieldError, NotAllowed, ValidationFailed
 from config.four_eyes import four_eyes_decide, four_eyes_lock
+from config.statements import update_where
 from issuance.identity import identity_of, identity_sha256
 from issuance.models import CardRequest, Professional
 from personalization.models import Card
 from personalization.services.jobs import job_create_on_approval
 
 _MAX_TEXT = 2000
+
+# The card request's states: this module is the only one that changes them (the runner's finish
+# calls `card_request_complete`). Each move is one service; the table is what they may do.
+Status = CardRequest.Status
+TRANSITIONS: dict[str, dict[str, str]] = {
+    Status.SUBMITTED: {
+        Status.APPROVED: "card_request_approve (another officer, for the snapshot shown)",
+        Status.REJECTED: "card_request_reject (another officer, with a reason)",
+        Status.CANCELLED: "card_request_cancel (its submitter)",
+    },
+    Status.APPROVED: {Status.COMPLETED: "card_request_complete (its card is personalized)"},
+    Status.REJECTED: {},
+    Status.CANCELLED: {},
+    Status.COMPLETED: {},
+}
 
 
 def _text(field: str, value: str, *, required: bool = False) -> str:
@@ -230,7 +246,7 @@ def card_request_cancel(*, card_request: CardRequest, by, reason: str = "") -> C
             f"only {locked.submitted_by.get_username()}, who submitted card request "
             f"#{locked.pk}, can cancel it; an approving officer can reject it"
         )
-    if locked.status != CardRequest.Status.SUBMITTED:
+    if CardRequest.Status.CANCELLED not in TRANSITIONS[locked.status]:
         raise Conflict(
             f"only submitted requests can be cancelled; this one is "
             f"{locked.get_status_display().lower()}",
@@ -248,3 +264,19 @@ def card_request_cancel(*, card_request: CardRequest, by, reason: str = "") -> C
         payload=_payload(locked, note=reason) if reason else _payload(locked),
     )
     return locked
+
+
+def card_request_complete(*, card_request_id: int) -> None:
+    """Its card is personalized: approved -> completed, in the caller's transaction (the
+    runner's finish, which audits the card). One conditional UPDATE: only an approved request
+    completes (the database also refuses a completion without a decider)."""
+    if not update_where(
+        CardRequest,
+        {"status": Status.COMPLETED},
+        {"id": card_request_id, "status": Status.APPROVED},
+    ):
+        status = (
+            CardRequest.objects.filter(pk=card_request_id).values_list("status", flat=True).first()
+        )
+        msg = f"card request #{card_request_id} is {status or 'gone'}, not approved: no completion"
+        raise Conflict(msg, code="not_approved")

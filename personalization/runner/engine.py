@@ -27,7 +27,7 @@ from audit.services import audit_record
 from config.errors import Conflict, DomainError
 from config.sealing import SealError
 from config.statements import insert_one, pks_where, update_where
-from issuance.models import CardRequest
+from issuance.services.card_requests import card_request_complete
 from personalization.apdu.errors import CardError
 from personalization.models import Card, EncoderStation, JobStep, PersonalizationJob
 from personalization.runner.approval import approved_identity
@@ -266,9 +266,7 @@ def _finish(job: PersonalizationJob, worker: str, journal: dict) -> None:
             raise Conflict(msg, code="card_not_personalizing")
         card.status = Card.Status.PERSONALIZED
         card.issued_at = now
-        update_where(
-            CardRequest, {"status": CardRequest.Status.COMPLETED}, {"id": job.card_request_id}
-        )
+        card_request_complete(card_request_id=job.card_request_id)
         update_where(
             PersonalizationJob,
             {

@@ -228,3 +228,25 @@ def test_api_list_filters_by_status(api, submitted, users, profiles, professiona
     bad = client.get("/api/v1/card-requests/?status=maybe")
     assert bad.status_code == 400
     assert bad.json()["errors"][0]["field"] == "status"
+
+
+def test_every_status_has_its_row_in_the_transition_table():
+    from issuance.services.card_requests import TRANSITIONS
+
+    assert set(TRANSITIONS) == set(CardRequest.Status.values)
+    for moves in TRANSITIONS.values():
+        assert set(moves) <= set(CardRequest.Status.values)
+
+
+def test_only_an_approved_request_completes(users, profiles, professional):
+    from issuance.services.card_requests import card_request_complete
+
+    request = card_request_submit(
+        professional=professional,
+        profile=profiles["hpc-physician"],
+        by=users[Role.ENROLMENT_OFFICER],
+    )
+    with pytest.raises(Conflict, match=rf"card request #{request.pk} is submitted, not approved"):
+        card_request_complete(card_request_id=request.pk)
+    request.refresh_from_db()
+    assert request.status == CardRequest.Status.SUBMITTED
