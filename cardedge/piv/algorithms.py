@@ -31,7 +31,7 @@ _CURVES: dict[KeyAlgorithm, ec.EllipticCurve] = {
 _RSA_BITS = {KeyAlgorithm.RSA2048: 2048}
 
 
-def _block_cipher(algorithm: ManagementKeyAlgorithm, key: bytes) -> Cipher:
+def _block_cipher(algorithm: ManagementKeyAlgorithm, key: bytes) -> Cipher[modes.ECB]:
     if len(key) != algorithm.key_length:
         msg = f"a {algorithm.name} management key has {algorithm.key_length} bytes"
         raise ValueError(msg)

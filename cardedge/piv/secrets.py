@@ -36,7 +36,7 @@ class SecretBytes:
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        return hmac.compare_digest(self._value, other._value)  # type: ignore[attr-defined]
+        return hmac.compare_digest(self._value, other._value)
 
     __hash__ = None  # type: ignore[assignment]  # equal secrets must not be findable by hash
 
@@ -156,7 +156,7 @@ class ManagementKey(SecretBytes):
             return NotImplemented
         return self.algorithm == other.algorithm and hmac.compare_digest(self._value, other._value)
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # as for every secret: equal keys must not be findable by hash
 
     def __repr__(self) -> str:
         return f"ManagementKey({self.algorithm.name}, <hidden>)"

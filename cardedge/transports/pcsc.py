@@ -18,6 +18,7 @@ import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import cast
 
 from smartcard import scard
 
@@ -78,7 +79,7 @@ def _establish_context() -> int:
     hresult, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
     if hresult != scard.SCARD_S_SUCCESS:
         raise _error(hresult, "cannot reach the PC/SC service")
-    return context
+    return cast(int, context)  # pyscard is untyped: its context handle is an int
 
 
 def _list_readers(context: int) -> list[str]:

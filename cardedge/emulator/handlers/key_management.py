@@ -14,7 +14,7 @@ from cardedge.emulator import key_operations
 from cardedge.emulator.context import Command, CommandContext
 from cardedge.emulator.errors import fail
 from cardedge.emulator.state import KeyOrigin, StoredKey
-from cardedge.piv.algorithms import encode_public_key
+from cardedge.piv.algorithms import PrivateKey, encode_public_key
 from cardedge.piv.constants import KeyAlgorithm, PinPolicy, Slot, TouchPolicy
 
 CONTROL_REFERENCE_TEMPLATE = 0xAC
@@ -91,6 +91,7 @@ def handle_import_key(ctx: CommandContext, command: Command) -> bytes:
     if not fields.keys() <= _IMPORT_KEY_TAGS:
         raise fail(StatusWord.INCORRECT_DATA)
     pin_policy, touch_policy = _policies(fields)
+    private_key: PrivateKey
     try:
         if algorithm.is_rsa:
             private_key = key_operations.import_rsa_key(algorithm, fields)
