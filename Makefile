@@ -1,4 +1,5 @@
 # CardForge: `make run` for the demo back office, `make test` for lint and the whole suite.
+# `make lint`: ruff, migrations, import-linter contracts and mypy (all in pyproject.toml).
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -21,6 +22,8 @@ lint: $(VENV)/.dev-installed .env
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 format: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check --fix .
@@ -48,4 +51,4 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(VENV)/bin/pyth
 	scripts/write-dotenv .env
 
 clean:
-	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache .hypothesis .mypy_cache .import_linter_cache

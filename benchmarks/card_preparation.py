@@ -40,13 +40,13 @@ sys.path.insert(0, str(REPO_ROOT))
 import cryptography  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec, rsa  # noqa: E402
 
-from personalization.emulator import PivCardEmulator  # noqa: E402
-from personalization.piv import ManagementKeyAlgorithm, Pin, PivClient, Puk  # noqa: E402
-from personalization.piv.algorithms import decrypt_block, encrypt_block  # noqa: E402
-from personalization.piv.constants import KeyAlgorithm, Slot  # noqa: E402
-from personalization.piv.secrets import DEFAULT_MANAGEMENT_KEY_HEX  # noqa: E402
-from personalization.transports.base import CardTransport  # noqa: E402
-from personalization.transports.emulated import EmulatedTransport  # noqa: E402
+from cardedge.emulator import PivCardEmulator  # noqa: E402
+from cardedge.piv import ManagementKeyAlgorithm, Pin, PivClient, Puk  # noqa: E402
+from cardedge.piv.algorithms import decrypt_block, encrypt_block  # noqa: E402
+from cardedge.piv.constants import KeyAlgorithm, Slot  # noqa: E402
+from cardedge.piv.secrets import DEFAULT_MANAGEMENT_KEY_HEX  # noqa: E402
+from cardedge.transports.base import CardTransport  # noqa: E402
+from cardedge.transports.emulated import EmulatedTransport  # noqa: E402
 from tests.personalization.cards import factory_reset  # noqa: E402
 from tests.personalization.certificates import ThrowawayCa  # noqa: E402
 from tests.personalization.preparation import ECC_SLOT_PLAN, SLOT_PLAN, prepare_card  # noqa: E402
@@ -113,7 +113,7 @@ def pcsc_measurements(
     rounds: int, ca: ThrowawayCa
 ) -> tuple[dict[tuple[str, str], tuple[list[float], int]], dict[str, float]]:
     """Both PC/SC variants on one private pcscd (libpcsclite binds a process to one pcscd)."""
-    from personalization.transports.pcsc import PcscTransport
+    from cardedge.transports.pcsc import PcscTransport
     from tests.personalization.pcsc_harness import EmulatorProcess, PcscCardHarness
 
     results: dict[tuple[str, str], tuple[list[float], int]] = {}

@@ -168,8 +168,8 @@ def bare_card(slots: dict, subject, ca_keys: dict) -> None:
     from django.conf import settings
 
     from benchmarks.pki import bare_certificate
-    from personalization.piv.algorithms import decrypt_block, encrypt_block
-    from personalization.piv.constants import ManagementKeyAlgorithm
+    from cardedge.piv.algorithms import decrypt_block, encrypt_block
+    from cardedge.piv.constants import ManagementKeyAlgorithm
 
     # Two mutual authentications: the factory 3DES key, then the derived AES-192 key.
     for algorithm, key in (
@@ -355,11 +355,11 @@ def verify_cards(request_ids: list[int], ca_keys: dict) -> int:
     from cryptography import x509
     from django.utils import timezone
 
+    from cardedge.piv import PivClient, Slot
+    from cardedge.transports.emulated import EmulatedTransport
     from issuance.models import CardRequest
     from personalization.emulated_cards import emulated_card_open
     from personalization.models import Card, PersonalizationJob
-    from personalization.piv import PivClient, Slot
-    from personalization.transports.emulated import EmulatedTransport
     from pki.models import Certificate
 
     issuers = {ca.pk: certificate for _, certificate, ca in ca_keys.values()}

@@ -446,8 +446,8 @@ CARDFORGE_JOB_RESEND_SECONDS = env_int("CARDFORGE_JOB_RESEND_SECONDS", default=3
 # CACHES: BACKEND is a CardTransport subclass, OPTIONS its keyword arguments (`pcsc`: `exclusive`
 # keeps other applications off the card for the whole job). Tests plug in transports of their own.
 CARDFORGE_STATION_TRANSPORTS = {
-    "emulated": {"BACKEND": "personalization.transports.emulated.EmulatedTransport"},
-    "pcsc": {"BACKEND": "personalization.transports.pcsc.PcscTransport", "OPTIONS": {}},
+    "emulated": {"BACKEND": "cardedge.transports.emulated.EmulatedTransport"},
+    "pcsc": {"BACKEND": "cardedge.transports.pcsc.PcscTransport", "OPTIONS": {}},
 }
 CELERY_BEAT_SCHEDULE.update(
     {

@@ -25,12 +25,12 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 
+from cardedge.emulator.card import PivCardEmulator
+from cardedge.emulator.errors import CardStorageError
+from cardedge.emulator.state import CardState, FactorySettings
+from cardedge.emulator.storage import CardStore
 from config.sealing import SealError, seal, unseal
 from config.statements import update_where
-from personalization.emulator.card import PivCardEmulator
-from personalization.emulator.errors import CardStorageError
-from personalization.emulator.state import CardState, FactorySettings
-from personalization.emulator.storage import CardStore
 from personalization.factory import factory_management_key, factory_pin, factory_puk
 from personalization.models import EmulatedCard
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from personalization.piv import ManagementKey, Pin, Puk
-from personalization.piv.constants import ManagementKeyAlgorithm
+from cardedge.piv import ManagementKey, Pin, Puk
+from cardedge.piv.constants import ManagementKeyAlgorithm
 
 MANAGEMENT_KEY_ALGORITHMS = {
     "3des": ManagementKeyAlgorithm.TDES,

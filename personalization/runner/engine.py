@@ -24,11 +24,11 @@ from django.utils import timezone
 
 from audit.events import EventType
 from audit.services import audit_record
+from cardedge.apdu.errors import CardError
 from config.errors import Conflict, DomainError
 from config.sealing import SealError
 from config.statements import insert_one, pks_where, update_where
 from issuance.services.card_requests import card_request_complete
-from personalization.apdu.errors import CardError
 from personalization.models import Card, EncoderStation, JobStep, PersonalizationJob
 from personalization.runner.approval import approved_identity
 from personalization.runner.heartbeat import StepHeartbeat

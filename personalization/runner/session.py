@@ -18,14 +18,14 @@ import re
 
 from django.conf import settings
 
-from personalization.apdu.errors import CardError
+from cardedge.apdu.errors import CardError
+from cardedge.piv import ManagementKey, PivClient
+from cardedge.piv.constants import ManagementKeyAlgorithm
+from cardedge.piv.errors import ManagementKeyAuthenticationFailed
+from cardedge.transports import CardTransport, transport_class
 from personalization.emulated_cards import StepCardStore, emulated_card_open
 from personalization.factory import factory_management_key
 from personalization.models import Card, EncoderStation
-from personalization.piv import ManagementKey, PivClient
-from personalization.piv.constants import ManagementKeyAlgorithm
-from personalization.piv.errors import ManagementKeyAuthenticationFailed
-from personalization.transports import CardTransport, transport_class
 from pki.services.keys import card_management_key_derive
 
 logger = logging.getLogger(__name__)

@@ -22,14 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from config.sealing import seal
-from config.statements import update_where
-from issuance.identity import Identity
-from issuance.validators import luhn_check_digit
-from personalization.emulated_cards import emulated_card_blank
-from personalization.factory import factory_pin, factory_puk
-from personalization.models import Card, EmulatedCard, EncoderStation, EscrowedKey, PinMailer
-from personalization.piv import (
+from cardedge.piv import (
     CardCapabilities,
     CardCapabilityContainer,
     Chuid,
@@ -41,9 +34,16 @@ from personalization.piv import (
     Puk,
     Slot,
 )
-from personalization.piv.algorithms import algorithm_of, curve_for, rsa_bits_for
-from personalization.piv.constants import PinPolicy
-from personalization.piv.errors import SecurityStatusNotSatisfied, WrongPin
+from cardedge.piv.algorithms import algorithm_of, curve_for, rsa_bits_for
+from cardedge.piv.constants import PinPolicy
+from cardedge.piv.errors import SecurityStatusNotSatisfied, WrongPin
+from config.sealing import seal
+from config.statements import update_where
+from issuance.identity import Identity
+from issuance.validators import luhn_check_digit
+from personalization.emulated_cards import emulated_card_blank
+from personalization.factory import factory_pin, factory_puk
+from personalization.models import Card, EmulatedCard, EncoderStation, EscrowedKey, PinMailer
 from personalization.runner.approval import approved_identity
 from personalization.runner.plan import generate_step_name
 from personalization.runner.session import CardSession, WrongCard

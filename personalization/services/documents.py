@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from audit.events import EventType
 from audit.services import audit_record
+from cardedge.piv import Pin, Puk
 from config.errors import Conflict, NotAllowed
 from config.sealing import unseal
 from issuance.identity import Identity, PhotoMismatch, approved_photo
@@ -21,7 +22,6 @@ from personalization.documents.render import (
     pin_mailer_pdf,
 )
 from personalization.models import Card, PinMailer
-from personalization.piv import Pin, Puk
 
 DOCUMENTS = ("card-face", "carrier")
 

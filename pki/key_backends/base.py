@@ -12,6 +12,7 @@ import hashlib
 import hmac
 from abc import ABC, abstractmethod
 from enum import StrEnum
+from typing import NoReturn
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
@@ -170,7 +171,7 @@ class NonExportableKeyMixin:
     _backend_alias: str
     _handle: str
 
-    def _refuse(self, operation: str):
+    def _refuse(self, operation: str) -> NoReturn:
         msg = (
             f"{operation} is not available: the private key {self._handle!r} stays in key "
             f"backend {self._backend_alias!r}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 
-from personalization.piv import AuthenticationBlocked, Pin, PivClient, Puk, WrongPin
+from cardedge.piv import AuthenticationBlocked, Pin, PivClient, Puk, WrongPin
 
 # Two different guesses: whatever the current PIN/PUK, at least one of them is wrong each round.
 _PIN_GUESSES = (Pin("00000000"), Pin("11111111"))

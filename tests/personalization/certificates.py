@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from personalization.piv.algorithms import PublicKey
+from cardedge.piv.algorithms import PublicKey
 
 
 @dataclass

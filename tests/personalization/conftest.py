@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from personalization.emulator import FactorySettings, PivCardEmulator
-from personalization.piv import PivClient
-from personalization.transports.base import CardTransport
-from personalization.transports.emulated import EmulatedTransport
+from cardedge.emulator import FactorySettings, PivCardEmulator
+from cardedge.piv import PivClient
+from cardedge.transports.base import CardTransport
+from cardedge.transports.emulated import EmulatedTransport
 from tests.personalization.cards import factory_reset
 from tests.personalization.certificates import ThrowawayCa
 from tests.personalization.pcsc_harness import HarnessError, PcscCardHarness
@@ -40,7 +40,7 @@ def pcsc_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PcscCardH
 
 
 def _pcsc_transport(harness: PcscCardHarness) -> CardTransport:
-    from personalization.transports.pcsc import PcscTransport
+    from cardedge.transports.pcsc import PcscTransport
 
     transport = PcscTransport(harness.reader_name)
     transport.connect()

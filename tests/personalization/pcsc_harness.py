@@ -350,7 +350,7 @@ class PcscCardHarness:
         libpcsclite reads PCSCLITE_CSOCK_NAME once, at its first use in the process.
         """
         os.environ["PCSCLITE_CSOCK_NAME"] = str(self.pcscd.socket_path)
-        from personalization.transports.pcsc import list_readers
+        from cardedge.transports.pcsc import list_readers
 
         readers = list_readers()
         if self.reader_name not in readers:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from cryptography import x509
 
-from personalization.piv import (
+from cardedge.piv import (
     CardCapabilityContainer,
     Chuid,
     Discovery,
@@ -26,8 +26,8 @@ from personalization.piv import (
     Puk,
     Slot,
 )
-from personalization.piv.algorithms import PublicKey
-from personalization.piv.secrets import DEFAULT_PIN, DEFAULT_PUK, default_management_key
+from cardedge.piv.algorithms import PublicKey
+from cardedge.piv.secrets import DEFAULT_PIN, DEFAULT_PUK, default_management_key
 from tests.personalization.certificates import ThrowawayCa
 
 SLOT_PLAN: dict[Slot, KeyAlgorithm] = {

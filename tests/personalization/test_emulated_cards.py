@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 from django.db import connection, transaction
 
-from personalization.apdu.status import StatusWord
+from cardedge.apdu.status import StatusWord
+from cardedge.emulator.errors import CardStorageError
+from cardedge.piv import Pin, PivClient
+from cardedge.piv.errors import CardStatusError, WrongPin
+from cardedge.transports.emulated import EmulatedTransport
 from personalization.emulated_cards import emulated_card_create, emulated_card_open
-from personalization.emulator.errors import CardStorageError
 from personalization.factory import factory_pin
 from personalization.models import EmulatedCard
-from personalization.piv import Pin, PivClient
-from personalization.piv.errors import CardStatusError, WrongPin
-from personalization.transports.emulated import EmulatedTransport
 
 
 def _client(card: EmulatedCard) -> PivClient:

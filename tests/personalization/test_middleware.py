@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
-from personalization.piv import Pin, PivClient, Puk, Slot
-from personalization.transports.pcsc import PcscTransport
+from cardedge.piv import Pin, PivClient, Puk, Slot
+from cardedge.transports.pcsc import PcscTransport
 from tests.personalization.cards import factory_reset
 from tests.personalization.certificates import ThrowawayCa
 from tests.personalization.pcsc_harness import PcscCardHarness

@@ -1,6 +1,6 @@
 """`manage.py emulate_card --vpcd HOST:PORT [--state FILE | --card SERIAL]`: an emulated PIV card in
 pcscd's virtual reader, until SIGTERM or Ctrl-C. The bridge and the card are plain Python
-(personalization.vpcd, personalization.emulator); this command only wires them up, to a state
+(cardedge.vpcd, cardedge.emulator); this command only wires them up, to a state
 file or to an emulated card stored in the database (personalization.emulated_cards)."""
 
 from __future__ import annotations
@@ -12,20 +12,20 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import IntegrityError, close_old_connections, connection
 
-from personalization.emulated_cards import (
-    DatabaseCardStore,
-    emulated_card_create,
-    emulated_card_open,
-)
-from personalization.emulator import (
+from cardedge.emulator import (
     CardStateError,
     CardStorageError,
     FactorySettings,
     FileCardStore,
     PivCardEmulator,
 )
+from cardedge.vpcd import VpcdBridge, parse_address
+from personalization.emulated_cards import (
+    DatabaseCardStore,
+    emulated_card_create,
+    emulated_card_open,
+)
 from personalization.models import Card, EmulatedCard
-from personalization.vpcd import VpcdBridge, parse_address
 
 
 class _DaemonCardStore(DatabaseCardStore):

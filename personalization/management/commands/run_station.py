@@ -127,9 +127,9 @@ class Command(BaseCommand):
     def _check_reader(self, station: EncoderStation) -> None:
         """Say at once when the reader is not there; the worker starts anyway (pcscd or the
         reader may come later, and each job looks again)."""
+        from cardedge.transports import TransportError
+        from cardedge.transports.pcsc import list_readers, matching_readers
         from personalization.runner.session import reader_selector
-        from personalization.transports import TransportError
-        from personalization.transports.pcsc import list_readers, matching_readers
 
         try:
             readers = list_readers()

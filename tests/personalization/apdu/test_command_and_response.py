@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from personalization.apdu import CommandApdu, MalformedApdu, ResponseApdu
+from cardedge.apdu import CommandApdu, MalformedApdu, ResponseApdu
 
 
 @pytest.mark.parametrize(

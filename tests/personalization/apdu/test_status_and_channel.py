@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from personalization.apdu import ApduChannel, CardProtocolError, CommandApdu, StatusWord, describe
-from personalization.apdu.status import (
+from cardedge.apdu import ApduChannel, CardProtocolError, CommandApdu, StatusWord, describe
+from cardedge.apdu.status import (
     correct_le,
     is_valid_status_word,
     more_data_available,
     retries_left,
 )
-from personalization.emulator import PivCardEmulator
-from personalization.piv.secrets import default_management_key
-from personalization.transports.emulated import EmulatedTransport
+from cardedge.emulator import PivCardEmulator
+from cardedge.piv.secrets import default_management_key
+from cardedge.transports.emulated import EmulatedTransport
 
 
 @pytest.mark.parametrize(
@@ -59,7 +59,7 @@ class _TapTransport(EmulatedTransport):
 
 
 def test_long_data_is_chained_in_255_byte_parts() -> None:
-    from personalization.piv import PivClient
+    from cardedge.piv import PivClient
 
     transport = _TapTransport()
     client = PivClient.connect(transport)

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from personalization.apdu import Tlv, TlvError, decode_all, decode_one, decode_single, encode_tlv
-from personalization.apdu.tlv import encode_length, unique_map
+from cardedge.apdu import Tlv, TlvError, decode_all, decode_one, decode_single, encode_tlv
+from cardedge.apdu.tlv import encode_length, unique_map
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from personalization.piv import (
+from cardedge.piv import (
     CardCapabilityContainer,
     Chuid,
     DataObjectNotFound,
@@ -21,8 +21,8 @@ from personalization.piv import (
     SecurityStatusNotSatisfied,
     Slot,
 )
-from personalization.piv.constants import KeyAlgorithm
-from personalization.piv.secrets import default_management_key
+from cardedge.piv.constants import KeyAlgorithm
+from cardedge.piv.secrets import default_management_key
 from tests.personalization.certificates import ThrowawayCa
 
 

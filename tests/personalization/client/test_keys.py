@@ -7,7 +7,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from personalization.piv import (
+from cardedge.piv import (
     CertificateContainer,
     KeyAlgorithm,
     ObjectTag,
@@ -17,8 +17,8 @@ from personalization.piv import (
     SecurityStatusNotSatisfied,
     Slot,
 )
-from personalization.piv.errors import IncorrectData, ReferencedDataNotFound
-from personalization.piv.secrets import default_management_key
+from cardedge.piv.errors import IncorrectData, ReferencedDataNotFound
+from cardedge.piv.secrets import default_management_key
 
 PIN = Pin("123456")
 MESSAGE = b"e-prescription #42: amoxicillin 1 g, 3x daily, 7 days"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from personalization.piv import (
+from cardedge.piv import (
     ManagementKey,
     ManagementKeyAlgorithm,
     ManagementKeyAuthenticationFailed,
@@ -13,8 +13,8 @@ from personalization.piv import (
     Slot,
     UnsupportedCapability,
 )
-from personalization.piv.constants import KeyAlgorithm
-from personalization.piv.secrets import default_management_key
+from cardedge.piv.constants import KeyAlgorithm
+from cardedge.piv.secrets import default_management_key
 
 
 def test_default_3des_key_authenticates(client: PivClient) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from personalization.piv import AuthenticationBlocked, Pin, PinStatus, PivClient, Puk, WrongPin
+from cardedge.piv import AuthenticationBlocked, Pin, PinStatus, PivClient, Puk, WrongPin
 
 DEFAULT_PIN, DEFAULT_PUK = Pin("123456"), Puk("12345678")
 

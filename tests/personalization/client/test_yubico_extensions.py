@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from personalization.piv import (
+from cardedge.piv import (
     Chuid,
     DataObjectNotFound,
     KeyAlgorithm,
@@ -18,8 +18,8 @@ from personalization.piv import (
     Slot,
     WrongPin,
 )
-from personalization.piv.errors import ConditionsNotSatisfied, ReferencedDataNotFound
-from personalization.piv.secrets import default_management_key
+from cardedge.piv.errors import ConditionsNotSatisfied, ReferencedDataNotFound
+from cardedge.piv.secrets import default_management_key
 
 
 def test_version_and_serial(client: PivClient) -> None:

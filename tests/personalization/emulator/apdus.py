@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from personalization.emulator import PivCardEmulator
+from cardedge.emulator import PivCardEmulator
 
 SELECT_PIV = "00 A4 04 00 09 A0 00 00 03 08 00 00 10 00 00"
 VERIFY_123456 = "00 20 00 80 08 31 32 33 34 35 36 FF FF"

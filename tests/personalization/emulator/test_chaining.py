@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from personalization.apdu.tlv import encode_tlv
-from personalization.emulator import PivCardEmulator
+from cardedge.apdu.tlv import encode_tlv
+from cardedge.emulator import PivCardEmulator
 from tests.personalization.emulator.apdus import DEFAULT_3DES_KEY, send, sw
 from tests.personalization.emulator.test_general_authenticate import authenticate_3des
 

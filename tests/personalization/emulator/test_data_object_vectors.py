@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from personalization.emulator import PivCardEmulator
+from cardedge.emulator import PivCardEmulator
 from tests.personalization.emulator.apdus import DEFAULT_3DES_KEY, VERIFY_123456, send, sw
 from tests.personalization.emulator.test_general_authenticate import authenticate_3des
 

@@ -17,13 +17,13 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from personalization.apdu.status import is_valid_status_word
-from personalization.emulator import CardState, FactorySettings, PivCardEmulator
-from personalization.piv import Pin, PivClient
-from personalization.piv.algorithms import PrivateKey, curve_for
-from personalization.piv.constants import KeyAlgorithm
-from personalization.piv.secrets import ManagementKey, unpad_reference_data
-from personalization.transports.emulated import EmulatedTransport
+from cardedge.apdu.status import is_valid_status_word
+from cardedge.emulator import CardState, FactorySettings, PivCardEmulator
+from cardedge.piv import Pin, PivClient
+from cardedge.piv.algorithms import PrivateKey, curve_for
+from cardedge.piv.constants import KeyAlgorithm
+from cardedge.piv.secrets import ManagementKey, unpad_reference_data
+from cardedge.transports.emulated import EmulatedTransport
 
 _RSA_POOL = [rsa.generate_private_key(65537, 2048) for _ in range(2)]
 _rsa_cycle = itertools.cycle(_RSA_POOL)

@@ -11,8 +11,8 @@ import pytest
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from personalization.emulator import FactorySettings, PivCardEmulator
-from personalization.piv import ManagementKey, ManagementKeyAlgorithm
+from cardedge.emulator import FactorySettings, PivCardEmulator
+from cardedge.piv import ManagementKey, ManagementKeyAlgorithm
 from tests.personalization.emulator.apdus import DEFAULT_3DES_KEY, VERIFY_123456, send, sw
 
 KNOWN_ANSWERS = {

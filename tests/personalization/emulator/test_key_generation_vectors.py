@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from personalization.emulator import PivCardEmulator
-from personalization.piv.constants import KeyAlgorithm
+from cardedge.emulator import PivCardEmulator
+from cardedge.piv.constants import KeyAlgorithm
 from tests.personalization.emulator.apdus import DEFAULT_3DES_KEY, send, sw
 from tests.personalization.emulator.test_general_authenticate import authenticate_3des
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from personalization.emulator import (
+from cardedge.emulator import (
     CardState,
     CardStateError,
     CardStorageError,
@@ -19,7 +19,7 @@ from personalization.emulator import (
     MemoryCardStore,
     PivCardEmulator,
 )
-from personalization.piv.constants import KeyAlgorithm
+from cardedge.piv.constants import KeyAlgorithm
 from tests.personalization.emulator.apdus import DEFAULT_3DES_KEY, VERIFY_123456, send, sw
 from tests.personalization.emulator.test_general_authenticate import authenticate_3des
 

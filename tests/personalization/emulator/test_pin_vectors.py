@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from personalization.emulator import FactorySettings, PivCardEmulator
+from cardedge.emulator import FactorySettings, PivCardEmulator
 from tests.personalization.emulator.apdus import VERIFY_123456, sw
 
 WRONG_PIN = "00 20 00 80 08 39 39 39 39 39 39 FF FF"
@@ -90,7 +90,7 @@ def test_reset_retry_counter_vector(emulator: PivCardEmulator) -> None:
 
 
 def test_configured_factory_values_and_retry_limits() -> None:
-    from personalization.piv import Pin, Puk
+    from cardedge.piv import Pin, Puk
 
     card = PivCardEmulator(
         factory=FactorySettings(pin=Pin("24682468"), puk=Puk("97531975"), pin_retries=5)

@@ -6,9 +6,9 @@ import logging
 
 import pytest
 
-from personalization.apdu import CommandApdu, ResponseApdu
-from personalization.emulator import CardState, FactorySettings, PivCardEmulator
-from personalization.piv import (
+from cardedge.apdu import CommandApdu, ResponseApdu
+from cardedge.emulator import CardState, FactorySettings, PivCardEmulator
+from cardedge.piv import (
     ManagementKey,
     ManagementKeyAlgorithm,
     Pin,
@@ -17,8 +17,8 @@ from personalization.piv import (
     Slot,
     WrongPin,
 )
-from personalization.piv.constants import KeyAlgorithm
-from personalization.transports.emulated import EmulatedTransport
+from cardedge.piv.constants import KeyAlgorithm
+from cardedge.transports.emulated import EmulatedTransport
 
 PIN_TEXT, PUK_TEXT = "271828", "31415926"
 KEY = ManagementKey(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from personalization.emulator import PivCardEmulator
+from cardedge.emulator import PivCardEmulator
 from tests.personalization.emulator.apdus import SELECT_PIV, VERIFY_123456, send, sw
 
 APT = (

@@ -10,9 +10,9 @@ import pytest
 from django.utils import timezone
 
 from accounts.roles import Role
+from cardedge.piv.constants import Ins
 from issuance.services.card_requests import card_request_approve, card_request_submit
 from personalization.models import PersonalizationJob
-from personalization.piv.constants import Ins
 from personalization.runner.engine import job_run
 from personalization.services.stations import station_create
 from pki.models import Certificate

@@ -36,9 +36,9 @@ from pathlib import Path
 from django.db import connections
 from django.db.backends.signals import connection_created
 
+from cardedge.transports.emulated import EmulatedTransport
+from cardedge.transports.pcsc import PcscTransport
 from personalization.models import Card
-from personalization.transports.emulated import EmulatedTransport
-from personalization.transports.pcsc import PcscTransport
 from pki.key_backends.software import SoftwareKeyBackend
 
 CUE_ENVIRONMENT = "CARDFORGE_TEST_CUE"

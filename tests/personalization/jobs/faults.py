@@ -16,12 +16,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from cardedge.transports.emulated import EmulatedTransport
 from personalization.emulated_cards import (
     DatabaseCardStore,
     StepCardStore,
     emulated_card_open,
 )
-from personalization.transports.emulated import EmulatedTransport
 
 
 class SimulatedCrash(BaseException):

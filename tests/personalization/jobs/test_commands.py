@@ -14,13 +14,13 @@ from django.core.management import CommandError, call_command
 from accounts.roles import Role
 from audit.events import EventType
 from audit.models import AuditEvent
+from cardedge.piv import Pin, PivClient
+from cardedge.transports.emulated import EmulatedTransport
 from personalization.emulated_cards import emulated_card_open
 from personalization.models import EmulatedCard, EncoderStation, PersonalizationJob
-from personalization.piv import Pin, PivClient
 from personalization.runner.engine import job_run
 from personalization.services.documents import pin_mailer_secrets
 from personalization.services.stations import station_create
-from personalization.transports.emulated import EmulatedTransport
 from tests.factories import make_totp_device
 from tests.personalization.jobs.cues import SimulatedCrash
 from tests.personalization.vpcd.test_bridge import FakeVpcd
@@ -267,7 +267,7 @@ def test_personalize_names_the_error_of_a_failed_job_and_exits_1(
     request = approved()
 
     def reader_error() -> None:
-        from personalization.transports import CardCommunicationError
+        from cardedge.transports import CardCommunicationError
 
         raise CardCommunicationError("the reader could not exchange the APDU: Transaction failed")
 

@@ -13,19 +13,19 @@ from accounts.roles import Role
 from audit.events import EventType
 from audit.models import AuditEvent
 from audit.selectors import audit_chain_verify
+from cardedge.piv import PivClient, Slot
+from cardedge.piv.constants import Ins
+from cardedge.piv.errors import ManagementKeyAuthenticationFailed
+from cardedge.transports import CardRemoved
+from cardedge.transports.emulated import EmulatedTransport
 from config.errors import Conflict, NotAllowed
 from issuance.models import CardRequest
 from issuance.services.card_requests import card_request_submit
 from personalization.emulated_cards import emulated_card_open
 from personalization.factory import factory_management_key
 from personalization.models import Card, EmulatedCard, JobStep, PersonalizationJob, PinMailer
-from personalization.piv import PivClient, Slot
-from personalization.piv.constants import Ins
-from personalization.piv.errors import ManagementKeyAuthenticationFailed
 from personalization.runner.engine import Outcome, job_run, step_names
 from personalization.services.jobs import job_cancel, job_retry
-from personalization.transports import CardRemoved
-from personalization.transports.emulated import EmulatedTransport
 from pki.models import Certificate
 from tests.personalization.jobs.faults import Fault, SimulatedCrash, install
 

@@ -22,6 +22,8 @@ from django.utils import timezone
 from accounts.roles import Role
 from audit.events import EventType
 from audit.models import AuditEvent
+from cardedge.piv import PivClient
+from cardedge.transports.emulated import EmulatedTransport
 from config.errors import Conflict, NotAllowed
 from issuance.models import CardRequest, Professional
 from issuance.services.card_requests import (
@@ -34,12 +36,10 @@ from issuance.services.registry import professional_update
 from personalization.documents.render import card_face_pdf, carrier_pdf, pin_mailer_pdf
 from personalization.emulated_cards import emulated_card_open
 from personalization.models import Card, PersonalizationJob, PinMailer
-from personalization.piv import PivClient
 from personalization.runner.engine import Outcome, job_run
 from personalization.services.documents import card_document_data, pin_mailer_secrets
 from personalization.services.stations import station_create
 from personalization.tasks import personalize_card
-from personalization.transports.emulated import EmulatedTransport
 from pki.models import Certificate
 from tests.factories import OrganisationFactory, ProfessionalFactory, make_user
 

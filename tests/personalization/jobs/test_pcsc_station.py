@@ -12,13 +12,13 @@ from django.utils import timezone
 from audit.events import EventType
 from audit.models import AuditEvent
 from audit.selectors import audit_chain_verify
+from cardedge.piv import PivClient, Slot
+from cardedge.transports.pcsc import PcscTransport
 from personalization.factory import factory_management_key, factory_pin
 from personalization.models import Card, EncoderStation, PersonalizationJob
-from personalization.piv import PivClient, Slot
 from personalization.runner.engine import Outcome, job_run
 from personalization.services.documents import pin_mailer_secrets
 from personalization.services.stations import station_create
-from personalization.transports.pcsc import PcscTransport
 from pki.models import Certificate
 from tests.personalization.jobs.cues import SimulatedCrash
 

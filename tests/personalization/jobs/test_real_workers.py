@@ -19,19 +19,19 @@ from django.core.management import call_command
 
 from accounts.roles import Role
 from audit.selectors import audit_chain_verify
+from cardedge.piv import PivClient, Slot
+from cardedge.piv.algorithms import algorithm_of
+from cardedge.piv.errors import SecurityStatusNotSatisfied
+from cardedge.transports.emulated import EmulatedTransport
 from issuance.models import CardRequest, Professional
 from issuance.services.card_requests import card_request_approve, card_request_submit
 from issuance.services.imports import professionals_import
 from issuance.validators import luhn_check_digit
 from personalization.emulated_cards import emulated_card_create, emulated_card_open
 from personalization.models import Card, EmulatedCard, JobStep, PersonalizationJob
-from personalization.piv import PivClient, Slot
-from personalization.piv.algorithms import algorithm_of
-from personalization.piv.errors import SecurityStatusNotSatisfied
 from personalization.services.documents import pin_mailer_secrets
 from personalization.services.stations import station_create
 from personalization.tasks import personalize_card
-from personalization.transports.emulated import EmulatedTransport
 from pki.models import Certificate
 from pki.x509util import der_to_pem
 from tests.personalization.jobs.workers import (

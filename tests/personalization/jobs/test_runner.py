@@ -12,15 +12,15 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding
 from audit.events import EventType
 from audit.models import AuditEvent
 from audit.selectors import audit_chain_verify
+from cardedge.piv import PivClient, Slot
+from cardedge.piv.algorithms import algorithm_of
+from cardedge.piv.errors import SecurityStatusNotSatisfied
+from cardedge.transports.emulated import EmulatedTransport
 from issuance.models import CardRequest
 from personalization.emulated_cards import emulated_card_open
 from personalization.models import Card, JobStep, PersonalizationJob, PinMailer
-from personalization.piv import PivClient, Slot
-from personalization.piv.algorithms import algorithm_of
-from personalization.piv.errors import SecurityStatusNotSatisfied
 from personalization.runner.engine import Outcome, job_run, step_names
 from personalization.services.documents import pin_mailer_secrets
-from personalization.transports.emulated import EmulatedTransport
 from pki.models import Certificate
 
 pytestmark = pytest.mark.django_db

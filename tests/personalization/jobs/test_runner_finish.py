@@ -8,8 +8,8 @@ from django.db import transaction
 from audit.events import EventType
 from audit.models import AuditEvent
 from audit.selectors import audit_chain_verify
+from cardedge.piv.constants import Ins
 from personalization.models import Card, PersonalizationJob
-from personalization.piv.constants import Ins
 from personalization.runner.engine import Outcome, job_run
 from personalization.services.cards import card_fail
 from pki.models import Certificate

@@ -10,12 +10,12 @@ from cryptography.hazmat.primitives import serialization
 from django.conf import settings
 from django.utils import timezone
 
+from cardedge.piv import PivClient, Slot
+from cardedge.transports.emulated import EmulatedTransport
 from personalization.emulated_cards import emulated_card_open
 from personalization.models import JobStep, PersonalizationJob
-from personalization.piv import PivClient, Slot
 from personalization.runner import engine
 from personalization.runner.engine import Outcome, job_run, step_names
-from personalization.transports.emulated import EmulatedTransport
 from pki.models import Certificate
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ import uuid
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from personalization.piv import (
+from cardedge.piv import (
     CardCapabilityContainer,
     CertificateContainer,
     Chuid,

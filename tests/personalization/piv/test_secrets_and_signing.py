@@ -6,7 +6,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from personalization.piv import ManagementKey, ManagementKeyAlgorithm, Pin, Puk, signing
+from cardedge.piv import ManagementKey, ManagementKeyAlgorithm, Pin, Puk, signing
 
 
 @pytest.mark.parametrize("value", ["12345", "123456789", "12345a", "١٢٣٤٥٦", ""])

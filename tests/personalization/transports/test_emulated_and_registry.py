@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from personalization.emulator import DEFAULT_ATR, PivCardEmulator
-from personalization.piv import Pin, PivClient
-from personalization.transports import NotConnected, open_transport, transport_class
-from personalization.transports.emulated import EMULATED_READER_NAME, EmulatedTransport
-from personalization.transports.pcsc import PcscTransport, matching_readers
+from cardedge.emulator import DEFAULT_ATR, PivCardEmulator
+from cardedge.piv import Pin, PivClient
+from cardedge.transports import NotConnected, open_transport, transport_class
+from cardedge.transports.emulated import EMULATED_READER_NAME, EmulatedTransport
+from cardedge.transports.pcsc import PcscTransport, matching_readers
 
 
 def test_transmit_needs_a_connection() -> None:
@@ -36,14 +36,11 @@ def test_disconnect_resets_unless_told_otherwise() -> None:
 def test_registry_aliases_and_paths() -> None:
     assert transport_class("emulated") is EmulatedTransport
     assert transport_class("pcsc") is PcscTransport
-    assert (
-        transport_class("personalization.transports.emulated.EmulatedTransport")
-        is EmulatedTransport
-    )
+    assert transport_class("cardedge.transports.emulated.EmulatedTransport") is EmulatedTransport
     transport = open_transport("pcsc", reader="Virtual PCD")
     assert isinstance(transport, PcscTransport)
     assert transport.reader == "Virtual PCD"
-    for wrong in ("smoke-signals", "personalization.piv.client.PivClient", "os.path"):
+    for wrong in ("smoke-signals", "cardedge.piv.client.PivClient", "os.path"):
         with pytest.raises(ValueError, match="transport"):
             transport_class(wrong)
 

@@ -13,16 +13,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from personalization.piv import PivClient
-from personalization.transports import (
+from cardedge.piv import PivClient
+from cardedge.transports import (
     CardRemoved,
     NoCardInReader,
     PcscUnavailable,
     ReaderBusy,
     ReaderNotFound,
 )
-from personalization.transports.pcsc import PcscTransport, list_readers
-from personalization.vpcd.protocol import Control, MessageReader, frame
+from cardedge.transports.pcsc import PcscTransport, list_readers
+from cardedge.vpcd.protocol import Control, MessageReader, frame
 from tests.personalization.pcsc_harness import REPO_ROOT, PcscCardHarness
 
 pytestmark = pytest.mark.pcsc
@@ -66,8 +66,8 @@ def test_exclusive_use_keeps_others_out(pcsc_harness: PcscCardHarness) -> None:
 def test_pcscd_not_running() -> None:
     """In a separate process: libpcsclite reads PCSCLITE_CSOCK_NAME once per process."""
     code = (
-        "from personalization.transports.pcsc import PcscTransport\n"
-        "from personalization.transports import PcscUnavailable\n"
+        "from cardedge.transports.pcsc import PcscTransport\n"
+        "from cardedge.transports import PcscUnavailable\n"
         "try:\n"
         "    PcscTransport('Virtual PCD').connect()\n"
         "except PcscUnavailable as exc:\n"

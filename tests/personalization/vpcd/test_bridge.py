@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from personalization.emulator import DEFAULT_ATR, PivCardEmulator
-from personalization.vpcd import MessageReader, VpcdBridge, frame
+from cardedge.emulator import DEFAULT_ATR, PivCardEmulator
+from cardedge.vpcd import MessageReader, VpcdBridge, frame
 
 
 class FakeVpcd:

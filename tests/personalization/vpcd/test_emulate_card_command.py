@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from personalization.emulator import DEFAULT_ATR
+from cardedge.emulator import DEFAULT_ATR
 from tests.personalization.pcsc_harness import EmulatorProcess, PrivatePcscd
 from tests.personalization.vpcd.test_bridge import FakeVpcd
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from personalization.vpcd import MessageReader, frame, parse_address
+from cardedge.vpcd import MessageReader, frame, parse_address
 
 
 def test_frame() -> None:

@@ -1,0 +1,75 @@
+"""The PIV card edge (NIST SP 800-73-4) from the host side: client, objects, secrets. No Django."""
+
+from cardedge.piv.client import (
+    ApplicationProperties,
+    CardCapabilities,
+    ManagementKeyMetadata,
+    PinStatus,
+    PivClient,
+    ReferenceMetadata,
+    SlotMetadata,
+)
+from cardedge.piv.constants import (
+    KeyAlgorithm,
+    ManagementKeyAlgorithm,
+    ObjectTag,
+    PinPolicy,
+    Slot,
+    TouchPolicy,
+)
+from cardedge.piv.errors import (
+    AuthenticationBlocked,
+    CardStatusError,
+    DataObjectNotFound,
+    MalformedCardResponse,
+    ManagementKeyAuthenticationFailed,
+    PivError,
+    SecurityStatusNotSatisfied,
+    UnsupportedCapability,
+    WrongPin,
+)
+from cardedge.piv.objects import (
+    CardCapabilityContainer,
+    CertificateContainer,
+    Chuid,
+    Discovery,
+    Fascn,
+    KeyHistory,
+    PrintedInformation,
+)
+from cardedge.piv.secrets import ManagementKey, Pin, Puk
+
+__all__ = [
+    "ApplicationProperties",
+    "AuthenticationBlocked",
+    "CardCapabilities",
+    "CardCapabilityContainer",
+    "CardStatusError",
+    "CertificateContainer",
+    "Chuid",
+    "DataObjectNotFound",
+    "Discovery",
+    "Fascn",
+    "KeyAlgorithm",
+    "KeyHistory",
+    "MalformedCardResponse",
+    "ManagementKey",
+    "ManagementKeyAlgorithm",
+    "ManagementKeyAuthenticationFailed",
+    "ManagementKeyMetadata",
+    "ObjectTag",
+    "Pin",
+    "PinPolicy",
+    "PinStatus",
+    "PivClient",
+    "PivError",
+    "PrintedInformation",
+    "Puk",
+    "ReferenceMetadata",
+    "SecurityStatusNotSatisfied",
+    "Slot",
+    "SlotMetadata",
+    "TouchPolicy",
+    "UnsupportedCapability",
+    "WrongPin",
+]
