@@ -244,6 +244,7 @@ FUZZ_SETTINGS = settings(
 )
 
 
+@pytest.mark.slow
 @FUZZ_SETTINGS
 @given(apdus=st.lists(ANY_APDU, min_size=1, max_size=25))
 def test_random_apdus_on_a_fresh_card(apdus: list[bytes]) -> None:
@@ -252,6 +253,7 @@ def test_random_apdus_on_a_fresh_card(apdus: list[bytes]) -> None:
     _assert_consistent_and_working(card)
 
 
+@pytest.mark.slow
 @FUZZ_SETTINGS
 @given(apdus=st.lists(ANY_APDU, min_size=1, max_size=25))
 def test_random_apdus_with_management_key_and_pin_presented(apdus: list[bytes]) -> None:
@@ -260,6 +262,7 @@ def test_random_apdus_with_management_key_and_pin_presented(apdus: list[bytes]) 
     _assert_consistent_and_working(card)
 
 
+@pytest.mark.slow
 @FUZZ_SETTINGS
 @given(apdus=st.lists(mutated_apdus(), min_size=1, max_size=25), power_cycle=st.booleans())
 def test_mutations_of_valid_commands(apdus: list[bytes], power_cycle: bool) -> None:
