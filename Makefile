@@ -1,4 +1,5 @@
-# CardForge: `make run` for the demo back office, `make test` for lint and the whole suite.
+# CardForge: `make run` for the demo back office, `make test` for lint and the whole suite,
+# `make test-fast` for lint and every test not marked slow (under two minutes).
 # `make lint`: ruff, migrations, import-linter contracts and mypy (all in pyproject.toml).
 SHELL := /bin/bash
 VENV ?= .venv
@@ -10,13 +11,16 @@ RUN_PACKAGES := gcc libpcsclite-dev libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz
 # What the tests drive for real: pcscd + vpcd, OpenSC, yubico-piv-tool, SoftHSM2, Chromium, poppler.
 TEST_PACKAGES := $(RUN_PACKAGES) pcscd vsmartcard-vpcd opensc yubico-piv-tool softhsm2 chromium poppler-utils
 
-.PHONY: run test lint format check-migrations system-packages test-system-packages clean
+.PHONY: run test test-fast lint format check-migrations system-packages test-system-packages clean
 
 run: system-packages $(VENV)/.run-installed .env
 	scripts/run-demo
 
 test: test-system-packages $(VENV)/.dev-installed .env lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: $(VENV)/.dev-installed .env lint
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed .env
 	$(VENV)/bin/ruff check .

@@ -9,6 +9,16 @@ from cardprofiles.services.versions import card_profile_sync_builtin
 from tests.factories import ProfessionalFactory, make_user
 from tests.services import CHECKS
 
+# What drives a real outside program (a private pcscd with vpcd, a headless Chromium) is slow by
+# nature: `make test-fast` (-m "not slow") leaves it out, `make test` runs it.
+SLOW_BY_NATURE = ("pcsc", "browser")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(item.get_closest_marker(name) for name in SLOW_BY_NATURE):
+            item.add_marker(pytest.mark.slow)
+
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     for name, check in CHECKS.items():

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sqlite3
 import threading
 import time
+from pathlib import Path
 
 import pytest
+from django.db import OperationalError
 
 from config.env import sqlite_settings
 from config.sqlite_backend.base import DatabaseWrapper
@@ -52,26 +55,54 @@ def _value(wrapper: DatabaseWrapper) -> int:
         return cursor.fetchone()[0]
 
 
+def _queued_on(path: str, *, unless: threading.Event | None = None, give_up_after=10.0) -> bool:
+    """Whether a writer is (or comes to be) blocked in the kernel waiting for the flock on
+    `path`: /proc/locks lists each blocked waiter with "->" before the lock's device:inode.
+    False as soon as `unless` is set (the writer went on without queueing); `give_up_after`
+    only keeps a broken backend from hanging the test."""
+    stat = Path(path).stat()
+    inode = f"{os.major(stat.st_dev):02x}:{os.minor(stat.st_dev):02x}:{stat.st_ino} "
+    deadline = time.monotonic() + give_up_after
+    while time.monotonic() < deadline and not (unless and unless.is_set()):
+        for line in Path("/proc/locks").read_text().splitlines():
+            if "->" in line and "FLOCK" in line and inode in line:
+                return True
+        time.sleep(0.005)
+    return False
+
+
+def _without_busy_handler(wrapper: DatabaseWrapper) -> DatabaseWrapper:
+    """SQLite's own lock, when met, fails at once ("database is locked") instead of sleeping in
+    its busy handler: a writer that still succeeds queued on the lock file, in the kernel."""
+    wrapper.connection.execute("PRAGMA busy_timeout = 0")
+    return wrapper
+
+
 @pytest.mark.parametrize("ending", ["commit", "rollback"])
 @pytest.mark.parametrize("second_writes", ["in a transaction", "in autocommit mode"])
 def test_a_second_writer_waits_for_the_first_and_goes_on_when_it_ends(
     database, ending, second_writes
 ):
     first, open_connection = database
-    second = open_connection()
+    second = _without_busy_handler(open_connection())
+    lock = f"{first.settings_dict['NAME']}.writers"
     done = threading.Event()
+    failed: list[Exception] = []
 
     def write() -> None:
-        if second_writes == "in a transaction":
-            second.set_autocommit(False)  # what transaction.atomic() does on this connection
-            second._start_transaction_under_autocommit()
-            with second.cursor() as cursor:
-                cursor.execute("UPDATE counter SET value = value + 10 WHERE id = 1")
-            second.commit()
-            second.set_autocommit(True)
-        else:
-            with second.cursor() as cursor:
-                cursor.execute("UPDATE counter SET value = value + 10 WHERE id = 1")
+        try:
+            if second_writes == "in a transaction":
+                second.set_autocommit(False)  # what transaction.atomic() does on this connection
+                second._start_transaction_under_autocommit()
+                with second.cursor() as cursor:
+                    cursor.execute("UPDATE counter SET value = value + 10 WHERE id = 1")
+                second.commit()
+                second.set_autocommit(True)
+            else:
+                with second.cursor() as cursor:
+                    cursor.execute("UPDATE counter SET value = value + 10 WHERE id = 1")
+        except (sqlite3.OperationalError, OperationalError) as error:  # database is locked
+            failed.append(error)
         done.set()
 
     first.set_autocommit(False)
@@ -80,16 +111,18 @@ def test_a_second_writer_waits_for_the_first_and_goes_on_when_it_ends(
         cursor.execute("UPDATE counter SET value = value + 1 WHERE id = 1")
     writer = threading.Thread(target=write)
     writer.start()
-    assert not done.wait(0.5), "the second writer did not wait for the first"
+    assert _queued_on(lock, unless=done), (
+        f"the second writer did not queue on the lock file: {failed}"
+    )
+    assert not done.is_set()
 
-    started = time.monotonic()
     first.commit() if ending == "commit" else first.rollback()
     first.set_autocommit(True)
-    assert done.wait(5), "the second writer never went on"
+    assert done.wait(10), "the second writer never went on"
     writer.join()
 
-    # Woken by the kernel when the lock is released, not after SQLite's busy handler's sleeps.
-    assert time.monotonic() - started < 0.5
+    # Woken when the lock was released, not by SQLite's busy handler (which it has not).
+    assert failed == []
     assert _value(first) == (11 if ending == "commit" else 10)
 
 
@@ -141,7 +174,8 @@ def test_writers_queue_on_the_lock_file_and_readers_do_not(database, writes):
     """Another process holding the writers' lock (SQLite itself free): a write waits for it in
     the kernel, a read does not."""
     first, _ = database
-    holder = os.open(f"{first.settings_dict['NAME']}.writers", os.O_RDWR)
+    holder_path = f"{first.settings_dict['NAME']}.writers"
+    holder = os.open(holder_path, os.O_RDWR)
     fcntl.flock(holder, fcntl.LOCK_EX)
     done = threading.Event()
 
@@ -161,10 +195,14 @@ def test_writers_queue_on_the_lock_file_and_readers_do_not(database, writes):
     worker = threading.Thread(target=work)
     worker.start()
     try:
-        assert done.wait(0.5) == (writes == "reads")
+        if writes == "reads":
+            assert done.wait(10), "a read waited for the writers' lock"
+        else:
+            assert _queued_on(holder_path, unless=done), "a write did not queue on the lock file"
+            assert not done.is_set()
     finally:
         os.close(holder)  # releases the lock
-    assert done.wait(5)
+    assert done.wait(10)
     worker.join()
 
 
@@ -204,23 +242,26 @@ def test_a_forked_child_writing_through_an_inherited_connection_waits_for_the_pa
     first.set_autocommit(False)
     first._start_transaction_under_autocommit()
 
+    lock = f"{first.settings_dict['NAME']}.writers"
+    child_queued = threading.Event()
+
     def take_the_lock() -> bool:
         # The inherited connection believes it holds the lock (the parent does): it must
         # queue behind the parent all the same.
-        started = time.monotonic()
         taken = first._take_writer_lock()
-        waited = time.monotonic() - started
         first._release_writer_lock()
-        return taken and waited >= 0.3
+        return taken
 
-    def release_later() -> None:
-        time.sleep(0.5)
+    def release_once_the_child_queues() -> None:
+        if _queued_on(lock):
+            child_queued.set()
         first.rollback()
         first.set_autocommit(True)
 
-    releaser = threading.Thread(target=release_later)
+    releaser = threading.Thread(target=release_once_the_child_queues)
     releaser.start()
     try:
         assert _in_child(take_the_lock) == 0
     finally:
         releaser.join()
+    assert child_queued.is_set(), "the child took the lock while the parent held it"

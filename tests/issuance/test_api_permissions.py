@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -18,24 +15,20 @@ from tests.factories import (
     valid_finess,
     valid_rpps,
 )
-
-E, A, OP, U, ADM = (
-    Role.ENROLMENT_OFFICER,
-    Role.APPROVING_OFFICER,
-    Role.ENCODING_OPERATOR,
-    Role.AUDITOR,
-    Role.ADMINISTRATOR,
+from tests.role_matrix import (
+    ADM,
+    EVERYONE,
+    A,
+    Case,
+    E,
+    U,
+    assert_anonymous_answer,
+    assert_role_answer,
+    assert_roleless_answer,
+    call,
+    cases,
+    every_role,
 )
-EVERYONE = {E, A, OP, U, ADM}
-
-
-@dataclass(frozen=True)
-class Case:
-    name: str
-    method: str
-    allowed: set
-    success: int
-    build: Callable  # (context) -> (url, data, format)
 
 
 def _submitted_request(ctx) -> CardRequest:
@@ -219,37 +212,22 @@ def context(db, profiles):
     }
 
 
-def _call(client, case: Case, ctx):
-    url, data, fmt = case.build(ctx)
-    method = getattr(client, case.method)
-    return method(url, data, format=fmt) if data is not None else method(url)
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
-@pytest.mark.parametrize("role", list(Role), ids=lambda role: role.slug)
+@cases(CASES)
+@every_role
 def test_role_permissions(api, context, case, role):
     user = make_user(role)
     context["caller"] = user
-    response = _call(api.as_user(user), case, context)
-    if role in case.allowed:
-        assert response.status_code == case.success, response.content
-    else:
-        assert response.status_code == 403, response.content
-        assert response.json()["code"] == "permission_denied"
+    assert_role_answer(call(api.as_user(user), case, context), case, role)
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
+@cases(CASES)
 def test_anonymous_gets_401(api, context, case):
-    response = _call(api.as_user(None), case, context)
-    assert response.status_code == 401
-    assert response.json()["code"] == "not_authenticated"
-    assert response.has_header("WWW-Authenticate")
+    assert_anonymous_answer(call(api.as_user(None), case, context))
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
+@cases(CASES)
 def test_user_without_role_gets_403(api, context, case):
-    response = _call(api.as_user(make_user(None)), case, context)
-    assert response.status_code == 403
+    assert_roleless_answer(call(api.as_user(make_user(None)), case, context))
 
 
 def test_token_authentication_works_end_to_end(api, db):

@@ -121,8 +121,13 @@ def activity(
         .build()
         .public_bytes(serialization.Encoding.DER)
     )
-    Client().post(
+    answer = Client().post(
         f"/pki/ocsp/{row.ca.slug}/", data=request, content_type="application/ocsp-request"
+    )
+    # The OCSP signing path really ran (an error page would have logged nothing to search).
+    assert answer.status_code == 200, answer.content[:200]
+    assert ocsp.load_der_ocsp_response(answer.content).response_status == (
+        ocsp.OCSPResponseStatus.SUCCESSFUL
     )
     return issued
 
@@ -171,11 +176,19 @@ def test_ca_private_keys_appear_nowhere_in_clear(activity, caplog, capsys):
 def test_api_answers_carry_no_key_material(activity, user_with_role):
     client = APIClient()
     client.force_authenticate(user_with_role(Role.ADMINISTRATOR))
-    answers = [
-        client.get("/api/v1/cas/").content,
-        client.get("/api/v1/cas/authentication/").content,
-        client.get(f"/api/v1/certificates/{activity[0].pk}/").content,
-    ]
+    certificate = activity[0]
+    responses = {
+        "/api/v1/cas/": "authentication",
+        "/api/v1/cas/authentication/": "authentication",
+        f"/api/v1/certificates/{certificate.pk}/": certificate.serial,
+    }
+    answers = []
+    for url, shown in responses.items():
+        response = client.get(url)
+        # An error page (403, 404, 500) carries no key either: only a real answer proves it.
+        assert response.status_code == 200, (url, response.status_code)
+        assert shown.encode() in response.content, url  # the answer is the object asked for
+        answers.append(response.content)
     backend = key_backend("software")
     for row in SoftwareKey.objects.filter(kind="private"):
         _, texts = _private_key_material(backend._load_private(row.label))

@@ -16,6 +16,10 @@ can happen meanwhile, e.g. the broker restart); `"raise"` raises `SimulatedCrash
 BaseException the runner does not catch, so the job is left as a killed worker leaves it; or
 any callable.
 
+A card cue may instead name the command itself (`matches`) and raise a given exception or flip
+a bit of the answer: tests/personalization/jobs/faults.py arms such cues for in-process failure
+tests, so in-process and worker-process tests inject faults one way, through this module.
+
 They are plugged in by settings, not by branches in the product: in-process tests override
 CARDFORGE_STATION_TRANSPORTS (fixture `cue` in conftest.py); worker processes run with
 DJANGO_SETTINGS_MODULE=tests.personalization.jobs.worker_settings and read their cue from
@@ -69,6 +73,25 @@ APDU_CUES: dict[str, Callable[[bytes], bool]] = {
     "rotate_management_key": _command(0xFF),  # Yubico SET MANAGEMENT KEY
     "quality_check": _command(0x87, 0x9A),  # a signature with the 9A key
 }
+
+
+def nth_command(
+    ins: int, occurrence: int = 1, data_contains: bytes = b""
+) -> Callable[[bytes], bool]:
+    """A matcher for the `occurrence`th command with this INS whose data holds `data_contains`
+    (the parts of a chain count once, at its last). In a worker: CARDFORGE_TEST_CUE=INS:47:2."""
+    seen = 0
+
+    def matches(apdu: bytes) -> bool:
+        nonlocal seen
+        if apdu[0] & 0x10 or apdu[1] != ins or data_contains not in apdu[5:]:
+            return False
+        seen += 1
+        return seen == occurrence
+
+    return matches
+
+
 SIGNATURE_CUE = "issue_certificates"
 CARD_SAVED_CUE = "finish"
 CUED_STEPS = (*APDU_CUES, SIGNATURE_CUE, CARD_SAVED_CUE)
@@ -82,23 +105,39 @@ class Cue:
     fired: bool = False
     signatures: int = 0
     once: Path | None = None
+    # Card cues only: the command to act on, instead of the step's telltale (faults.py), what
+    # "raise" raises, and, instead of an action, one bit of the answer flipped at this offset.
+    matches: Callable[[bytes], bool] | None = None
+    exception: BaseException | type[BaseException] | None = None
+    corrupt_at: int | None = None
 
     def __post_init__(self) -> None:
-        if self.step not in CUED_STEPS:
+        if self.matches is None and self.step not in CUED_STEPS:
             msg = f"no cue for step {self.step!r} (known: {', '.join(CUED_STEPS)})"
             raise ValueError(msg)
 
-    def fire(self) -> None:
+    def hits(self, apdu: bytes) -> bool:
+        if self.fired:
+            return False
+        if self.matches is not None:
+            return self.matches(apdu)
+        return self.step in APDU_CUES and APDU_CUES[self.step](apdu)
+
+    def fire(self, response: bytes = b"") -> bytes:
+        """Act; a card cue's answer is `response`, or it with one bit flipped."""
         self.fired = True
         if self.once is not None:
             try:
                 self.once.touch(exist_ok=False)
             except FileExistsError:
-                return  # another process of this worker acted already
+                return response  # another process of this worker acted already
+        if self.corrupt_at is not None:
+            at = self.corrupt_at
+            return response[:at] + bytes([response[at] ^ 0x01]) + response[at + 1 :]
         if callable(self.action):
             self.action()
         elif self.action == "raise":
-            raise SimulatedCrash(self.step)
+            raise self.exception or SimulatedCrash(self.step)
         elif self.action == "sigkill":
             sigkill_worker()
         elif self.action == "sigkill-pool":
@@ -108,6 +147,7 @@ class Cue:
         else:
             msg = f"unknown cue action {self.action!r}"
             raise ValueError(msg)
+        return response
 
 
 _cue: Cue | None = None
@@ -140,17 +180,12 @@ def sigkill_worker() -> None:
 class _CuedTransmit:
     def transmit(self, apdu: bytes) -> bytes:
         cue = _cue
-        hit = (
-            cue is not None
-            and not cue.fired
-            and cue.step in APDU_CUES
-            and APDU_CUES[cue.step](apdu)
-        )
+        hit = cue is not None and cue.hits(apdu)
         if hit and cue.before:
             cue.fire()
         response = super().transmit(apdu)
         if hit and not cue.before:
-            cue.fire()
+            response = cue.fire(response)
         return response
 
 
@@ -205,11 +240,19 @@ connection_created.connect(_watch_card_saves, dispatch_uid="tests.personalizatio
 for _connection in connections.all(initialized_only=True):
     _watch_card_saves(None, _connection)
 
-if os.environ.get(CUE_ENVIRONMENT):
-    set_cue(
-        Cue(
-            os.environ[CUE_ENVIRONMENT],
-            action=os.environ.get(ACTION_ENVIRONMENT, "sigkill"),
-            once=Path(os.environ[ONCE_ENVIRONMENT]) if os.environ.get(ONCE_ENVIRONMENT) else None,
-        )
+
+def _cue_from_environment(step: str) -> Cue:
+    matches = None
+    if step.startswith("INS:"):  # INS:<hex>[:<occurrence>], what a Fault names in-process
+        _, ins, *occurrence = step.split(":")
+        matches = nth_command(int(ins, 16), int(occurrence[0]) if occurrence else 1)
+    return Cue(
+        step,
+        action=os.environ.get(ACTION_ENVIRONMENT, "sigkill"),
+        once=Path(os.environ[ONCE_ENVIRONMENT]) if os.environ.get(ONCE_ENVIRONMENT) else None,
+        matches=matches,
     )
+
+
+if os.environ.get(CUE_ENVIRONMENT):
+    set_cue(_cue_from_environment(os.environ[CUE_ENVIRONMENT]))

@@ -1,9 +1,14 @@
 """Faults injected between the runner and an emulated card, for in-process failure tests.
 
-`FaultyTransport` lets the card process an APDU and then raises instead of answering, as when a
-worker dies or a card is pulled out right after the card acted, or answers with one bit changed.
-`SimulatedCrash` is a BaseException, so the runner's error handling does not see it: the job is
-left as a killed worker leaves it (running, with its lease and journal).
+A `Fault` names a command (the nth APDU with an INS, optionally holding some bytes) and what
+happens once the card has processed it: the answer never comes (`SimulatedCrash`, or another
+exception such as a pulled card), it comes with one bit changed, or something else happens
+meanwhile. `install` arms it as a cue of tests/personalization/jobs/cues.py, on the same cued
+transport that worker-process tests use: one mechanism, a cue, whether the fault is armed in
+this process or, through CARDFORGE_TEST_CUE (a step, or INS:<hex>:<n> as a Fault names it), in a
+worker. `SimulatedCrash` is cues.py's: a
+BaseException, so the runner's error handling does not see it and the job is left as a killed
+worker leaves it (running, with its lease and journal).
 
 By default the faulty card saves every change at once, as a physical card keeps what it did
 before a crash: the runner then resumes on a card ahead of its journal by part of a step. With
@@ -14,18 +19,17 @@ back to its state at the last recorded step.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from cardedge.transports.emulated import EmulatedTransport
 from personalization.emulated_cards import (
     DatabaseCardStore,
     StepCardStore,
     emulated_card_open,
 )
+from tests.personalization.jobs import cues
+from tests.personalization.jobs.cues import Cue, CuedEmulatedTransport, SimulatedCrash, nth_command
 
-
-class SimulatedCrash(BaseException):
-    pass
+__all__ = ["EveryChangeStore", "Fault", "SimulatedCrash", "install"]
 
 
 @dataclass
@@ -39,33 +43,21 @@ class Fault:
     data_contains: bytes = b""
     # Instead of raising, call this (something else happens meanwhile) and answer as usual.
     action: Callable[[], None] | None = None
-    seen: int = 0
-    fired: bool = False
+    cue: Cue | None = field(default=None, repr=False)
 
+    @property
+    def fired(self) -> bool:
+        return self.cue is not None and self.cue.fired
 
-class FaultyTransport(EmulatedTransport):
-    def __init__(self, card, fault: Fault) -> None:
-        super().__init__(card)
-        self.fault = fault
-
-    def transmit(self, apdu: bytes) -> bytes:
-        response = super().transmit(apdu)
-        fault = self.fault
-        if fault.fired or apdu[0] & 0x10 or apdu[1] != fault.ins:
-            return response
-        if fault.data_contains not in apdu[5:]:
-            return response
-        fault.seen += 1
-        if fault.seen != fault.occurrence:
-            return response
-        fault.fired = True
-        if fault.action is not None:
-            fault.action()
-            return response
-        if fault.corrupt_at is not None:
-            at = fault.corrupt_at
-            return response[:at] + bytes([response[at] ^ 0x01]) + response[at + 1 :]
-        raise fault.exception if isinstance(fault.exception, BaseException) else fault.exception()
+    def as_cue(self) -> Cue:
+        exception = self.exception
+        return Cue(
+            f"INS {self.ins:02X} #{self.occurrence}",
+            action=self.action or "raise",
+            matches=nth_command(self.ins, self.occurrence, self.data_contains),
+            exception=exception if isinstance(exception, BaseException) else exception(),
+            corrupt_at=self.corrupt_at,
+        )
 
 
 class EveryChangeStore(DatabaseCardStore):
@@ -88,12 +80,15 @@ class EveryChangeStore(DatabaseCardStore):
 
 
 def install(monkeypatch, fault: Fault, *, steps: bool = False) -> Fault:
-    """Make emulated stations hand the runner a FaultyTransport (see the module docstring)."""
+    """Arm `fault` as this process's cue and make emulated stations hand the runner a cued
+    transport (see the module docstring); monkeypatch disarms it after the test."""
 
     def station_transport(station, card, store=None):
         if not steps:
             store = EveryChangeStore(card.emulated_card, store)
-        return FaultyTransport(emulated_card_open(card.emulated_card, store=store), fault)
+        return CuedEmulatedTransport(emulated_card_open(card.emulated_card, store=store))
 
+    fault.cue = fault.as_cue()
+    monkeypatch.setattr(cues, "_cue", fault.cue)
     monkeypatch.setattr("personalization.runner.session.station_transport", station_transport)
     return fault

@@ -26,6 +26,7 @@ from tests.personalization.jobs.workers import (
 )
 
 pytestmark = [
+    pytest.mark.slow,  # real workers across a Redis restart
     pytest.mark.redis,
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True),

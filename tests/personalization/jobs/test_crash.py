@@ -36,6 +36,7 @@ from tests.personalization.jobs.workers import (
 )
 
 pytestmark = [
+    pytest.mark.slow,  # real worker processes, killed and restarted
     pytest.mark.redis,
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True),

@@ -87,6 +87,7 @@ def _public_urls(settings):
     settings.PKI_QCPDS_URL = "https://www.example.org/pki/pds/en"
 
 
+@pytest.mark.slow  # a whole card per script: about 5 s together
 @pytest.mark.parametrize("script", list(LONGEST))
 def test_a_card_is_issued_for_the_longest_names_enrolment_accepts(approved, users, script):
     first_name, last_name = LONGEST[script]

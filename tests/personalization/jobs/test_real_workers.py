@@ -42,6 +42,7 @@ from tests.personalization.jobs.workers import (
 )
 
 pytestmark = [
+    pytest.mark.slow,  # real Celery worker processes
     pytest.mark.redis,
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True),

@@ -16,7 +16,7 @@ from personalization.models import EncoderStation, JobStep, PersonalizationJob
 from personalization.runner.engine import Outcome, job_run
 from personalization.services.jobs import job_abandon, jobs_requeue_stale
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 REASON = "the reader at desk 2 stopped answering"
 

@@ -5,35 +5,26 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import pytest
 from django.utils import timezone
 
-from accounts.roles import Role
 from personalization.models import Card, JobBatch, PersonalizationJob
 from tests.factories import make_user
 from tests.personalization.ui.conftest import job_of
-
-E, A, OP, U, ADM = (
-    Role.ENROLMENT_OFFICER,
-    Role.APPROVING_OFFICER,
-    Role.ENCODING_OPERATOR,
-    Role.AUDITOR,
-    Role.ADMINISTRATOR,
+from tests.role_matrix import (
+    ADM,
+    ENCODING,
+    EVERYONE,
+    A,
+    Case,
+    assert_anonymous_answer,
+    assert_role_answer,
+    assert_roleless_answer,
+    call,
+    cases,
+    every_role,
 )
-EVERYONE = {E, A, OP, U, ADM}
-ENCODING = {OP, ADM}
-
-
-@dataclass(frozen=True)
-class Case:
-    name: str
-    method: str
-    allowed: set
-    success: int
-    build: Callable  # (context) -> (url, data)
 
 
 class Context:
@@ -204,33 +195,18 @@ def refused_context(db, request) -> Context:
     return Context(request, real=False)
 
 
-def _call(client, case: Case, ctx: Context):
-    url, data = case.build(ctx)
-    method = getattr(client, case.method)
-    return method(url, data, format="json") if data is not None else method(url)
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
-@pytest.mark.parametrize("role", list(Role), ids=lambda role: role.slug)
+@cases(CASES)
+@every_role
 def test_role_permissions(api, request, case, role):
     context = request.getfixturevalue("context" if role in case.allowed else "refused_context")
-    response = _call(api.as_user(make_user(role)), case, context)
-    if role in case.allowed:
-        assert response.status_code == case.success, response.content[:500]
-    else:
-        assert response.status_code == 403, response.content
-        assert response.json()["code"] == "permission_denied"
+    assert_role_answer(call(api.as_user(make_user(role)), case, context), case, role)
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
+@cases(CASES)
 def test_anonymous_gets_401(api, refused_context, case):
-    response = _call(api.as_user(None), case, refused_context)
-    assert response.status_code == 401
-    assert response.json()["code"] == "not_authenticated"
+    assert_anonymous_answer(call(api.as_user(None), case, refused_context))
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
+@cases(CASES)
 def test_user_without_role_gets_403(api, refused_context, case):
-    response = _call(api.as_user(make_user(None)), case, refused_context)
-    assert response.status_code == 403
-    assert response.json()["code"] == "permission_denied"
+    assert_roleless_answer(call(api.as_user(make_user(None)), case, refused_context))
