@@ -145,7 +145,7 @@ def _authenticated_card() -> PivCardEmulator:
 
 
 # What the card must answer before any handler runs, from the APDU alone (ISO/IEC 7816-4 §5.1,
-# SP 800-73-4 Part 2 §3; the emulator's dispatch in personalization/emulator/card.py).
+# SP 800-73-4 Part 2 §3; the emulator's dispatch in cardedge/emulator/card.py).
 WRONG_LENGTH, WRONG_P1_P2, NOT_FOUND, INCORRECT_DATA = 0x6700, 0x6A86, 0x6A82, 0x6A80
 INS_NOT_SUPPORTED, CLA_NOT_SUPPORTED = 0x6D00, 0x6E00
 LOGICAL_CHANNEL_NOT_SUPPORTED, SECURE_MESSAGING_NOT_SUPPORTED = 0x6881, 0x6882
