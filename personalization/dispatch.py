@@ -8,15 +8,24 @@ With `task_always_eager` (development, some tests) the task runs in this process
 
 from __future__ import annotations
 
+import importlib
+
 from celery import current_app
 
 PERSONALIZE_CARD = "personalization.tasks.personalize_card"
 STATION_HEARTBEAT = "personalization.tasks.station_heartbeat_task"
 
 
+def eager_task(name: str):
+    """The task `name`, its module imported first: a worker has imported it (autodiscovery),
+    but a web process or a benchmark running tasks eagerly may not have."""
+    importlib.import_module(name.rpartition(".")[0])
+    return current_app.tasks[name]
+
+
 def _send(name: str, *, args: list, queue: str, **options) -> None:
     if current_app.conf.task_always_eager:
-        current_app.tasks[name].apply(args=args)
+        eager_task(name).apply(args=args)
         return
     current_app.send_task(name, args=args, queue=queue, **options)
 
