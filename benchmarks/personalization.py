@@ -235,12 +235,14 @@ class Measured:
 def measure_round(world: World, profile_name: str, professionals: list) -> Measured:
     """One process: card by card, the service then the bare cryptography, so both see the same
     machine."""
+    from issuance.identity import identity_of
     from pki.profiles import professional_name
 
     measured = Measured()
     slots = world.slots[profile_name]
     for professional in professionals:
-        subject = professional_name(professional)  # the database is no part of the baseline
+        # The database is no part of the baseline.
+        subject = professional_name(identity_of(professional))
         started = time.perf_counter()
         request = service_card(world, profile_name, professional)
         measured.service += time.perf_counter() - started
@@ -258,13 +260,14 @@ def parallel_worker(world, index, work, barrier, results) -> None:
     try:
         from django.db import connection
 
+        from issuance.identity import identity_of
         from pki.profiles import professional_name
 
         connection.ensure_connection()  # this process's own connection, opened untimed
         station = world.stations[index]
         for plan, round_number, professionals in work:
             profile_name = PROFILES[plan]
-            subjects = [professional_name(professional) for professional in professionals]
+            subjects = [professional_name(identity_of(p)) for p in professionals]
             barrier.wait()
             started = time.perf_counter()
             for subject in subjects:
@@ -464,6 +467,7 @@ def run(args, plans: list[str], processes: int) -> None:
 
     from audit.models import AuditEvent
     from audit.selectors import audit_chain_verify
+    from issuance.identity import identity_of
     from pki.profiles import professional_name
 
     per_round = args.cards
@@ -497,7 +501,7 @@ def run(args, plans: list[str], processes: int) -> None:
     for plan in plans:  # imports, caches, the CA keys' first loads: before any timing
         (warm,) = take(1)
         all_requests.append(service_card(world, PROFILES[plan], warm, station).pk)
-        bare_card(world.slots[PROFILES[plan]], professional_name(warm), world.ca_keys)
+        bare_card(world.slots[PROFILES[plan]], professional_name(identity_of(warm)), world.ca_keys)
 
     results: dict[str, list[Measured]] = {}
     if processes == 1:

@@ -144,6 +144,7 @@ def bench_issuance(count: int, professional, ca) -> list[tuple[str, str]]:
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
     from django.conf import settings
 
+    from issuance.identity import identity_of
     from pki.key_backends import key_backend
     from pki.profiles import professional_name
     from pki.services.certificates import certificate_issue
@@ -152,7 +153,7 @@ def bench_issuance(count: int, professional, ca) -> list[tuple[str, str]]:
     # The benchmark, not the product, reaches into the backend for the clear key: the baseline
     # must sign with the same key, as plain cryptography would.
     ca_key = key_backend(ca.key_backend)._load_private(ca.key_handle)
-    subject = professional_name(professional)
+    subject = professional_name(identity_of(professional))
     lines = []
     for name, generate in (
         ("RSA-2048", lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048)),
