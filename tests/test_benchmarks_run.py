@@ -1,0 +1,49 @@
+"""The benchmarks are not tests, but they must keep running: a change of the certificate
+subject's input once broke both without any test noticing. Each runs here at its smallest size
+and must end with its own correctness check."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.personalization.pcsc_harness import REPO_ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def _run(*args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def test_the_personalization_benchmark_runs_and_checks_its_cards():
+    out = _run("benchmarks.personalization", "--profile", "ECC", "--rounds", "1", "--cards", "2")
+    assert "4 cards personalized" in out
+    assert "audit chain of" in out
+    assert "intact" in out
+
+
+def test_the_pki_benchmark_runs():
+    out = _run(
+        "benchmarks.pki",
+        "--certificates",
+        "5",
+        "--crl-entries",
+        "50",
+        "--crl-runs",
+        "1",
+        "--ocsp-seconds",
+        "1",
+    )
+    assert "OCSP revocation visible          good -> revoked" in out
