@@ -12,6 +12,7 @@ as the audit chain's, so anybody can recompute it from the stored snapshot.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 import json
@@ -137,6 +138,16 @@ def approved_photo(identity: Identity) -> bytes | None:
         msg = "the stored photo is not the one this identity was approved with"
         raise PhotoMismatch(msg)
     return content
+
+
+def approved_photo_uri(identity: Identity) -> str | None:
+    """The approved photo as a data: URI (PNG or JPEG), for a page or a document; None without
+    one. Raises PhotoMismatch as `approved_photo` does."""
+    content = approved_photo(identity)
+    if content is None:
+        return None
+    kind = "image/png" if content[:8] == b"\x89PNG\r\n\x1a\n" else "image/jpeg"
+    return f"data:{kind};base64,{base64.b64encode(content).decode('ascii')}"
 
 
 def identity_of(professional, profile_version=None) -> Identity:

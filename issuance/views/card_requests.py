@@ -1,5 +1,3 @@
-import base64
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
@@ -10,7 +8,7 @@ from audit.models import AuditEvent
 from config.errors import DomainError
 from config.views import show_domain_error
 from issuance.forms import CardRequestForm, DecisionForm
-from issuance.identity import Identity, PhotoMismatch, approved_photo
+from issuance.identity import Identity, PhotoMismatch, approved_photo_uri
 from issuance.models import CardRequest, Professional
 from issuance.selectors import card_request_list
 from issuance.services.card_requests import (
@@ -28,16 +26,12 @@ from personalization.selectors import (
 
 
 def _photo_uri(identity: Identity) -> str:
-    """The approved photo as a data: URI for the approver to see ("" without one, or when the
-    stored file is no longer the approved photo: the page then says so)."""
+    """The approved photo for the approver to see ("" without one, or when the stored file is no
+    longer the approved photo: the page then says so)."""
     try:
-        content = approved_photo(identity)
+        return approved_photo_uri(identity) or ""
     except PhotoMismatch:
         return ""
-    if content is None:
-        return ""
-    kind = "image/png" if content[:8] == b"\x89PNG\r\n\x1a\n" else "image/jpeg"
-    return f"data:{kind};base64,{base64.b64encode(content).decode('ascii')}"
 
 
 @login_required

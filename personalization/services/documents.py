@@ -13,12 +13,11 @@ from audit.services import audit_record
 from cardedge.piv import Pin, Puk
 from config.errors import Conflict, NotAllowed
 from config.sealing import unseal
-from issuance.identity import Identity, PhotoMismatch, approved_photo
+from issuance.identity import Identity, PhotoMismatch, approved_photo_uri
 from personalization.documents.render import (
     CardDocument,
     card_face_pdf,
     carrier_pdf,
-    photo_data_uri,
     pin_mailer_pdf,
 )
 from personalization.models import Card, PinMailer
@@ -36,15 +35,11 @@ def pin_mailer_secrets(mailer: PinMailer) -> tuple[Pin, Puk]:
 def _approved_photo(holder: Identity) -> str | None:
     """The photo the request was approved with, as a data: URI; None without one."""
     try:
-        content = approved_photo(holder)
+        return approved_photo_uri(holder)
     except PhotoMismatch as exc:
         raise Conflict(
             f"{exc}; the card's documents cannot be made", code="photo_mismatch"
         ) from None
-    if content is None:
-        return None
-    kind = "image/png" if content[:8] == b"\x89PNG\r\n\x1a\n" else "image/jpeg"
-    return photo_data_uri(content, kind)
 
 
 def card_document_data(card: Card) -> CardDocument:

@@ -328,3 +328,46 @@ def test_an_officer_cannot_cancel_another_officers_request(pki, station, profile
     request.refresh_from_db()
     assert request.status == CardRequest.Status.CANCELLED
     assert request.cancelled_at <= timezone.now()
+
+
+def _jpeg(colour: str) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (60, 80), colour).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def test_the_card_shows_the_approved_photo_never_a_later_or_altered_one(approved, users):
+    import base64
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    professional = ProfessionalFactory(organisation=OrganisationFactory())
+    approved_bytes = _jpeg("#446688")
+    professional.photo.save("approved.jpg", ContentFile(approved_bytes))
+    request = approved(professional=professional)
+    job = _job(request)
+    assert job_run(job_id=job.pk, worker="test") is Outcome.DONE
+    job.refresh_from_db()
+    card = Card.objects.get(pk=job.card_id)
+
+    # A new photo once the request is closed: the card keeps the approved one.
+    professional_update(
+        professional=professional,
+        data={},
+        photo=ContentFile(_jpeg("#aa0000"), name="later.jpg"),
+        by=users[Role.ENROLMENT_OFFICER],
+    )
+    shown = card_document_data(card).photo_data_uri
+    assert shown == "data:image/jpeg;base64," + base64.b64encode(approved_bytes).decode()
+
+    # The approved file itself overwritten (someone with storage access): never printed.
+    name = request.identity["photo_name"]
+    default_storage.delete(name)
+    default_storage.save(name, ContentFile(_jpeg("#00aa00")))
+    with pytest.raises(Conflict, match="not the one this identity was approved with"):
+        card_document_data(card)
