@@ -1,6 +1,6 @@
 """The platform's roles: Django groups, each granted a fixed set of permissions.
 
-Code checks permissions (`user.has_perm("issuance.decide_cardrequest")`), never group names, so a
+Code checks permissions (`user.has_perm("cards.decide_cardrequest")`), never group names, so a
 role is changed here, not across the code base. ROLE_PERMISSIONS is the living declaration:
 after every `migrate` (and every test-database flush) `sync_role_groups` makes the groups match
 it exactly. Migrations create the groups with the permissions of their time, through
@@ -54,7 +54,7 @@ def grant_role_permissions(apps, grants: dict[str, list[str]], *, app_labels: li
 
 _REGISTRY_VIEW = ["issuance.view_organisation", "issuance.view_professional"]
 _PROFILES_VIEW = ["cardprofiles.view_cardprofile", "cardprofiles.view_cardprofileversion"]
-_REQUESTS_VIEW = ["issuance.view_cardrequest"]
+_REQUESTS_VIEW = ["cards.view_cardrequest"]
 _PKI_VIEW = ["pki.view_certificateauthority", "pki.view_certificate"]
 _PKI_VIEW_ALL = [
     *_PKI_VIEW,
@@ -63,7 +63,7 @@ _PKI_VIEW_ALL = [
     "pki.view_ocspresponder",
 ]
 _CARDS_VIEW = [
-    "personalization.view_card",
+    "cards.view_card",
     "personalization.view_personalizationjob",
     "personalization.view_jobbatch",
     "personalization.view_jobstep",
@@ -74,8 +74,8 @@ _ENCODING = [
     "personalization.retry_personalizationjob",
     "personalization.cancel_personalizationjob",
     "personalization.abandon_personalizationjob",
-    "personalization.download_card_documents",
-    "personalization.download_pinmailer",
+    "cards.download_card_documents",
+    "cards.download_pinmailer",
 ]
 _ENROLMENT = [
     "issuance.add_organisation",
@@ -83,8 +83,8 @@ _ENROLMENT = [
     "issuance.add_professional",
     "issuance.change_professional",
     "issuance.import_professionals",
-    "issuance.add_cardrequest",
-    "issuance.cancel_cardrequest",
+    "cards.add_cardrequest",
+    "cards.cancel_cardrequest",
 ]
 
 ROLE_PERMISSIONS: dict[Role, list[str]] = {
@@ -102,7 +102,7 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         *_REGISTRY_VIEW,
         *_PROFILES_VIEW,
         *_REQUESTS_VIEW,
-        "issuance.decide_cardrequest",
+        "cards.decide_cardrequest",
         *_PKI_VIEW,
         "pki.view_revocationrequest",
         "pki.decide_revocation",
@@ -123,21 +123,21 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "audit.view_auditevent",
         *_PKI_VIEW_ALL,
         *_CARDS_VIEW,
-        "personalization.view_pinmailer",
+        "cards.view_pinmailer",
     ],
     Role.ADMINISTRATOR: [
         *_REGISTRY_VIEW,
         *_PROFILES_VIEW,
         *_REQUESTS_VIEW,
         *_ENROLMENT,
-        "issuance.decide_cardrequest",
+        "cards.decide_cardrequest",
         "audit.view_auditevent",
         *_PKI_VIEW_ALL,
         "pki.request_revocation",
         "pki.decide_revocation",
         *_CARDS_VIEW,
         *_ENCODING,
-        "personalization.view_pinmailer",
+        "cards.view_pinmailer",
         "personalization.add_encoderstation",
         "personalization.change_encoderstation",
         "cardprofiles.add_cardprofile",

@@ -40,7 +40,7 @@ class AuditEventListAPI(ServiceAPIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("event", int, description="event code, e.g. 201"),
-            OpenApiParameter("object_type", str, description="e.g. issuance.cardrequest"),
+            OpenApiParameter("object_type", str, description="e.g. cards.cardrequest"),
             OpenApiParameter("object_id", str),
         ],
         responses=AuditEventOutput(many=True),

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 
 from audit.events import EventType
+from audit.labels import labels_of_model
 
 
 class AppendOnlyError(RuntimeError):
@@ -10,7 +11,8 @@ class AppendOnlyError(RuntimeError):
 
 class AuditEventQuerySet(models.QuerySet):
     def for_object(self, obj) -> "AuditEventQuerySet":
-        return self.filter(object_type=obj._meta.label_lower, object_id=str(obj.pk))
+        """Its events, including those written before its model moved app (audit/labels.py)."""
+        return self.filter(object_type__in=labels_of_model(type(obj)), object_id=str(obj.pk))
 
     def update(self, **kwargs):
         msg = "audit events are append-only"

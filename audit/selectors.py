@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from audit.chain import ChainReport, verify_events
+from audit.labels import labels_of_type
 from audit.models import AuditChainHead, AuditEvent
 
 
@@ -30,7 +31,8 @@ def audit_event_list(*, event: int | None = None, object_type: str = "", object_
     if event is not None:
         events = events.filter(event=event)
     if object_type:
-        events = events.filter(object_type=object_type)
+        # Under every label its model had (audit/labels.py).
+        events = events.filter(object_type__in=labels_of_type(object_type))
     if object_id:
         events = events.filter(object_id=object_id)
     return events

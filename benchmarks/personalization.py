@@ -211,7 +211,7 @@ def service_card(world: World, profile_name: str, professional, station=None):
     """Submit and approve through the services. Without `station`, the approval queues the job
     on the station that takes approved requests; with it, the encoding operator queues the job
     there. Either way the job runs when the transaction that queued it commits."""
-    from issuance.services.card_requests import card_request_approve, card_request_submit
+    from cards.services.card_requests import card_request_approve, card_request_submit
     from personalization.services.jobs import job_queue
 
     request = card_request_submit(
@@ -360,9 +360,9 @@ def verify_cards(request_ids: list[int], ca_keys: dict) -> int:
 
     from cardedge.piv import PivClient, Slot
     from cardedge.transports.emulated import EmulatedTransport
-    from issuance.models import CardRequest
+    from cards.models import Card, CardRequest
     from personalization.emulated_cards import emulated_card_open
-    from personalization.models import Card, PersonalizationJob
+    from personalization.models import PersonalizationJob
     from pki.models import Certificate
 
     issuers = {ca.pk: certificate for _, certificate, ca in ca_keys.values()}

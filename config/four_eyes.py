@@ -32,7 +32,7 @@ class FourEyes:
 
     noun: str  # "card request", "revocation request": in messages
     asked_by: str  # the field naming who asked: "submitted_by", "requested_by"
-    decide_permission: str  # "issuance.decide_cardrequest"
+    decide_permission: str  # "cards.decide_cardrequest"
     pending: str = "pending"  # the status in which a decision can be made
     decided: tuple[str, ...] = ("approved", "rejected")  # statuses that carry a decision
     concerned: tuple[

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "cardprofiles",
     "issuance",
     "pki",
+    "cards",
     "personalization",
     "accounts",  # last: syncs role permissions after every other app's post_migrate
 ]
@@ -235,10 +236,10 @@ SPECTACULAR_SETTINGS = {
         "CertificateStatusEnum": "pki.models.Certificate.Status",
         "RevocationRequestStatusEnum": "pki.models.RevocationRequest.Status",
         "RevocationReasonEnum": "pki.reasons.END_ENTITY_REASON_NAMES",
-        "CardRequestReasonEnum": "issuance.models.CardRequest.Reason",
+        "CardRequestReasonEnum": "cards.models.CardRequest.Reason",
         # Personalization: jobs, cards and stations each have a "status" of their own.
         "PersonalizationJobStatusEnum": "personalization.models.PersonalizationJob.Status",
-        "CardStatusEnum": "personalization.models.Card.Status",
+        "CardStatusEnum": "cards.models.Card.Status",
         "EncoderStationStatusEnum": "personalization.selectors.STATION_STATUSES",
     },
 }

@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("accounts.api")),
     path("", include("accounts.api_privileged")),
     path("", include("issuance.api.urls")),
+    path("", include("cards.api.urls")),
     path("", include("cardprofiles.api")),
     path("", include("audit.api")),
     path("", include("personalization.api.urls")),
@@ -19,6 +20,7 @@ api_v1 = [
 
 urlpatterns = [
     path("", include("issuance.urls")),
+    path("", include("cards.urls")),
     path("", include("accounts.urls")),
     path("", include("personalization.urls")),
     path("profiles/", include("cardprofiles.urls")),

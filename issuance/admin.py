@@ -4,7 +4,7 @@ which validate them and write the audit trail."""
 from django.contrib import admin
 
 from config.admin_base import ReadOnlyAdmin
-from issuance.models import CardRequest, Organisation, Professional
+from issuance.models import Organisation, Professional
 
 
 @admin.register(Organisation)
@@ -18,10 +18,3 @@ class ProfessionalAdmin(ReadOnlyAdmin):
     list_display = ("rpps", "last_name", "first_name", "profession", "organisation", "city")
     list_filter = ("profession",)
     search_fields = ("rpps", "last_name", "first_name", "email")
-
-
-@admin.register(CardRequest)
-class CardRequestAdmin(ReadOnlyAdmin):
-    list_display = ("pk", "professional", "card_profile", "status", "submitted_by", "decided_by")
-    list_filter = ("status", "card_profile")
-    search_fields = ("professional__rpps", "professional__last_name")

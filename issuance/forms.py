@@ -1,7 +1,6 @@
 from django import forms
 
-from cardprofiles.models import CardProfile
-from issuance.models import CardRequest, Organisation
+from issuance.models import Organisation
 from issuance.names import NAME_RULE
 from issuance.professions import Profession
 from issuance.services.imports import import_size_error
@@ -64,22 +63,3 @@ class ImportForm(forms.Form):
         if too_large := import_size_error(upload.size):
             raise forms.ValidationError(too_large)
         return upload
-
-
-class CardRequestForm(forms.Form):
-    profile = forms.ModelChoiceField(
-        queryset=CardProfile.objects.filter(is_active=True), to_field_name="name"
-    )
-    reason = forms.ChoiceField(choices=CardRequest.Reason.choices)
-    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
-
-
-class DecisionForm(forms.Form):
-    reason = forms.CharField(
-        label="Decision note",
-        widget=forms.Textarea(attrs={"rows": 3}),
-        required=False,
-        help_text="Required to reject; recorded in the audit trail.",
-    )
-    # The snapshot the approver was shown: an approval covers that identity and no other.
-    identity_sha256 = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)

@@ -1,6 +1,6 @@
 from django import forms
 
-from issuance.models import CardRequest
+from cards.models import CardRequest
 from personalization.models import EncoderStation
 from personalization.selectors import stations_for_queueing
 from personalization.services.jobs import ABANDON_REASON_MAX_LENGTH

@@ -1,13 +1,11 @@
 import datetime as dt
-import uuid
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from cardprofiles.models import CardProfile, CardProfileVersion
-from issuance.models import CardRequest, Professional
+from cards.models import Card, CardRequest
 
 
 class EncoderStation(models.Model):
@@ -93,67 +91,6 @@ class EmulatedCard(models.Model):
 
     def __str__(self) -> str:
         return f"emulated card {self.serial}"
-
-
-class CardQuerySet(models.QuerySet):
-    def personalized(self):
-        return self.filter(status=Card.Status.PERSONALIZED)
-
-
-class Card(models.Model):
-    """A card made for a professional from an approved request."""
-
-    class Status(models.TextChoices):
-        PERSONALIZING = "personalizing", "Personalizing"
-        PERSONALIZED = "personalized", "Personalized"
-        FAILED = "failed", "Failed (certificates revoked)"
-        REPLACED = "replaced", "Replaced by a newer card (certificates revoked)"
-
-    serial = models.CharField(max_length=20, unique=True, help_text="Printed on the card.")
-    uuid = models.UUIDField(
-        "card UUID", default=uuid.uuid4, unique=True, help_text="The CHUID GUID."
-    )
-    chip_serial = models.CharField(max_length=40, blank=True)
-    professional = models.ForeignKey(Professional, on_delete=models.PROTECT, related_name="cards")
-    card_request = models.ForeignKey(CardRequest, on_delete=models.PROTECT, related_name="cards")
-    card_profile = models.ForeignKey(CardProfile, on_delete=models.PROTECT, related_name="cards")
-    profile_version = models.ForeignKey(
-        CardProfileVersion, on_delete=models.PROTECT, related_name="cards"
-    )
-    station = models.ForeignKey(
-        EncoderStation, null=True, on_delete=models.PROTECT, related_name="cards"
-    )
-    emulated_card = models.OneToOneField(
-        EmulatedCard, null=True, blank=True, on_delete=models.PROTECT, related_name="card"
-    )
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PERSONALIZING)
-    management_key_algorithm = models.CharField(max_length=16, blank=True)
-    issued_at = models.DateTimeField(null=True, blank=True)
-    expires_at = models.DateTimeField()
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    objects = CardQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at", "-pk"]
-        permissions = [("download_card_documents", "Can download card faces and carriers")]
-        constraints = [
-            # Never two working cards of one profile for one professional.
-            models.UniqueConstraint(
-                fields=["professional", "card_profile"],
-                condition=Q(status="personalized"),
-                name="one_personalized_card_per_professional_and_profile",
-            ),
-            # One card per request gets personalized (a failed attempt leaves a failed card).
-            models.UniqueConstraint(
-                fields=["card_request"],
-                condition=Q(status__in=["personalizing", "personalized"]),
-                name="one_live_card_per_request",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"card {self.serial}"
 
 
 class JobBatch(models.Model):
@@ -276,55 +213,3 @@ class JobStep(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job} step {self.name}"
-
-
-class PinMailer(models.Model):
-    """The card's PIN and PUK, sealed under the KEK until an encoding operator downloads the
-    mailer once; then the sealed value is destroyed. Never stored or logged in clear."""
-
-    SEAL_PURPOSE = "pin-mailer"  # config/sealing.py: what `sealed` may be unsealed as
-
-    card = models.OneToOneField(Card, on_delete=models.PROTECT, related_name="pin_mailer")
-    sealed = models.BinaryField(null=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    downloaded_at = models.DateTimeField(null=True, blank=True)
-    downloaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-
-    class Meta:
-        permissions = [("download_pinmailer", "Can download a PIN mailer (once)")]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(downloaded_at__isnull=True) | Q(sealed__isnull=True),
-                name="pin_mailer_destroyed_once_downloaded",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"PIN mailer of {self.card}"
-
-    @property
-    def is_available(self) -> bool:
-        return self.sealed is not None
-
-
-class EscrowedKey(models.Model):
-    """A centrally generated key-management (9D) private key, sealed under the KEK, when the card
-    profile asks for escrow so encrypted mail can be recovered."""
-
-    SEAL_PURPOSE = "escrowed-key"
-
-    card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="escrowed_keys")
-    slot = models.CharField(max_length=2)
-    sealed_private_key = models.BinaryField(editable=False)
-    public_key_sha256 = models.CharField(max_length=64)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["card", "slot"], name="one_escrowed_key_per_slot")
-        ]
-
-    def __str__(self) -> str:
-        return f"escrowed {self.slot} key of {self.card}"

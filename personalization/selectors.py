@@ -12,16 +12,10 @@ from datetime import datetime
 
 from django.db.models import Count, F, Q, QuerySet
 
+from cards.models import Card, CardRequest, PinMailer
 from config.errors import FieldError, ValidationFailed
-from issuance.models import CardRequest, Professional
-from personalization.models import (
-    Card,
-    EncoderStation,
-    JobBatch,
-    JobStep,
-    PersonalizationJob,
-    PinMailer,
-)
+from issuance.models import Professional
+from personalization.models import EncoderStation, JobBatch, JobStep, PersonalizationJob
 from personalization.runner.plan import step_label, step_names
 from pki.models import Certificate
 

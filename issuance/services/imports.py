@@ -22,9 +22,9 @@ from audit.events import EventType
 from audit.services import PendingEvent, audit_record, audit_record_many
 from config.bulk import insert_rows
 from config.errors import DomainError, FieldError, ValidationFailed
-from issuance.models import CardRequest, Organisation, Professional
+from issuance.identity_locks import identity_edit_refusal, identity_holders
+from issuance.models import Organisation, Professional
 from issuance.professional_fields import COLUMNS, REQUIRED, clean_professional
-from issuance.services.registry import open_request_blocking, open_request_message
 
 # Model fields an import sets, and the CSV column each comes from.
 _MODEL_FIELDS = (*(name for name in COLUMNS if name != "organisation_finess"), "organisation_id")
@@ -213,22 +213,12 @@ def _existing(rpps_numbers: list[str]) -> dict[str, Professional]:
     return found
 
 
-def _open_requests(professionals) -> dict[int, CardRequest]:
-    """The open card request of each of these professionals that has one."""
-    pks = [professional.pk for professional in professionals]
-    found: dict[int, CardRequest] = {}
-    for start in range(0, len(pks), _QUERY_CHUNK):
-        chunk = pks[start : start + _QUERY_CHUNK]
-        for card_request in CardRequest.objects.open().filter(professional_id__in=chunk):
-            found.setdefault(card_request.professional_id, card_request)
-    return found
-
-
 def _plan(rows: list[_Row], header: list[str], report: ImportReport):
     """Split rows into values to create and (professional, changed fields) to update. A row
     that would change the identity an open card request was submitted for is an error."""
     existing = _existing([row.values["rpps"] for row in rows])
-    open_requests = _open_requests(existing.values())
+    # Asked once for every row: what holds each existing professional's identity.
+    holders = identity_holders([professional.pk for professional in existing.values()])
     now = timezone.now()
     to_create: list[dict] = []
     to_update: list[tuple[Professional, list[str]]] = []
@@ -249,9 +239,8 @@ def _plan(rows: list[_Row], header: list[str], report: ImportReport):
         if not changed:
             unchanged += 1
             continue
-        blocking = open_requests.get(current.pk)
-        if blocking is not None and open_request_blocking(current.pk, changed) is not None:
-            report.errors.append(RowError(row.line, None, open_request_message(blocking, changed)))
+        if refusal := identity_edit_refusal(current.pk, changed, holders):
+            report.errors.append(RowError(row.line, None, refusal))
             continue
         for name in changed:
             setattr(current, name, values[name])

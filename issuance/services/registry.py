@@ -9,8 +9,8 @@ from django.db import IntegrityError, transaction
 from audit.events import EventType
 from audit.services import audit_record
 from config.errors import Conflict, FieldError, ValidationFailed
-from issuance.identity import SNAPSHOT_FIELDS
-from issuance.models import CardRequest, Organisation, Professional
+from issuance.identity_locks import identity_edit_refusal
+from issuance.models import Organisation, Professional
 from issuance.names import invisible_character_problem
 from issuance.professional_fields import clean_professional
 from issuance.validators import finess_problem
@@ -34,23 +34,6 @@ def _validated(raw: Mapping[str, str | None], *, partial: bool) -> dict:
     if "organisation_finess" in cleaned:
         cleaned["organisation"] = _organisation_by_finess(cleaned.pop("organisation_finess"))
     return cleaned
-
-
-def open_request_blocking(professional_id: int, changed) -> CardRequest | None:
-    """The open card request (if any) whose identity snapshot an edit of these fields would
-    contradict: such an edit waits until the request is cancelled, rejected or completed."""
-    if not set(changed) & {*SNAPSHOT_FIELDS, "organisation_id"}:
-        return None
-    return CardRequest.objects.open().filter(professional_id=professional_id).order_by("pk").first()
-
-
-def open_request_message(card_request: CardRequest, changed) -> str:
-    fields = ", ".join(sorted(set(changed) & {*SNAPSHOT_FIELDS, "organisation_id"}))
-    return (
-        f"card request #{card_request.pk} ({card_request.get_status_display().lower()}) was "
-        f"submitted for this identity; {fields} cannot change until it is cancelled, rejected "
-        "or its card is made"
-    )
 
 
 def _rpps_taken(rpps: str) -> ValidationFailed:
@@ -96,9 +79,8 @@ def professional_update(
     changed = [field for field, value in cleaned.items() if getattr(professional, field) != value]
     if photo is not None:
         changed.append("photo")
-    blocking = open_request_blocking(professional.pk, changed)
-    if blocking is not None:
-        raise Conflict(open_request_message(blocking, changed), code="open_request_exists")
+    if refusal := identity_edit_refusal(professional.pk, changed):
+        raise Conflict(refusal, code="open_request_exists")
     if "rpps" in changed and (
         Professional.objects.filter(rpps=cleaned["rpps"]).exclude(pk=professional.pk).exists()
     ):

@@ -8,12 +8,13 @@ from django.views.decorators.http import require_http_methods
 from audit.models import AuditEvent
 from config.converters import parse_id
 from config.errors import DomainError
+from config.pages import page_context
 from config.views import show_domain_error
-from issuance.forms import CardRequestForm, ImportForm, OrganisationForm, ProfessionalForm
+from issuance.forms import ImportForm, OrganisationForm, ProfessionalForm
 from issuance.models import Professional
 from issuance.names import NAME_RULE
 from issuance.professions import Profession
-from issuance.selectors import card_request_list, organisation_list, professional_list
+from issuance.selectors import organisation_list, professional_list
 from issuance.services.imports import professionals_import
 from issuance.services.registry import (
     organisation_create,
@@ -95,9 +96,9 @@ def professional_detail_view(request, pk: int):
         "issuance/professional_detail.html",
         {
             "professional": professional,
-            "card_requests": card_request_list(professional=professional),
-            "request_form": CardRequestForm(),
             "history": AuditEvent.objects.for_object(professional).order_by("-sequence")[:20],
+            # Their card requests and the form to ask for one (cards/pages.py).
+            **page_context("professional-detail", request, professional),
         },
     )
 

@@ -21,9 +21,9 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from cards.models import Card
 from config.api import ServiceAPIView
 from personalization.documents.responses import pdf_response
-from personalization.models import Card
 from personalization.selectors import (
     card_certificates,
     card_documents,
@@ -151,7 +151,7 @@ class CardDetailOutput(CardOutput):
 
 
 class CardListAPI(ServiceAPIView):
-    required_permissions = {"GET": "personalization.view_card"}
+    required_permissions = {"GET": "cards.view_card"}
 
     @extend_schema(
         parameters=[
@@ -171,7 +171,7 @@ class CardListAPI(ServiceAPIView):
 
 
 class CardDetailAPI(ServiceAPIView):
-    required_permissions = {"GET": "personalization.view_card"}
+    required_permissions = {"GET": "cards.view_card"}
 
     @extend_schema(responses=CardDetailOutput)
     def get(self, request, pk: int):
@@ -207,7 +207,7 @@ _PDF = {
 class CardFaceAPI(CardDocumentAPIView):
     """The card face proof for the card printer: two ID-1 pages (front and back)."""
 
-    required_permissions = {"GET": "personalization.download_card_documents"}
+    required_permissions = {"GET": "cards.download_card_documents"}
 
     @extend_schema(operation_id="v1_cards_card_face_retrieve", responses=_PDF)
     def get(self, request, pk: int):
@@ -222,7 +222,7 @@ class CardFaceAPI(CardDocumentAPIView):
 class CardCarrierAPI(CardDocumentAPIView):
     """The carrier letter (A4, the address in the envelope window; never the PIN)."""
 
-    required_permissions = {"GET": "personalization.download_card_documents"}
+    required_permissions = {"GET": "cards.download_card_documents"}
 
     @extend_schema(operation_id="v1_cards_carrier_retrieve", responses=_PDF)
     def get(self, request, pk: int):
@@ -238,7 +238,7 @@ class CardPinMailerAPI(CardDocumentAPIView):
     """The PIN mailer, once: its PIN and PUK are destroyed as it is sent. Again: 409
     `pin_mailer_gone`, naming who downloaded it and when."""
 
-    required_permissions = {"POST": "personalization.download_pinmailer"}
+    required_permissions = {"POST": "cards.download_pinmailer"}
 
     @extend_schema(
         operation_id="v1_cards_pin_mailer_create",

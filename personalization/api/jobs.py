@@ -12,10 +12,10 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from cards.models import CardRequest
 from config.api import ServiceAPIView
 from config.converters import parse_id
 from config.errors import FieldError, ValidationFailed
-from issuance.models import CardRequest
 from personalization.models import EncoderStation, JobBatch, PersonalizationJob
 from personalization.runner.plan import step_names
 from personalization.selectors import batch_get, batch_list, job_get, job_list, job_progress
@@ -335,7 +335,7 @@ class CardRequestsApproveAPI(ServiceAPIView):
     every request that cannot be approved). Their jobs, if a station takes approved requests,
     form one batch."""
 
-    required_permissions = {"POST": "issuance.decide_cardrequest"}
+    required_permissions = {"POST": "cards.decide_cardrequest"}
 
     class CardRequestsApproveInput(serializers.Serializer):
         card_requests = serializers.ListField(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpResponse
 from django.utils.cache import add_never_cache_headers
 
-from personalization.models import Card
+from cards.models import Card
 
 FILENAMES = {
     "card-face": "card-face-{serial}.pdf",

@@ -11,9 +11,9 @@ already issued for it revoked, and the failure audited with the reason.
 
 from __future__ import annotations
 
+from cards.models import CardRequest
 from config.errors import DomainError
 from issuance.identity import Identity, identity_sha256
-from issuance.models import CardRequest
 
 
 class ApprovalMismatch(DomainError):

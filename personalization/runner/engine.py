@@ -25,17 +25,18 @@ from django.utils import timezone
 from audit.events import EventType
 from audit.services import audit_record
 from cardedge.apdu.errors import CardError
+from cards.models import Card
+from cards.services.card_requests import card_request_complete
+from cards.services.cards import card_fail, card_pin_mailer_destroy
 from config.errors import Conflict, DomainError
 from config.sealing import SealError
 from config.statements import insert_one, pks_where, update_where
-from issuance.services.card_requests import card_request_complete
-from personalization.models import Card, EncoderStation, JobStep, PersonalizationJob
+from personalization.models import EncoderStation, JobStep, PersonalizationJob
 from personalization.runner.approval import approved_identity
 from personalization.runner.heartbeat import StepHeartbeat
 from personalization.runner.plan import FINISH_STEP, step_names
 from personalization.runner.session import CardSession
 from personalization.runner.steps import QualityCheckFailed, Step, StepContext, plan
-from personalization.services.cards import card_fail, card_pin_mailer_destroy
 from pki.key_backends.base import KeyBackendError
 from pki.reasons import RevocationReason
 from pki.services.revocation import card_certificates_revoke

@@ -23,9 +23,10 @@ from cardedge.piv import ManagementKey, PivClient
 from cardedge.piv.constants import ManagementKeyAlgorithm
 from cardedge.piv.errors import ManagementKeyAuthenticationFailed
 from cardedge.transports import CardTransport, transport_class
+from cards.models import Card
 from personalization.emulated_cards import StepCardStore, emulated_card_open
 from personalization.factory import factory_management_key
-from personalization.models import Card, EncoderStation
+from personalization.models import EncoderStation
 from pki.services.keys import card_management_key_derive
 
 logger = logging.getLogger(__name__)

@@ -37,13 +37,14 @@ from cardedge.piv import (
 from cardedge.piv.algorithms import algorithm_of, curve_for, rsa_bits_for
 from cardedge.piv.constants import PinPolicy
 from cardedge.piv.errors import SecurityStatusNotSatisfied, WrongPin
+from cards.models import Card, EscrowedKey, PinMailer
 from config.sealing import seal
 from config.statements import update_where
 from issuance.identity import Identity
 from issuance.validators import luhn_check_digit
 from personalization.emulated_cards import emulated_card_blank
 from personalization.factory import factory_pin, factory_puk
-from personalization.models import Card, EmulatedCard, EncoderStation, EscrowedKey, PinMailer
+from personalization.models import EmulatedCard, EncoderStation
 from personalization.runner.approval import approved_identity
 from personalization.runner.plan import generate_step_name
 from personalization.runner.session import CardSession, WrongCard

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from cards.models import CardRequest
+from cards.services.card_requests import card_request_approve
 from config.errors import DomainError, FieldError, NotAllowed, ValidationFailed
-from issuance.models import CardRequest
-from issuance.services.card_requests import card_request_approve
 from personalization.models import JobBatch
 
 
@@ -45,7 +45,7 @@ def card_requests_approve_batch(
     holds for each; every request that cannot be approved is named in the error.
     `identity_sha256s`: the snapshot hash the approver was shown for each request (by id), as
     the back office sends it; each approval then covers that snapshot only."""
-    if not by.has_perm("issuance.decide_cardrequest"):
+    if not by.has_perm("cards.decide_cardrequest"):
         raise NotAllowed("you are not allowed to approve or reject card requests")
     requests = list(dict.fromkeys(card_requests))
     if not requests:

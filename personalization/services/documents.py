@@ -11,6 +11,7 @@ from django.utils import timezone
 from audit.events import EventType
 from audit.services import audit_record
 from cardedge.piv import Pin, Puk
+from cards.models import Card, PinMailer
 from config.errors import Conflict, NotAllowed
 from config.sealing import unseal
 from issuance.identity import Identity, PhotoMismatch, approved_photo_uri
@@ -20,7 +21,6 @@ from personalization.documents.render import (
     carrier_pdf,
     pin_mailer_pdf,
 )
-from personalization.models import Card, PinMailer
 
 DOCUMENTS = ("card-face", "carrier")
 
@@ -85,7 +85,7 @@ def _check_personalized(card: Card) -> None:
 @transaction.atomic
 def card_document_render(*, card: Card, kind: str, by) -> bytes:
     """The card face (for the card printer) or the carrier letter, as PDF; audited."""
-    if not by.has_perm("personalization.download_card_documents"):
+    if not by.has_perm("cards.download_card_documents"):
         raise NotAllowed("you are not allowed to download card documents")
     _check_personalized(card)
     data = card_document_data(card)
@@ -108,7 +108,7 @@ def card_document_render(*, card: Card, kind: str, by) -> bytes:
 def pin_mailer_download(*, card: Card, by) -> bytes:
     """The PIN mailer, once: the sealed PIN and PUK are destroyed in the same transaction that
     records the download, so a second download is refused."""
-    if not by.has_perm("personalization.download_pinmailer"):
+    if not by.has_perm("cards.download_pinmailer"):
         raise NotAllowed("you are not allowed to download PIN mailers")
     _check_personalized(card)
     mailer = PinMailer.objects.select_for_update().filter(card=card).first()

@@ -14,11 +14,11 @@ from django.utils import timezone
 
 from audit.events import EventType
 from audit.services import audit_record
+from cards.models import Card, CardRequest
+from cards.services.cards import card_fail
 from config.errors import Conflict, FieldError, NotAllowed, ValidationFailed
-from issuance.models import CardRequest
 from personalization.dispatch import personalization_send
-from personalization.models import Card, EncoderStation, JobBatch, PersonalizationJob
-from personalization.services.cards import card_fail
+from personalization.models import EncoderStation, JobBatch, PersonalizationJob
 
 ABANDON_REASON_MAX_LENGTH = 500
 

@@ -7,9 +7,9 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from cards.models import Card
 from config.errors import DomainError
 from personalization.documents.responses import pdf_response
-from personalization.models import Card
 from personalization.selectors import (
     card_certificates,
     card_documents,
@@ -23,7 +23,7 @@ PAGE_SIZE = 25
 
 
 @login_required
-@permission_required("personalization.view_card", raise_exception=True)
+@permission_required("cards.view_card", raise_exception=True)
 def card_list_view(request):
     status = request.GET.get("status", "")
     if status not in Card.Status.values:
@@ -45,7 +45,7 @@ def card_list_view(request):
 
 
 @login_required
-@permission_required("personalization.view_card", raise_exception=True)
+@permission_required("cards.view_card", raise_exception=True)
 def card_detail_view(request, pk: int):
     card = get_object_or_404(card_list(), pk=pk)
     return render(
@@ -72,21 +72,21 @@ def _document(request, pk: int, kind: str):
 
 
 @login_required
-@permission_required("personalization.download_card_documents", raise_exception=True)
+@permission_required("cards.download_card_documents", raise_exception=True)
 @require_GET
 def card_face_download_view(request, pk: int):
     return _document(request, pk, "card-face")
 
 
 @login_required
-@permission_required("personalization.download_card_documents", raise_exception=True)
+@permission_required("cards.download_card_documents", raise_exception=True)
 @require_GET
 def card_carrier_download_view(request, pk: int):
     return _document(request, pk, "carrier")
 
 
 @login_required
-@permission_required("personalization.download_pinmailer", raise_exception=True)
+@permission_required("cards.download_pinmailer", raise_exception=True)
 @require_POST
 def card_pin_mailer_download_view(request, pk: int):
     card = get_object_or_404(Card, pk=pk)

@@ -13,10 +13,10 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from cards.models import CardRequest
 from config.converters import parse_id
 from config.errors import DomainError
 from config.views import show_domain_error
-from issuance.models import CardRequest
 from personalization.forms import AbandonJobForm, BatchQueueForm, BatchRequestsForm, QueueForm
 from personalization.models import PersonalizationJob
 from personalization.selectors import (
@@ -232,7 +232,7 @@ def card_request_queue_view(request, pk: int):
 
 
 @login_required
-@permission_required("issuance.decide_cardrequest", raise_exception=True)
+@permission_required("cards.decide_cardrequest", raise_exception=True)
 @require_POST
 def card_requests_approve_view(request):
     form = BatchRequestsForm(request.POST)

@@ -71,13 +71,13 @@ def test_a_privileged_grant_takes_effect_when_a_second_administrator_approves(
         user=officer, role=_role(Role.APPROVING_OFFICER), by=first, reason="new approver"
     )
     assert change.status == PrivilegedChange.Status.PENDING
-    assert not officer.has_perm("issuance.decide_cardrequest")
+    assert not officer.has_perm("cards.decide_cardrequest")
 
     with django_capture_on_commit_callbacks(execute=True):
         privileged_change_approve(change=change, by=second)
 
     officer = type(officer).objects.get(pk=officer.pk)
-    assert officer.has_perm("issuance.decide_cardrequest")
+    assert officer.has_perm("cards.decide_cardrequest")
     # Fresh credentials: whoever knew the old password does not inherit the role.
     assert not officer.has_usable_password()
     assert [mail.to for mail in mailoutbox] == [["officer@example.org"]]

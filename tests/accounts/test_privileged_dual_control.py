@@ -17,8 +17,8 @@ from accounts.roles import Role
 from audit.events import EventType
 from audit.models import AuditEvent
 from audit.selectors import audit_chain_verify
-from issuance.models import CardRequest
-from issuance.services.card_requests import card_request_submit
+from cards.models import CardRequest
+from cards.services.card_requests import card_request_submit
 from tests.factories import ProfessionalFactory, make_user, password_works, sign_in_verified
 
 pytestmark = pytest.mark.django_db
@@ -132,7 +132,7 @@ def test_an_administrator_cannot_grant_decide_cardrequest_directly(admin_client,
         _change_form(target, user_permissions=[decide.pk]),
     )
     target = type(target).objects.get(pk=target.pk)
-    assert not target.has_perm("issuance.decide_cardrequest")
+    assert not target.has_perm("cards.decide_cardrequest")
     assert not target.user_permissions.exists()
 
 
@@ -148,7 +148,7 @@ def test_granting_a_role_that_approves_or_administers_waits_for_a_second_adminis
     )
     target = type(target).objects.get(pk=target.pk)
     assert not target.groups.filter(pk=group.pk).exists()
-    assert not target.has_perm("issuance.decide_cardrequest")
+    assert not target.has_perm("cards.decide_cardrequest")
 
 
 def test_an_administrator_cannot_grant_themselves_the_approving_role(admin_client, administrator):

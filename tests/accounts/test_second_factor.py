@@ -13,8 +13,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.roles import Role
 from audit.events import EventType
 from audit.models import AuditEvent
-from issuance.models import CardRequest
-from issuance.services.card_requests import card_request_submit
+from cards.models import CardRequest
+from cards.services.card_requests import card_request_submit
 from tests.factories import make_totp_device, make_user, sign_in_verified, totp_code
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,9 @@ from django.urls import reverse
 from accounts.roles import Role
 from audit.events import EventType
 from audit.models import AuditEvent
-from issuance.models import CardRequest, Professional
-from issuance.services.card_requests import card_request_submit
+from cards.models import CardRequest
+from cards.services.card_requests import card_request_submit
+from issuance.models import Professional
 from tests.factories import sign_in_verified, valid_rpps
 
 pytestmark = pytest.mark.django_db

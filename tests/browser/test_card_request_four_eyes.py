@@ -10,7 +10,8 @@ from playwright.sync_api import expect
 
 from accounts.roles import Role
 from cardprofiles.services.versions import card_profile_sync_builtin
-from issuance.models import CardRequest, Professional
+from cards.models import CardRequest
+from issuance.models import Professional
 from tests.browser.conftest import sign_in
 from tests.factories import make_totp_device, make_user, valid_rpps
 

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from accounts.roles import Role
 from cardprofiles.services.versions import card_profile_sync_builtin
-from issuance.services.card_requests import card_request_approve, card_request_submit
+from cards.services.card_requests import card_request_approve, card_request_submit
 from personalization.models import EncoderStation, PersonalizationJob
 from personalization.services import jobs as job_services
 from personalization.services.stations import station_create

@@ -19,9 +19,9 @@ from accounts.roles import Role
 from audit.events import EventType
 from audit.models import AuditEvent
 from cardprofiles.services.versions import card_profile_sync_builtin
-from issuance.models import CardRequest
-from issuance.services.card_requests import card_request_submit
-from personalization.models import Card, PersonalizationJob, PinMailer
+from cards.models import Card, CardRequest, PinMailer
+from cards.services.card_requests import card_request_submit
+from personalization.models import PersonalizationJob
 from personalization.runner.engine import Outcome, job_run, step_names
 from personalization.services import jobs as job_services
 from personalization.services.stations import station_create

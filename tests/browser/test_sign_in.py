@@ -13,8 +13,8 @@ from playwright.sync_api import expect
 from accounts.roles import Role
 from audit.events import EventType
 from audit.models import AuditEvent
-from issuance.models import CardRequest
-from issuance.services.card_requests import card_request_submit
+from cards.models import CardRequest
+from cards.services.card_requests import card_request_submit
 from tests.browser.conftest import PASSWORD, sign_in
 from tests.factories import ProfessionalFactory, make_totp_device, make_user, totp_code
 

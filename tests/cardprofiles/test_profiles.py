@@ -16,8 +16,8 @@ from cardprofiles.services.versions import (
     card_profile_edit,
     card_profile_sync_builtin,
 )
+from cards.services.card_requests import card_request_submit
 from config.errors import ValidationFailed
-from issuance.services.card_requests import card_request_submit
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.roles import Role
-from issuance.models import CardRequest
-from issuance.services.card_requests import card_request_submit
+from cards.models import CardRequest
+from cards.services.card_requests import card_request_submit
 from tests.factories import (
     OrganisationFactory,
     ProfessionalFactory,
@@ -44,7 +44,7 @@ def _own_submitted_request(ctx) -> CardRequest:
     """Submitted by the caller where it may submit (only a submitter may cancel), otherwise
     by the dedicated officer."""
     caller = ctx.get("caller")
-    by = caller if caller and caller.has_perm("issuance.add_cardrequest") else ctx["submitter"]
+    by = caller if caller and caller.has_perm("cards.add_cardrequest") else ctx["submitter"]
     return card_request_submit(
         professional=ProfessionalFactory(), profile=ctx["profiles"]["hpc-physician"], by=by
     )

@@ -20,12 +20,13 @@ from cardedge.emulator import (
     PivCardEmulator,
 )
 from cardedge.vpcd import VpcdBridge, parse_address
+from cards.models import Card
 from personalization.emulated_cards import (
     DatabaseCardStore,
     emulated_card_create,
     emulated_card_open,
 )
-from personalization.models import Card, EmulatedCard
+from personalization.models import EmulatedCard
 
 
 class _DaemonCardStore(DatabaseCardStore):

@@ -10,8 +10,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from accounts.console import console_sign_in
+from cards.models import CardRequest
 from config.errors import DomainError
-from issuance.models import CardRequest
 from personalization.models import EncoderStation, JobStep, PersonalizationJob
 from personalization.runner.plan import step_names
 from personalization.services.jobs import job_queue

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.roles import Role
 from cardedge.piv.constants import Ins
-from issuance.services.card_requests import card_request_approve, card_request_submit
+from cards.services.card_requests import card_request_approve, card_request_submit
 from personalization.models import PersonalizationJob
 from personalization.runner.engine import job_run
 from personalization.services.stations import station_create

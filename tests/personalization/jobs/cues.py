@@ -42,7 +42,7 @@ from django.db.backends.signals import connection_created
 
 from cardedge.transports.emulated import EmulatedTransport
 from cardedge.transports.pcsc import PcscTransport
-from personalization.models import Card
+from cards.models import Card
 from pki.key_backends.software import SoftwareKeyBackend
 
 CUE_ENVIRONMENT = "CARDFORGE_TEST_CUE"

@@ -20,9 +20,9 @@ from accounts.roles import Role
 from audit.events import EventType
 from audit.models import AuditEvent
 from audit.selectors import audit_chain_verify
+from cards.models import Card, CardRequest
 from config.errors import Conflict, NotAllowed, ValidationFailed
-from issuance.models import CardRequest
-from personalization.models import Card, EncoderStation, JobStep, PersonalizationJob
+from personalization.models import EncoderStation, JobStep, PersonalizationJob
 from personalization.runner import engine
 from personalization.runner.engine import Outcome, job_run
 from personalization.services.documents import pin_mailer_secrets

@@ -10,9 +10,10 @@ from django.conf import settings
 
 from accounts.roles import Role
 from audit.selectors import audit_chain_verify
+from cards.models import Card
+from cards.services.card_requests import card_request_approve, card_request_submit
 from config.celery import app
-from issuance.services.card_requests import card_request_approve, card_request_submit
-from personalization.models import Card, PersonalizationJob
+from personalization.models import PersonalizationJob
 from personalization.services.jobs import job_queue
 from personalization.services.stations import station_create
 from personalization.tasks import personalize_card, requeue_stale_jobs

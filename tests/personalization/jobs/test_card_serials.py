@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from audit.selectors import audit_chain_verify
+from cards.models import Card
 from personalization.emulated_cards import emulated_card_create
-from personalization.models import Card, EmulatedCard, JobStep, PersonalizationJob
+from personalization.models import EmulatedCard, JobStep, PersonalizationJob
 from personalization.runner import steps
 from personalization.runner.engine import Outcome, job_run
 from tests.personalization.jobs.faults import Fault, install

@@ -18,8 +18,9 @@ from accounts.roles import Role
 from audit.events import EventType
 from audit.models import AuditEvent
 from audit.selectors import audit_chain_verify
-from issuance.services.card_requests import card_request_approve, card_request_submit
-from personalization.models import Card, EmulatedCard, JobStep, PersonalizationJob
+from cards.models import Card
+from cards.services.card_requests import card_request_approve, card_request_submit
+from personalization.models import EmulatedCard, JobStep, PersonalizationJob
 from personalization.runner.engine import step_names
 from personalization.services.jobs import job_queue
 from personalization.services.stations import station_create

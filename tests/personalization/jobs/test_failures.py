@@ -18,12 +18,12 @@ from cardedge.piv.constants import Ins
 from cardedge.piv.errors import ManagementKeyAuthenticationFailed
 from cardedge.transports import CardRemoved
 from cardedge.transports.emulated import EmulatedTransport
+from cards.models import Card, CardRequest, PinMailer
+from cards.services.card_requests import card_request_submit
 from config.errors import Conflict, NotAllowed
-from issuance.models import CardRequest
-from issuance.services.card_requests import card_request_submit
 from personalization.emulated_cards import emulated_card_open
 from personalization.factory import factory_management_key
-from personalization.models import Card, EmulatedCard, JobStep, PersonalizationJob, PinMailer
+from personalization.models import EmulatedCard, JobStep, PersonalizationJob
 from personalization.runner.engine import Outcome, job_run, step_names
 from personalization.services.jobs import job_cancel, job_retry
 from pki.models import Certificate

@@ -24,18 +24,19 @@ from audit.events import EventType
 from audit.models import AuditEvent
 from cardedge.piv import PivClient
 from cardedge.transports.emulated import EmulatedTransport
-from config.errors import Conflict, NotAllowed
-from issuance.models import CardRequest, Professional
-from issuance.services.card_requests import (
+from cards.models import Card, CardRequest, PinMailer
+from cards.services.card_requests import (
     card_request_approve,
     card_request_cancel,
     card_request_submit,
 )
+from config.errors import Conflict, NotAllowed
+from issuance.models import Professional
 from issuance.services.imports import professionals_import
 from issuance.services.registry import professional_update
 from personalization.documents.render import card_face_pdf, carrier_pdf, pin_mailer_pdf
 from personalization.emulated_cards import emulated_card_open
-from personalization.models import Card, PersonalizationJob, PinMailer
+from personalization.models import PersonalizationJob
 from personalization.runner.engine import Outcome, job_run
 from personalization.services.documents import card_document_data, pin_mailer_secrets
 from personalization.services.stations import station_create

@@ -23,12 +23,13 @@ from cardedge.piv import PivClient, Slot
 from cardedge.piv.algorithms import algorithm_of
 from cardedge.piv.errors import SecurityStatusNotSatisfied
 from cardedge.transports.emulated import EmulatedTransport
-from issuance.models import CardRequest, Professional
-from issuance.services.card_requests import card_request_approve, card_request_submit
+from cards.models import Card, CardRequest
+from cards.services.card_requests import card_request_approve, card_request_submit
+from issuance.models import Professional
 from issuance.services.imports import professionals_import
 from issuance.validators import luhn_check_digit
 from personalization.emulated_cards import emulated_card_create, emulated_card_open
-from personalization.models import Card, EmulatedCard, JobStep, PersonalizationJob
+from personalization.models import EmulatedCard, JobStep, PersonalizationJob
 from personalization.services.documents import pin_mailer_secrets
 from personalization.services.stations import station_create
 from personalization.tasks import personalize_card

@@ -9,9 +9,10 @@ from audit.events import EventType
 from audit.models import AuditEvent
 from audit.selectors import audit_chain_verify
 from cardedge.piv.constants import Ins
-from personalization.models import Card, PersonalizationJob
+from cards.models import Card
+from cards.services.cards import card_fail
+from personalization.models import PersonalizationJob
 from personalization.runner.engine import Outcome, job_run
-from personalization.services.cards import card_fail
 from pki.models import Certificate
 from tests.personalization.jobs.faults import Fault, install
 

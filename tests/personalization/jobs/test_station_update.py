@@ -16,9 +16,9 @@ from accounts.roles import Role
 from audit.events import EventType
 from audit.models import AuditEvent
 from audit.selectors import audit_chain_verify
+from cards.models import CardRequest
+from cards.services.card_requests import card_request_approve, card_request_submit
 from config.errors import Conflict, NotAllowed, ValidationFailed
-from issuance.models import CardRequest
-from issuance.services.card_requests import card_request_approve, card_request_submit
 from personalization.models import EncoderStation, PersonalizationJob
 from personalization.runner.engine import Outcome, job_run
 from personalization.services.jobs import jobs_requeue_stale

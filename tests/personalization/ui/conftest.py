@@ -8,8 +8,9 @@ import pytest
 from django.test import Client
 
 from accounts.roles import Role
-from issuance.services.card_requests import card_request_approve, card_request_submit
-from personalization.models import Card, PersonalizationJob
+from cards.models import Card
+from cards.services.card_requests import card_request_approve, card_request_submit
+from personalization.models import PersonalizationJob
 from personalization.runner.engine import Outcome, job_run
 from personalization.services.jobs import job_cancel
 from tests.factories import ProfessionalFactory

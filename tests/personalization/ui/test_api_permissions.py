@@ -9,7 +9,8 @@ import itertools
 import pytest
 from django.utils import timezone
 
-from personalization.models import Card, JobBatch, PersonalizationJob
+from cards.models import Card
+from personalization.models import JobBatch, PersonalizationJob
 from tests.factories import make_user
 from tests.personalization.ui.conftest import job_of
 from tests.role_matrix import (

@@ -8,8 +8,8 @@ import pytest
 from accounts.roles import Role
 from audit.events import EventType
 from audit.models import AuditEvent
+from cards.models import CardRequest
 from config.errors import Conflict, NotAllowed
-from issuance.models import CardRequest
 from personalization.models import JobBatch, PersonalizationJob
 from personalization.runner.engine import job_run
 from personalization.selectors import batch_get

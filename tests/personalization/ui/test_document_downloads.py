@@ -16,8 +16,8 @@ from django.utils import timezone
 from accounts.roles import Role
 from audit.events import EventType
 from audit.models import AuditEvent
-from personalization.models import Card, PinMailer
-from personalization.services.cards import card_fail
+from cards.models import Card, PinMailer
+from cards.services.cards import card_fail
 from personalization.services.documents import pin_mailer_secrets
 from tests.factories import sign_in_verified
 from tests.personalization.ui.conftest import job_of

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.roles import Role
-from issuance.models import CardRequest
+from cards.models import CardRequest
 from personalization.models import EncoderStation, PersonalizationJob
 from personalization.runner import steps as runner_steps
 from personalization.runner.engine import Outcome, job_run, step_names

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.roles import Role
-from issuance.models import CardRequest
+from cards.models import CardRequest
 from personalization.models import EncoderStation, JobBatch, PersonalizationJob
 from personalization.runner.engine import Outcome, job_run, step_names
 from tests.factories import sign_in_verified

@@ -10,14 +10,14 @@ from accounts.roles import Role
 from audit.events import EventType
 from audit.models import AuditEvent
 from audit.selectors import audit_chain_verify
-from config.errors import Conflict, FourEyesViolation, NotAllowed, ValidationFailed
-from issuance.models import CardRequest
-from issuance.services.card_requests import (
+from cards.models import CardRequest
+from cards.services.card_requests import (
     card_request_approve,
     card_request_cancel,
     card_request_reject,
     card_request_submit,
 )
+from config.errors import Conflict, FourEyesViolation, NotAllowed, ValidationFailed
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
@@ -231,7 +231,7 @@ def test_api_list_filters_by_status(api, submitted, users, profiles, professiona
 
 
 def test_every_status_has_its_row_in_the_transition_table():
-    from issuance.services.card_requests import TRANSITIONS
+    from cards.services.card_requests import TRANSITIONS
 
     assert set(TRANSITIONS) == set(CardRequest.Status.values)
     for moves in TRANSITIONS.values():
@@ -239,7 +239,7 @@ def test_every_status_has_its_row_in_the_transition_table():
 
 
 def test_only_an_approved_request_completes(users, profiles, professional):
-    from issuance.services.card_requests import card_request_complete
+    from cards.services.card_requests import card_request_complete
 
     request = card_request_submit(
         professional=professional,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from personalization.models import Card, PinMailer
+from cards.models import Card, PinMailer
 from pki.reasons import RevocationReason
 from pki.services.revocation import card_certificates_revoke
 

@@ -5,24 +5,20 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from audit.models import AuditEvent
-from config.errors import DomainError
-from config.views import show_domain_error
-from issuance.forms import CardRequestForm, DecisionForm
-from issuance.identity import Identity, PhotoMismatch, approved_photo_uri
-from issuance.models import CardRequest, Professional
-from issuance.selectors import card_request_list
-from issuance.services.card_requests import (
+from cards.forms import CardRequestForm, DecisionForm
+from cards.models import CardRequest
+from cards.selectors import card_request_list
+from cards.services.card_requests import (
     card_request_approve,
     card_request_cancel,
     card_request_reject,
     card_request_submit,
 )
-from personalization.forms import BatchQueueForm, QueueForm
-from personalization.selectors import (
-    can_be_queued,
-    card_request_personalization,
-    latest_jobs_by_request,
-)
+from config.errors import DomainError
+from config.pages import page_context
+from config.views import show_domain_error
+from issuance.identity import Identity, PhotoMismatch, approved_photo_uri
+from issuance.models import Professional
 
 
 def _photo_uri(identity: Identity) -> str:
@@ -35,7 +31,7 @@ def _photo_uri(identity: Identity) -> str:
 
 
 @login_required
-@permission_required("issuance.view_cardrequest", raise_exception=True)
+@permission_required("cards.view_cardrequest", raise_exception=True)
 def card_request_list_view(request):
     status = request.GET.get("status", "")
     if status not in CardRequest.Status.values:
@@ -43,34 +39,29 @@ def card_request_list_view(request):
     search = request.GET.get("q", "")
     requests = card_request_list(status=status, search=search)
     page = Paginator(requests, 25).get_page(request.GET.get("page"))
-    jobs = latest_jobs_by_request(page)
-    for card_request in page:
-        card_request.latest_job = jobs.get(card_request.pk)
-        card_request.queueable = can_be_queued(card_request, card_request.latest_job)
     user = request.user
     return render(
         request,
-        "issuance/card_request_list.html",
+        "cards/card_request_list.html",
         {
             "page": page,
             "status": status,
             "q": search,
             "statuses": CardRequest.Status.choices,
-            # Bulk actions on ticked requests (personalization/views/jobs.py).
-            "can_approve": user.has_perm("issuance.decide_cardrequest"),
-            "can_queue": user.has_perm("personalization.add_personalizationjob"),
-            "queue_form": BatchQueueForm(),
+            "can_approve": user.has_perm("cards.decide_cardrequest"),
+            # Each row's job and the bulk queueing form (personalization/pages.py).
+            **page_context("card-request-list", request, page),
         },
     )
 
 
 @login_required
-@permission_required("issuance.view_cardrequest", raise_exception=True)
+@permission_required("cards.view_cardrequest", raise_exception=True)
 def card_request_detail_view(request, pk: int):
     card_request = get_object_or_404(card_request_list(), pk=pk)
     return render(
         request,
-        "issuance/card_request_detail.html",
+        "cards/card_request_detail.html",
         {
             "card_request": card_request,
             "identity": card_request.snapshot,
@@ -80,14 +71,14 @@ def card_request_detail_view(request, pk: int):
             ),
             "is_submitter": card_request.submitted_by_id == request.user.pk,
             "history": AuditEvent.objects.for_object(card_request).order_by("sequence"),
-            "personalization": card_request_personalization(card_request),
-            "queue_form": QueueForm(),
+            # Its personalization and the queueing form (personalization/pages.py).
+            **page_context("card-request-detail", request, card_request),
         },
     )
 
 
 @login_required
-@permission_required("issuance.add_cardrequest", raise_exception=True)
+@permission_required("cards.add_cardrequest", raise_exception=True)
 @require_POST
 def card_request_submit_view(request, professional_pk: int):
     professional = get_object_or_404(Professional, pk=professional_pk)
@@ -135,21 +126,21 @@ def _decide(request, pk: int, service, done: str, **extra):
 
 
 @login_required
-@permission_required("issuance.decide_cardrequest", raise_exception=True)
+@permission_required("cards.decide_cardrequest", raise_exception=True)
 @require_POST
 def card_request_approve_view(request, pk: int):
     return _decide(request, pk, card_request_approve, "approved")
 
 
 @login_required
-@permission_required("issuance.decide_cardrequest", raise_exception=True)
+@permission_required("cards.decide_cardrequest", raise_exception=True)
 @require_POST
 def card_request_reject_view(request, pk: int):
     return _decide(request, pk, card_request_reject, "rejected")
 
 
 @login_required
-@permission_required("issuance.cancel_cardrequest", raise_exception=True)
+@permission_required("cards.cancel_cardrequest", raise_exception=True)
 @require_POST
 def card_request_cancel_view(request, pk: int):
     return _decide(request, pk, card_request_cancel, "cancelled")

@@ -15,13 +15,13 @@ from django.utils import timezone
 from audit.events import EventType
 from audit.services import audit_record
 from cardprofiles.models import CardProfile
+from cards.approvals import approval_hooks_run
+from cards.models import Card, CardRequest
 from config.errors import Conflict, FieldError, NotAllowed, ValidationFailed
 from config.four_eyes import four_eyes_decide, four_eyes_lock
 from config.statements import update_where
 from issuance.identity import identity_of, identity_sha256
-from issuance.models import CardRequest, Professional
-from personalization.models import Card
-from personalization.services.jobs import job_create_on_approval
+from issuance.models import Professional
 
 _MAX_TEXT = 2000
 
@@ -72,7 +72,7 @@ def card_request_submit(
     """Ask for a card of `profile` for `professional`, on the profile's current version. What
     needs no lock is checked before the transaction: on SQLite it holds the database's only
     writer lock from its first statement, so every other writer waits for it."""
-    if not by.has_perm("issuance.add_cardrequest"):
+    if not by.has_perm("cards.add_cardrequest"):
         raise NotAllowed("you are not allowed to submit card requests")
     if reason not in CardRequest.Reason.values:
         raise ValidationFailed(
@@ -208,8 +208,9 @@ def card_request_approve(
         obj=card_request,
         payload=_payload(card_request, submitted_by=card_request.submitted_by.get_username()),
     )
-    # In the same transaction: the job exists if and only if the approval does.
-    job_create_on_approval(card_request=card_request, by=by, batch=batch)
+    # In the same transaction: what follows an approval (personalization's job, registered at
+    # start-up: cards/approvals.py) exists if and only if the approval does.
+    approval_hooks_run(card_request=card_request, by=by, batch=batch)
     return card_request
 
 
@@ -233,7 +234,7 @@ def card_request_reject(*, card_request: CardRequest, by, reason: str) -> CardRe
 def card_request_cancel(*, card_request: CardRequest, by, reason: str = "") -> CardRequest:
     """Withdraw a request that nobody has decided on yet. Only its submitter may: another
     officer who disagrees with it rejects it (which is audited as a decision)."""
-    if not by.has_perm("issuance.cancel_cardrequest"):
+    if not by.has_perm("cards.cancel_cardrequest"):
         raise NotAllowed("you are not allowed to cancel card requests")
     reason = _text("reason", reason)
     locked = (

@@ -4,17 +4,18 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from cardprofiles.models import CardProfile
-from config.api import DecisionAPIView, DecisionInput, ServiceAPIView
-from config.converters import parse_id
-from config.errors import FieldError, ValidationFailed
-from issuance.models import CardRequest, Professional
-from issuance.selectors import card_request_list
-from issuance.services.card_requests import (
+from cards.models import CardRequest
+from cards.selectors import card_request_list
+from cards.services.card_requests import (
     card_request_approve,
     card_request_cancel,
     card_request_reject,
     card_request_submit,
 )
+from config.api import DecisionAPIView, DecisionInput, ServiceAPIView
+from config.converters import parse_id
+from config.errors import FieldError, ValidationFailed
+from issuance.models import Professional
 
 
 class CardRequestOutput(serializers.ModelSerializer):
@@ -57,7 +58,7 @@ class CardRequestOutput(serializers.ModelSerializer):
 
 
 class CardRequestListCreateAPI(ServiceAPIView):
-    required_permissions = {"GET": "issuance.view_cardrequest", "POST": "issuance.add_cardrequest"}
+    required_permissions = {"GET": "cards.view_cardrequest", "POST": "cards.add_cardrequest"}
 
     class SubmitInput(serializers.Serializer):
         professional = serializers.CharField(help_text="the professional's id or RPPS number")
@@ -112,7 +113,7 @@ class CardRequestListCreateAPI(ServiceAPIView):
 
 
 class CardRequestDetailAPI(ServiceAPIView):
-    required_permissions = {"GET": "issuance.view_cardrequest"}
+    required_permissions = {"GET": "cards.view_cardrequest"}
 
     @extend_schema(responses=CardRequestOutput)
     def get(self, request, pk: int):
@@ -133,7 +134,7 @@ class CardRequestApproveAPI(DecisionAPIView):
     four_eyes) to the request's submitter; refused (409, identity_changed) when
     `identity_sha256` is given and is not the snapshot's (the client approved something else)."""
 
-    required_permissions = {"POST": "issuance.decide_cardrequest"}
+    required_permissions = {"POST": "cards.decide_cardrequest"}
     model, object_name, output = CardRequest, "card_request", CardRequestOutput
     service = staticmethod(card_request_approve)
     input_class = ApproveInput
@@ -148,7 +149,7 @@ _DECISION_SCHEMA = extend_schema_view(
 class CardRequestRejectAPI(DecisionAPIView):
     """Reject a submitted request with a reason. Refused (403, four_eyes) to its submitter."""
 
-    required_permissions = {"POST": "issuance.decide_cardrequest"}
+    required_permissions = {"POST": "cards.decide_cardrequest"}
     model, object_name, output = CardRequest, "card_request", CardRequestOutput
     service = staticmethod(card_request_reject)
 
@@ -157,6 +158,6 @@ class CardRequestRejectAPI(DecisionAPIView):
 class CardRequestCancelAPI(DecisionAPIView):
     """Withdraw a request nobody has decided on yet; only its submitter may."""
 
-    required_permissions = {"POST": "issuance.cancel_cardrequest"}
+    required_permissions = {"POST": "cards.cancel_cardrequest"}
     model, object_name, output = CardRequest, "card_request", CardRequestOutput
     service = staticmethod(card_request_cancel)

@@ -1,0 +1,273 @@
+"""Card requests, cards, PIN mailers and escrowed keys: what a professional asks for and gets.
+
+These models moved here from `issuance` (CardRequest) and `personalization` (Card, PinMailer,
+EscrowedKey) with their tables kept (migration 0001): `db_table` names the table they always had.
+Audit events written before the move name them by their former labels (`former_labels`, which
+`AuditEvent.objects.for_object` also looks for).
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from cardprofiles.models import CardProfile, CardProfileVersion
+from config.four_eyes import FourEyes, four_eyes_constraints
+from issuance.identity import Identity
+from issuance.models import Professional
+
+
+class CardRequestQuerySet(models.QuerySet):
+    def open(self) -> "CardRequestQuerySet":
+        return self.filter(status__in=CardRequest.Status.open_values())
+
+    def pending(self) -> "CardRequestQuerySet":
+        return self.filter(status=CardRequest.Status.SUBMITTED)
+
+    def approved(self) -> "CardRequestQuerySet":
+        return self.filter(status=CardRequest.Status.APPROVED)
+
+
+CARD_REQUEST_FOUR_EYES = FourEyes(
+    noun="request",
+    asked_by="submitted_by",
+    decide_permission="cards.decide_cardrequest",
+    pending="submitted",
+    own_message="you submitted this request, so another officer must approve or reject it",
+)
+
+
+class CardRequest(models.Model):
+    """A request for a card, submitted by one officer and decided by another (four eyes)."""
+
+    four_eyes = CARD_REQUEST_FOUR_EYES
+
+    class Reason(models.TextChoices):
+        NEW = "new", "New card"
+        RENEWAL = "renewal", "Renewal"
+        REPLACEMENT = "replacement", "Replacement"
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", "Submitted"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        CANCELLED = "cancelled", "Cancelled"
+        COMPLETED = "completed", "Card personalized"
+
+        @classmethod
+        def open_values(cls) -> list[str]:
+            return [cls.SUBMITTED, cls.APPROVED]
+
+    professional = models.ForeignKey(
+        Professional, on_delete=models.PROTECT, related_name="card_requests"
+    )
+    card_profile = models.ForeignKey(
+        CardProfile, on_delete=models.PROTECT, related_name="card_requests"
+    )
+    profile_version = models.ForeignKey(
+        CardProfileVersion, on_delete=models.PROTECT, related_name="card_requests"
+    )
+    reason = models.CharField(max_length=16, choices=Reason.choices, default=Reason.NEW)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SUBMITTED)
+    comment = models.TextField(blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    submitted_at = models.DateTimeField()
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    # The identity the card will carry, taken at submission (issuance/identity.py), and its
+    # SHA-256; the approval records the hash the approver was shown. Neither column, nor
+    # submitted_by, can change after insert (database triggers, migration 0003).
+    identity = models.JSONField(editable=False)
+    identity_sha256 = models.CharField(max_length=64, editable=False)
+    approved_identity_sha256 = models.CharField(max_length=64, blank=True, editable=False)
+
+    objects = CardRequestQuerySet.as_manager()
+
+    former_labels = ("cards.cardrequest",)  # its label before the move
+
+    class Meta:
+        db_table = "issuance_cardrequest"
+        ordering = ["-submitted_at", "-pk"]
+        permissions = [
+            ("decide_cardrequest", "Can approve or reject card requests of others"),
+            ("cancel_cardrequest", "Can cancel submitted card requests"),
+        ]
+        constraints = [
+            # Four eyes, enforced by the database as well as the service.
+            *four_eyes_constraints(
+                CARD_REQUEST_FOUR_EYES,
+                name="card_request_decider_is_not_submitter",
+                decided_name="card_request_decision_has_decider",
+                message="The submitter of a card request cannot decide on it.",
+            ),
+            # A card is personalized only for a request approved under four eyes.
+            models.CheckConstraint(
+                condition=~Q(status="completed")
+                | Q(decided_by__isnull=False, decided_at__isnull=False),
+                name="card_request_completion_has_decider",
+            ),
+            # An approval covers the snapshot it was shown.
+            models.CheckConstraint(
+                condition=~Q(status__in=["approved", "completed"])
+                | Q(approved_identity_sha256=F("identity_sha256")),
+                name="card_request_approval_covers_snapshot",
+            ),
+            models.UniqueConstraint(
+                fields=["professional", "card_profile"],
+                condition=Q(status__in=["submitted", "approved"]),
+                name="card_request_one_open_per_professional_and_profile",
+                violation_error_message="This professional already has an open request for this "
+                "card profile.",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "-submitted_at"])]
+
+    def __str__(self) -> str:
+        return f"Card request #{self.pk} for {self.professional}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.Status.open_values()
+
+    @property
+    def snapshot(self) -> Identity:
+        """The identity this request was submitted (and approved) for."""
+        return Identity.from_json(self.identity)
+
+
+class CardQuerySet(models.QuerySet):
+    def personalized(self):
+        return self.filter(status=Card.Status.PERSONALIZED)
+
+
+class Card(models.Model):
+    """A card made for a professional from an approved request."""
+
+    class Status(models.TextChoices):
+        PERSONALIZING = "personalizing", "Personalizing"
+        PERSONALIZED = "personalized", "Personalized"
+        FAILED = "failed", "Failed (certificates revoked)"
+        REPLACED = "replaced", "Replaced by a newer card (certificates revoked)"
+
+    serial = models.CharField(max_length=20, unique=True, help_text="Printed on the card.")
+    uuid = models.UUIDField(
+        "card UUID", default=uuid.uuid4, unique=True, help_text="The CHUID GUID."
+    )
+    chip_serial = models.CharField(max_length=40, blank=True)
+    professional = models.ForeignKey(Professional, on_delete=models.PROTECT, related_name="cards")
+    card_request = models.ForeignKey(CardRequest, on_delete=models.PROTECT, related_name="cards")
+    card_profile = models.ForeignKey(CardProfile, on_delete=models.PROTECT, related_name="cards")
+    profile_version = models.ForeignKey(
+        CardProfileVersion, on_delete=models.PROTECT, related_name="cards"
+    )
+    # Where it was made: personalization's models, named by label (cards does not import
+    # personalization, which sits above it).
+    station = models.ForeignKey(
+        "personalization.EncoderStation", null=True, on_delete=models.PROTECT, related_name="cards"
+    )
+    emulated_card = models.OneToOneField(
+        "personalization.EmulatedCard",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="card",
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PERSONALIZING)
+    management_key_algorithm = models.CharField(max_length=16, blank=True)
+    issued_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CardQuerySet.as_manager()
+
+    former_labels = ("cards.card",)  # its label before the move
+
+    class Meta:
+        db_table = "personalization_card"
+        ordering = ["-created_at", "-pk"]
+        permissions = [("download_card_documents", "Can download card faces and carriers")]
+        constraints = [
+            # Never two working cards of one profile for one professional.
+            models.UniqueConstraint(
+                fields=["professional", "card_profile"],
+                condition=Q(status="personalized"),
+                name="one_personalized_card_per_professional_and_profile",
+            ),
+            # One card per request gets personalized (a failed attempt leaves a failed card).
+            models.UniqueConstraint(
+                fields=["card_request"],
+                condition=Q(status__in=["personalizing", "personalized"]),
+                name="one_live_card_per_request",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"card {self.serial}"
+
+
+class PinMailer(models.Model):
+    """The card's PIN and PUK, sealed under the KEK until an encoding operator downloads the
+    mailer once; then the sealed value is destroyed. Never stored or logged in clear."""
+
+    SEAL_PURPOSE = "pin-mailer"  # config/sealing.py: what `sealed` may be unsealed as
+
+    card = models.OneToOneField(Card, on_delete=models.PROTECT, related_name="pin_mailer")
+    sealed = models.BinaryField(null=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    downloaded_at = models.DateTimeField(null=True, blank=True)
+    downloaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    former_labels = ("cards.pinmailer",)  # its label before the move
+
+    class Meta:
+        db_table = "personalization_pinmailer"
+        permissions = [("download_pinmailer", "Can download a PIN mailer (once)")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(downloaded_at__isnull=True) | Q(sealed__isnull=True),
+                name="pin_mailer_destroyed_once_downloaded",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"PIN mailer of {self.card}"
+
+    @property
+    def is_available(self) -> bool:
+        return self.sealed is not None
+
+
+class EscrowedKey(models.Model):
+    """A centrally generated key-management (9D) private key, sealed under the KEK, when the card
+    profile asks for escrow so encrypted mail can be recovered."""
+
+    SEAL_PURPOSE = "escrowed-key"
+
+    card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="escrowed_keys")
+    slot = models.CharField(max_length=2)
+    sealed_private_key = models.BinaryField(editable=False)
+    public_key_sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    former_labels = ("cards.escrowedkey",)  # its label before the move
+
+    class Meta:
+        db_table = "personalization_escrowedkey"
+        constraints = [
+            models.UniqueConstraint(fields=["card", "slot"], name="one_escrowed_key_per_slot")
+        ]
+
+    def __str__(self) -> str:
+        return f"escrowed {self.slot} key of {self.card}"
