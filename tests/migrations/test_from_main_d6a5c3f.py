@@ -43,7 +43,12 @@ TABLES = {
 # A moved model's content type in the fixture ("app_label.model") -> its app label now, e.g.
 # {"issuance.cardrequest": "cards", "personalization.card": "cards", ...}. Its permissions are
 # then expected as "cards.<codename>", and links to it (a certificate's card) as "cards.<model>".
-MOVED_MODELS: dict[str, str] = {}
+MOVED_MODELS: dict[str, str] = {
+    "issuance.cardrequest": "cards",
+    "personalization.card": "cards",
+    "personalization.pinmailer": "cards",
+    "personalization.escrowedkey": "cards",
+}
 
 # Secrets sealed at rest (config/sealing.py), by purpose: each blob with its owner. They must
 # still open with the fixture's key-encryption key: the PIN mailers not yet downloaded, the
