@@ -93,7 +93,7 @@ class CardRequest(models.Model):
 
     objects = CardRequestQuerySet.as_manager()
 
-    former_labels = ("cards.cardrequest",)  # its label before the move
+    former_labels = ("issuance.cardrequest",)  # its label before the move
 
     class Meta:
         db_table = "issuance_cardrequest"
@@ -190,7 +190,7 @@ class Card(models.Model):
 
     objects = CardQuerySet.as_manager()
 
-    former_labels = ("cards.card",)  # its label before the move
+    former_labels = ("personalization.card",)  # its label before the move
 
     class Meta:
         db_table = "personalization_card"
@@ -229,7 +229,7 @@ class PinMailer(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
 
-    former_labels = ("cards.pinmailer",)  # its label before the move
+    former_labels = ("personalization.pinmailer",)  # its label before the move
 
     class Meta:
         db_table = "personalization_pinmailer"
@@ -261,7 +261,7 @@ class EscrowedKey(models.Model):
     public_key_sha256 = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    former_labels = ("cards.escrowedkey",)  # its label before the move
+    former_labels = ("personalization.escrowedkey",)  # its label before the move
 
     class Meta:
         db_table = "personalization_escrowedkey"
