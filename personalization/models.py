@@ -182,7 +182,7 @@ class PersonalizationJob(models.Model):
     def is_stalled(self, *, now=None) -> bool:
         """Running, but its worker has been silent for CARDFORGE_JOB_STALE_SECONDS: no live
         worker holds it. The runner's claim takes such a job over (the same test as
-        `runner.engine._claim`); if no worker ever comes back, `job_abandon` ends it."""
+        `job_states.job_claim`); if no worker ever comes back, `job_abandon` ends it."""
         if self.status != self.Status.RUNNING:
             return False
         if self.heartbeat_at is None:

@@ -9,7 +9,7 @@ from personalization.dispatch import station_ping_send
 from personalization.models import EncoderStation
 from personalization.runner.engine import Outcome, job_run
 from personalization.services.jobs import jobs_requeue_stale
-from personalization.services.stations import station_heartbeat
+from personalization.station_states import station_heartbeat
 
 
 @shared_task(

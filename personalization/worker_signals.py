@@ -9,7 +9,7 @@ import logging
 from celery.signals import worker_ready, worker_shutdown
 from django.db import DatabaseError
 
-from personalization.services.stations import stations_worker_started, stations_worker_stopped
+from personalization.station_states import stations_worker_started, stations_worker_stopped
 
 logger = logging.getLogger(__name__)
 STATION_QUEUE_PREFIX = "station."

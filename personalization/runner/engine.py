@@ -12,39 +12,48 @@ card: no certificate stays valid for a card that did not complete.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Collection
 from enum import Enum
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from audit.events import EventType
 from audit.services import audit_record
 from cardedge.apdu.errors import CardError
 from cards.models import Card
-from cards.services.card_requests import card_request_complete
-from cards.services.cards import card_fail, card_pin_mailer_destroy
-from config.errors import Conflict, DomainError
+from cards.services.cards import card_fail, card_personalized
+from config.errors import DomainError
 from config.sealing import SealError
-from config.statements import insert_one, pks_where, update_where
-from personalization.models import EncoderStation, JobStep, PersonalizationJob
+from config.statements import insert_one
+from personalization.job_states import (
+    LeaseLost,
+    job_claim,
+    job_done,
+    job_failed,
+    job_lease_renew,
+    job_locked,
+    job_started,
+    job_unclaim,
+)
+from personalization.models import JobStep, PersonalizationJob
 from personalization.runner.approval import approved_identity
 from personalization.runner.heartbeat import StepHeartbeat
 from personalization.runner.plan import FINISH_STEP, step_names
 from personalization.runner.session import CardSession
 from personalization.runner.steps import QualityCheckFailed, Step, StepContext, plan
+from personalization.station_states import (
+    StationBusy,
+    StationDisabled,
+    station_beat,
+    station_free,
+    station_release,
+    station_take,
+)
 from pki.key_backends.base import KeyBackendError
-from pki.reasons import RevocationReason
-from pki.services.revocation import card_certificates_revoke
 
 logger = logging.getLogger(__name__)
-
-# A station shows offline after CARDFORGE_STATION_OFFLINE_SECONDS (at least 5) without news.
-STATION_BEAT_SECONDS = 1.0
 
 
 class Outcome(Enum):
@@ -57,10 +66,6 @@ class Outcome(Enum):
     WRONG_STATION = "wrong station"  # received by a worker that is not the job's station
 
 
-class LeaseLost(Exception):
-    """Another worker took the job over (this one was thought dead): stop touching the card."""
-
-
 def steps_for(job: PersonalizationJob) -> list[Step]:
     steps = plan(job.card_request.profile_version.definition)
     # The steps that pages and the API announce (runner/plan.py) are the ones that run.
@@ -70,118 +75,11 @@ def steps_for(job: PersonalizationJob) -> list[Step]:
     return steps
 
 
-def _stale_before(now: dt.datetime) -> dt.datetime:
-    return now - dt.timedelta(seconds=settings.CARDFORGE_JOB_STALE_SECONDS)
-
-
-def _claim(job_id: int, worker: str) -> bool:
-    now = timezone.now()
-    return bool(
-        PersonalizationJob.objects.filter(pk=job_id)
-        .filter(
-            Q(status=PersonalizationJob.Status.WAITING)
-            | Q(status=PersonalizationJob.Status.RUNNING, heartbeat_at__lt=_stale_before(now))
-            | Q(status=PersonalizationJob.Status.RUNNING, lease_owner=worker)
-        )
-        .update(status=PersonalizationJob.Status.RUNNING, lease_owner=worker, heartbeat_at=now)
-    )
-
-
-def _take_station(job: PersonalizationJob, worker: str) -> Outcome | None:
-    """Lease the job's station: free, already this job's, or left by a job that has ended.
-    None when taken, otherwise why not (STATION_BUSY, STATION_DISABLED).
-
-    A job that has not ended keeps its station however long its worker has been silent: on a
-    PC/SC station its half-made card is still in the reader, and only that job may touch it
-    again (`requeue_stale_jobs` resumes it), even if the station was disabled meanwhile. The
-    station row is locked while deciding, so two jobs racing for it cannot both win. In the
-    caller's transaction if there is one (job_run's, which also starts the job).
-    """
-    with transaction.atomic(savepoint=False):
-        station = EncoderStation.objects.select_for_update().get(pk=job.station_id)
-        if station.busy_job_id != job.pk:
-            if not station.is_enabled:
-                return Outcome.STATION_DISABLED
-            if (
-                station.busy_job_id is not None
-                and PersonalizationJob.objects.filter(
-                    pk=station.busy_job_id, status=PersonalizationJob.Status.RUNNING
-                ).exists()
-            ):
-                return Outcome.STATION_BUSY
-        update_where(
-            EncoderStation,
-            {"busy_job_id": job.pk, "heartbeat_at": timezone.now(), "worker": worker[:200]},
-            {"id": station.pk},
-        )
-    return None
-
-
-def _unclaim(job: PersonalizationJob, worker: str) -> None:
-    """Give the job back untouched. One that has not begun a card waits again (and may still be
-    cancelled); one that has stays running, unleased, until requeue_stale_jobs resumes it."""
-    leased = PersonalizationJob.objects.filter(pk=job.pk, lease_owner=worker)
-    if job.card_id is None:
-        leased.update(status=PersonalizationJob.Status.WAITING, lease_owner="")
-    else:
-        leased.update(lease_owner="")
-
-
-def _release_station(job: PersonalizationJob) -> None:
-    """Free the station once the job has ended. A job still running keeps it: its worker bailed
-    out (as a killed one would), or another worker took the job over."""
-    with transaction.atomic():
-        station = (
-            EncoderStation.objects.select_for_update()
-            .filter(pk=job.station_id, busy_job=job)
-            .first()
-        )
-        if station is None or (
-            PersonalizationJob.objects.filter(
-                pk=job.pk, status=PersonalizationJob.Status.RUNNING
-            ).exists()
-        ):
-            return
-        update_where(EncoderStation, {"busy_job_id": None}, {"id": station.pk})
-
-
-def _locked(job: PersonalizationJob, worker: str) -> PersonalizationJob:
-    """The job row, locked, if this worker still holds it; LeaseLost otherwise."""
-    row = PersonalizationJob.objects.select_for_update().get(pk=job.pk)
-    if row.lease_owner != worker or row.status != PersonalizationJob.Status.RUNNING:
-        raise LeaseLost
-    return row
-
-
-def _renew(job: PersonalizationJob, worker: str, *, now: dt.datetime, current_step: str) -> None:
-    """Check the lease, beat the heartbeat and announce `current_step` in one statement: the
-    conditional UPDATE locks the job row until the transaction ends, as `_locked` does;
-    LeaseLost if this worker lost the job. In SQL (config/statements.py): it runs at every
-    step."""
-    renewed = update_where(
-        PersonalizationJob,
-        {"heartbeat_at": now, "current_step": current_step},
-        {"id": job.pk, "lease_owner": worker, "status": PersonalizationJob.Status.RUNNING},
-    )
-    if not renewed:
-        raise LeaseLost
-
-
-def _station_beat(job: PersonalizationJob, now: dt.datetime) -> None:
-    """The station's heartbeat (it shows online), written at most every STATION_BEAT_SECONDS:
-    an emulated card's step takes milliseconds."""
-    station = job.station
-    last = station.heartbeat_at
-    if last is None or (now - last).total_seconds() >= STATION_BEAT_SECONDS:
-        update_where(EncoderStation, {"heartbeat_at": now}, {"id": station.pk})
-        station.heartbeat_at = now
-
-
 def _beat(job: PersonalizationJob, worker: str, *, current_step: str) -> None:
     now = timezone.now()
     with transaction.atomic():
-        _renew(job, worker, now=now, current_step=current_step)
-        _station_beat(job, now)
+        job_lease_renew(job, worker, now=now, current_step=current_step)
+        station_beat(job.station, now)
 
 
 def _record(
@@ -202,7 +100,7 @@ def _record(
     session.seal_card()
     now = timezone.now()
     with transaction.atomic():
-        _renew(job, worker, now=now, current_step=next_step)
+        job_lease_renew(job, worker, now=now, current_step=next_step)
         session.save_card()
         insert_one(
             JobStep,
@@ -216,74 +114,30 @@ def _record(
                 "finished_at": now,
             },
         )
-        _station_beat(job, now)
+        station_beat(job.station, now)
 
 
 def _finish(job: PersonalizationJob, worker: str, journal: dict) -> None:
+    """The last step, in one transaction under the lease check: the card becomes personalized
+    (replacing earlier ones, completing its request: cards/services/cards.py), the job done and
+    its station free (job_states.py), and the finish journalled."""
     now = timezone.now()
-    request = job.card_request  # loaded with its professional, profile and version
     with transaction.atomic():
-        _renew(job, worker, now=now, current_step=FINISH_STEP)
+        job_lease_renew(job, worker, now=now, current_step=FINISH_STEP)
         card = job.card  # recorded by identify_card, in this run or an earlier one
-        # The cards it replaces (the professional's personalized cards of its profile), locked;
-        # they go first: a professional has one personalized card of a profile at a time.
-        replaced = []
-        previous_pks = pks_where(
-            Card,
-            {
-                "professional_id": card.professional_id,
-                "card_profile_id": card.card_profile_id,
-                "status": Card.Status.PERSONALIZED,
+        card.card_request = job.card_request  # the same row, loaded with the job
+        replaced = card_personalized(
+            card=card,
+            now=now,
+            made={
+                "station": job.station.name,
+                "job": job.pk,
+                "attempt": job.attempt,
+                "certificates": journal.get("issue_certificates", {}).get("serials", {}),
             },
-            for_update=True,
         )
-        for previous in Card.objects.filter(pk__in=previous_pks) if previous_pks else ():
-            previous.status = Card.Status.REPLACED
-            previous.save(update_fields=["status"])
-            serials = card_certificates_revoke(
-                card=previous,
-                reason=RevocationReason.SUPERSEDED,
-                comment=f"replaced by card {card.serial}",
-            )
-            audit_record(
-                event=EventType.CARD_REPLACED,
-                obj=previous,
-                payload={
-                    "serial": previous.serial,
-                    "by_card": card.serial,
-                    "revoked": serials,
-                    "pin_mailer_destroyed": card_pin_mailer_destroy(previous),
-                },
-            )
-            replaced.append(previous.serial)
-        # Locks the card's row; only a card still being personalized becomes good.
-        if not update_where(
-            Card,
-            {"status": Card.Status.PERSONALIZED, "issued_at": now},
-            {"id": card.pk, "status": Card.Status.PERSONALIZING},
-        ):
-            status = Card.objects.filter(pk=card.pk).values_list("status", flat=True).first()
-            msg = f"card {card.serial} is {status or 'gone'}, no longer being personalized"
-            raise Conflict(msg, code="card_not_personalizing")
-        card.status = Card.Status.PERSONALIZED
-        card.issued_at = now
-        card_request_complete(card_request_id=job.card_request_id)
-        update_where(
-            PersonalizationJob,
-            {
-                "status": PersonalizationJob.Status.DONE,
-                "current_step": "",
-                "lease_owner": "",
-                "finished_at": now,
-                "heartbeat_at": now,
-            },
-            {"id": job.pk},
-        )
-        # The job has ended: its station is free (what _release_station does, one transaction
-        # fewer).
-        update_where(
-            EncoderStation, {"busy_job_id": None}, {"id": job.station_id, "busy_job_id": job.pk}
-        )
+        job_done(job, now=now)
+        station_free(job)
         insert_one(
             JobStep,
             {
@@ -296,38 +150,18 @@ def _finish(job: PersonalizationJob, worker: str, journal: dict) -> None:
                 "finished_at": now,
             },
         )
-        audit_record(
-            event=EventType.CARD_PERSONALIZED,
-            obj=card,
-            payload={
-                "serial": card.serial,
-                "professional": request.professional.rpps,
-                "profile": request.card_profile.name,
-                "profile_version": request.profile_version.number,
-                "station": job.station.name,
-                "job": job.pk,
-                "attempt": job.attempt,
-                "certificates": journal.get("issue_certificates", {}).get("serials", {}),
-            },
-        )
 
 
 def _fail(job: PersonalizationJob, worker: str, code: str, message: str) -> None:
     now = timezone.now()
     with transaction.atomic():
         try:
-            _locked(job, worker)
+            job_locked(job, worker)
         except LeaseLost:
             return
         card = Card.objects.filter(pk=job.card_id).first()
         ended = card_fail(card=card, comment="card personalization failed")
-        PersonalizationJob.objects.filter(pk=job.pk).update(
-            status=PersonalizationJob.Status.FAILED,
-            error_code=code[:60],
-            error_message=message,
-            lease_owner="",
-            finished_at=now,
-        )
+        job_failed(job, code=code, message=message, now=now)
         audit_record(
             event=EventType.PERSONALIZATION_JOB_FAILED,
             obj=job,
@@ -350,11 +184,9 @@ def _started(job: PersonalizationJob, worker: str, journal: dict, *, current_ste
     heartbeats beaten as `_beat` does, in the caller's transaction if there is one."""
     now = timezone.now()
     with transaction.atomic(savepoint=False):
-        _renew(job, worker, now=now, current_step=current_step)
-        _station_beat(job, now)
-        if job.started_at is None:
-            update_where(PersonalizationJob, {"started_at": now}, {"id": job.pk})
-            job.started_at = now
+        job_lease_renew(job, worker, now=now, current_step=current_step)
+        station_beat(job.station, now)
+        job_started(job, now=now)
         audit_record(
             event=(
                 EventType.PERSONALIZATION_JOB_STARTED
@@ -396,7 +228,7 @@ def job_run(*, job_id: int, worker: str, stations: Collection[str] | None = None
     another station is refused. None is for in-process callers (tests, eager execution)."""
     if stations is not None and _refuse_other_station(job_id, worker, stations):
         return Outcome.WRONG_STATION
-    if not _claim(job_id, worker):
+    if not job_claim(job_id, worker):
         return Outcome.NOT_CLAIMED
     job = PersonalizationJob.objects.select_related(
         "station",
@@ -416,15 +248,16 @@ def job_run(*, job_id: int, worker: str, stations: Collection[str] | None = None
     announced = missing[0].name if missing else FINISH_STEP
     try:
         with transaction.atomic():
-            refused = _take_station(job, worker)
-            if refused is None:
-                _started(job, worker, journal, current_step=announced)
+            station_take(job, worker)
+            _started(job, worker, journal, current_step=announced)
     except LeaseLost:
         logger.warning("job %s: another worker took it over before it started", job.pk)
         return Outcome.LEASE_LOST
-    if refused is not None:
-        _unclaim(job, worker)
-        return refused
+    except (StationBusy, StationDisabled) as refused:
+        job_unclaim(job, worker)
+        return (
+            Outcome.STATION_BUSY if isinstance(refused, StationBusy) else Outcome.STATION_DISABLED
+        )
     session = CardSession(job.station, rotated="rotate_management_key" in journal)
     if job.card is not None:
         session.attach(job.card)
@@ -487,5 +320,5 @@ def job_run(*, job_id: int, worker: str, stations: Collection[str] | None = None
     finally:
         session.close()
         if not finished:
-            _release_station(job)
+            station_release(job)
     return Outcome.DONE

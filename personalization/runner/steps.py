@@ -8,10 +8,7 @@ returns the detail its journal entry keeps: what later steps need and an operato
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import os
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -20,7 +17,6 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from cardedge.piv import (
     CardCapabilities,
@@ -37,14 +33,14 @@ from cardedge.piv import (
 from cardedge.piv.algorithms import algorithm_of, curve_for, rsa_bits_for
 from cardedge.piv.constants import PinPolicy
 from cardedge.piv.errors import SecurityStatusNotSatisfied, WrongPin
-from cards.models import Card, EscrowedKey, PinMailer
-from config.sealing import seal
+from cards.models import Card, PinMailer
+from cards.services.cards import card_new, card_serial_redraw
+from cards.services.secrets import escrowed_key_keep, pin_mailer_seal, pin_mailer_secrets
 from config.statements import update_where
 from issuance.identity import Identity
-from issuance.validators import luhn_check_digit
 from personalization.emulated_cards import emulated_card_blank
 from personalization.factory import factory_pin, factory_puk
-from personalization.models import EmulatedCard, EncoderStation
+from personalization.models import EncoderStation
 from personalization.runner.approval import approved_identity
 from personalization.runner.plan import generate_step_name
 from personalization.runner.session import CardSession, WrongCard
@@ -105,15 +101,8 @@ class Step:
     records_itself: bool = False
 
 
-# A card serial has 9 random digits a year: among tens of thousands of cards a year two will
-# draw the same (the birthday bound), so a serial another card holds is drawn again.
+# A card serial is drawn again when another card holds it (cards/services/cards.py).
 SERIAL_DRAWS = 5
-
-
-def _new_card_serial() -> str:
-    """12 digits: year, 9 random digits, a Luhn check digit (as printed on the card)."""
-    payload = f"{timezone.now():%y}{secrets.randbelow(10**9):09d}"
-    return payload + luhn_check_digit(payload)
 
 
 # --- identify ---------------------------------------------------------------------------------
@@ -128,7 +117,10 @@ def identify_card(ctx: StepContext, record: Callable[[dict], None]) -> dict:
         emulated, state = None, None
         if ctx.job.station.transport == EncoderStation.Transport.EMULATED:
             emulated, state = emulated_card_blank()
-        ctx.session.attach(_new_card(ctx.job, emulated), emulated_state=state)
+        card = card_new(
+            card_request=ctx.job.card_request, station=ctx.job.station, emulated_card=emulated
+        )
+        ctx.session.attach(card, emulated_state=state)
     capabilities = _checked_capabilities(ctx)
     card = ctx.card
     new_emulated = card.emulated_card is not None and card.emulated_card.pk is None
@@ -154,28 +146,13 @@ def identify_card(ctx: StepContext, record: Callable[[dict], None]) -> dict:
             taken = card.pk is None and Card.objects.filter(serial=card.serial).exists()
             if not taken or draw == SERIAL_DRAWS:
                 raise
-            card.serial = _new_card_serial()
+            card_serial_redraw(card)
             if new_emulated:  # its row was rolled back too: insert it again, and refer to that
                 emulated = card.emulated_card
                 emulated.pk = None
                 card.emulated_card = emulated
     ctx.job.card = card
     return detail
-
-
-def _new_card(job, emulated: EmulatedCard | None) -> Card:
-    request = job.card_request
-    version = request.profile_version
-    return Card(
-        serial=_new_card_serial(),
-        professional=request.professional,
-        card_request=request,
-        card_profile=request.card_profile,
-        profile_version=version,
-        station=job.station,
-        emulated_card=emulated,
-        expires_at=timezone.now() + dt.timedelta(days=version.validity_days),
-    )
 
 
 def _checked_capabilities(ctx: StepContext) -> CardCapabilities:
@@ -239,12 +216,8 @@ def _mailer_secrets_load(ctx: StepContext) -> tuple[Pin, Puk]:
     if mailer is None:
         pin = Pin.generate(ctx.profile["pin"]["length"])
         puk = Puk.generate(ctx.profile["puk"]["length"])
-        plaintext = json.dumps({"pin": pin.reveal().decode(), "puk": puk.reveal().decode()})
-        blob = seal(plaintext.encode(), purpose=PinMailer.SEAL_PURPOSE, owner=card.serial)
-        PinMailer.objects.create(card=card, sealed=blob)
+        pin_mailer_seal(card=card, pin=pin, puk=puk)
         return pin, puk
-    from personalization.services.documents import pin_mailer_secrets
-
     mailer.card = card  # the same row: no second query for the serial the seal is bound to
     return pin_mailer_secrets(mailer)
 
@@ -309,16 +282,8 @@ def generate_key_step(slot_name: str) -> Step:
             )
             public_pem = _public_pem(private_key.public_key())
             with transaction.atomic():
-                EscrowedKey.objects.filter(card=ctx.card, slot=slot_name).delete()
-                EscrowedKey.objects.create(
-                    card=ctx.card,
-                    slot=slot_name,
-                    sealed_private_key=seal(
-                        der,
-                        purpose=EscrowedKey.SEAL_PURPOSE,
-                        owner=f"{ctx.card.serial}/{slot_name}",
-                    ),
-                    public_key_sha256=_sha256(public_pem),
+                escrowed_key_keep(
+                    card=ctx.card, slot=slot_name, private_der=der, public_pem=public_pem
                 )
             ctx.client.import_key(slot, private_key, pin_policy=policy)
             origin = "central, escrowed"

@@ -3,17 +3,14 @@ PIN mailer (rendered once from the sealed PIN and PUK, which are then destroyed)
 
 from __future__ import annotations
 
-import json
-
 from django.db import transaction
 from django.utils import timezone
 
 from audit.events import EventType
 from audit.services import audit_record
-from cardedge.piv import Pin, Puk
-from cards.models import Card, PinMailer
+from cards.models import Card
+from cards.services.secrets import pin_mailer_take
 from config.errors import Conflict, NotAllowed
-from config.sealing import unseal
 from issuance.identity import Identity, PhotoMismatch, approved_photo_uri
 from personalization.documents.render import (
     CardDocument,
@@ -23,13 +20,6 @@ from personalization.documents.render import (
 )
 
 DOCUMENTS = ("card-face", "carrier")
-
-
-def pin_mailer_secrets(mailer: PinMailer) -> tuple[Pin, Puk]:
-    values = json.loads(
-        unseal(mailer.sealed, purpose=PinMailer.SEAL_PURPOSE, owner=mailer.card.serial)
-    )
-    return Pin(values["pin"]), Puk(values["puk"])
 
 
 def _approved_photo(holder: Identity) -> str | None:
@@ -111,29 +101,14 @@ def pin_mailer_download(*, card: Card, by) -> bytes:
     if not by.has_perm("cards.download_pinmailer"):
         raise NotAllowed("you are not allowed to download PIN mailers")
     _check_personalized(card)
-    mailer = PinMailer.objects.select_for_update().filter(card=card).first()
-    if mailer is None or mailer.sealed is None:
-        when = (
-            f" on {timezone.localtime(mailer.downloaded_at):%Y-%m-%d %H:%M} by "
-            f"{mailer.downloaded_by.get_username() if mailer.downloaded_by else 'the system'}"
-            if mailer is not None and mailer.downloaded_at
-            else ""
-        )
-        raise Conflict(
-            f"the PIN mailer of card {card.serial} was already downloaded{when}; it exists once",
-            code="pin_mailer_gone",
-        )
-    pin, puk = pin_mailer_secrets(mailer)
+    # Taken once: destroyed in this transaction, which a failed rendering rolls back.
+    pin, puk = pin_mailer_take(card=card, by=by)
     pdf = pin_mailer_pdf(
         card_document_data(card),
         pin=pin.reveal().decode(),
         puk=puk.reveal().decode(),
         template=_template(card, "pin-mailer"),
     )
-    mailer.sealed = None
-    mailer.downloaded_at = timezone.now()
-    mailer.downloaded_by = by
-    mailer.save(update_fields=["sealed", "downloaded_at", "downloaded_by"])
     audit_record(
         event=EventType.PIN_MAILER_DOWNLOADED,
         actor=by,

@@ -18,7 +18,9 @@ from cards.models import Card, CardRequest
 from cards.services.cards import card_fail
 from config.errors import Conflict, FieldError, NotAllowed, ValidationFailed
 from personalization.dispatch import personalization_send
+from personalization.job_states import job_cancelled, job_failed, job_resent, job_retried
 from personalization.models import EncoderStation, JobBatch, PersonalizationJob
+from personalization.station_states import station_free
 
 ABANDON_REASON_MAX_LENGTH = 500
 
@@ -127,13 +129,7 @@ def job_retry(*, job: PersonalizationJob, by) -> PersonalizationJob:
         raise Conflict(
             f"only failed jobs can be retried; job #{job.pk} is {job.status}", code="not_failed"
         )
-    job.attempt += 1
-    job.status = PersonalizationJob.Status.WAITING
-    job.card = None
-    job.current_step = job.error_code = job.error_message = job.lease_owner = ""
-    job.queued_at = timezone.now()
-    job.started_at = job.finished_at = job.heartbeat_at = None
-    job.save()
+    job_retried(job, now=timezone.now())
     audit_record(
         event=EventType.PERSONALIZATION_JOB_RETRIED,
         actor=by,
@@ -161,9 +157,7 @@ def job_cancel(*, job: PersonalizationJob, by) -> PersonalizationJob:
     if job.card_id is not None:
         # Cancelling would leave its card's certificates valid: it must resume or fail.
         raise Conflict(f"job #{job.pk} has begun a card; it cannot be cancelled", code="started")
-    job.status = PersonalizationJob.Status.CANCELLED
-    job.finished_at = timezone.now()
-    job.save(update_fields=["status", "finished_at"])
+    job_cancelled(job, now=timezone.now())
     audit_record(
         event=EventType.PERSONALIZATION_JOB_CANCELLED,
         actor=by,
@@ -233,15 +227,8 @@ def job_abandon(*, job: PersonalizationJob, by, reason: str) -> PersonalizationJ
     card = Card.objects.select_for_update().filter(pk=job.card_id).first() if job.card_id else None
     ended = card_fail(card=card, by=by, comment=f"personalization job #{job.pk} abandoned")
 
-    job.status = PersonalizationJob.Status.FAILED
-    job.error_code = "abandoned"
-    job.error_message = reason
-    job.lease_owner = ""
-    job.finished_at = now
-    job.save(update_fields=["status", "error_code", "error_message", "lease_owner", "finished_at"])
-    station_freed = bool(
-        EncoderStation.objects.filter(pk=job.station_id, busy_job=job).update(busy_job=None)
-    )
+    job_failed(job, code="abandoned", message=reason, now=now)
+    station_freed = station_free(job)
     audit_record(
         event=EventType.PERSONALIZATION_JOB_ABANDONED,
         actor=by,
@@ -287,7 +274,7 @@ def jobs_requeue_stale() -> list[int]:
     )
     resent = []
     for job in (running | waiting).select_related("station"):
-        PersonalizationJob.objects.filter(pk=job.pk, status=job.status).update(queued_at=now)
+        job_resent(job, now=now)
         _send(job)
         resent.append(job.pk)
     return resent

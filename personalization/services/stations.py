@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from audit.events import EventType
@@ -227,24 +226,3 @@ def station_ensure(
     return station or station_create(
         name=name, transport=transport, reader_pattern=reader_pattern, **options
     )
-
-
-def station_heartbeat(*, station_id: int, worker: str) -> None:
-    EncoderStation.objects.filter(pk=station_id).update(
-        heartbeat_at=timezone.now(), worker=worker[:200]
-    )
-
-
-def stations_worker_started(*, names: list[str], worker: str) -> None:
-    """The worker of these stations is ready: they are online from now (Celery worker_ready)."""
-    EncoderStation.objects.filter(name__in=names).update(
-        heartbeat_at=timezone.now(), worker=worker[:200]
-    )
-
-
-def stations_worker_stopped(*, names: list[str], worker: str) -> None:
-    """The worker of these stations stopped cleanly: offline at once, unless another worker
-    has answered for them since (Celery worker_shutdown)."""
-    EncoderStation.objects.filter(name__in=names).filter(
-        Q(worker=worker[:200]) | Q(worker__startswith=f"{worker}/")
-    ).update(heartbeat_at=None)

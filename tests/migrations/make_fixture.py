@@ -90,6 +90,12 @@ def fill() -> dict[str, int]:
 
     from django.contrib.auth import get_user_model
     from django.db import transaction
+    from issuance.services.card_requests import (
+        card_request_approve,
+        card_request_cancel,
+        card_request_reject,
+        card_request_submit,
+    )
 
     from cardedge.piv.constants import Ins
     from cardedge.transports import CardRemoved
@@ -98,12 +104,6 @@ def fill() -> dict[str, int]:
     from cardprofiles.services.versions import card_profile_save_definition
     from issuance.demo import demo_rpps
     from issuance.models import Professional
-    from issuance.services.card_requests import (
-        card_request_approve,
-        card_request_cancel,
-        card_request_reject,
-        card_request_submit,
-    )
     from issuance.services.registry import professional_create
     from personalization.models import Card, PersonalizationJob
     from personalization.runner.engine import Outcome, job_run

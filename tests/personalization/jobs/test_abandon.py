@@ -21,11 +21,11 @@ from audit.events import EventType
 from audit.models import AuditEvent
 from audit.selectors import audit_chain_verify
 from cards.models import Card, CardRequest
+from cards.services.secrets import pin_mailer_secrets
 from config.errors import Conflict, NotAllowed, ValidationFailed
+from personalization.job_states import job_claim
 from personalization.models import EncoderStation, JobStep, PersonalizationJob
-from personalization.runner import engine
 from personalization.runner.engine import Outcome, job_run
-from personalization.services.documents import pin_mailer_secrets
 from personalization.services.jobs import (
     job_abandon,
     job_cancel,
@@ -447,7 +447,7 @@ def test_a_worker_resuming_the_job_first_wins_over_the_abandon(
     outcome = {}
 
     def resume() -> None:
-        outcome["claimed"] = engine._claim(job.pk, "resumes")
+        outcome["claimed"] = job_claim(job.pk, "resumes")
 
     def abandon() -> None:
         try:
@@ -474,7 +474,7 @@ def test_an_abandon_first_wins_over_a_worker_resuming_the_job(
         job_abandon(job=job, by=users[Role.ENCODING_OPERATOR], reason=REASON)
 
     def resume() -> None:
-        outcome["claimed"] = engine._claim(job.pk, "resumes")
+        outcome["claimed"] = job_claim(job.pk, "resumes")
 
     _race(abandon, resume)
     assert outcome == {"claimed": False}

@@ -7,6 +7,7 @@ import pytest
 
 from audit.selectors import audit_chain_verify
 from cards.models import Card
+from cards.services import cards as cards_service
 from personalization.emulated_cards import emulated_card_create
 from personalization.models import EmulatedCard, JobStep, PersonalizationJob
 from personalization.runner import steps
@@ -28,7 +29,7 @@ def _personalized(request) -> Card:
 def _draws(monkeypatch, *serials: str) -> list[str]:
     """Make the serial generator return `serials` in turn; returns what is left of them."""
     pending = list(serials)
-    monkeypatch.setattr(steps, "_new_card_serial", lambda: pending.pop(0))
+    monkeypatch.setattr(cards_service, "card_serial_new", lambda: pending.pop(0))
     return pending
 
 

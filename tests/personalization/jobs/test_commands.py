@@ -16,10 +16,10 @@ from audit.events import EventType
 from audit.models import AuditEvent
 from cardedge.piv import Pin, PivClient
 from cardedge.transports.emulated import EmulatedTransport
+from cards.services.secrets import pin_mailer_secrets
 from personalization.emulated_cards import emulated_card_open
 from personalization.models import EmulatedCard, EncoderStation, PersonalizationJob
 from personalization.runner.engine import job_run
-from personalization.services.documents import pin_mailer_secrets
 from personalization.services.stations import station_create
 from tests.factories import make_totp_device
 from tests.personalization.jobs.cues import SimulatedCrash

@@ -30,6 +30,7 @@ from cards.services.card_requests import (
     card_request_cancel,
     card_request_submit,
 )
+from cards.services.secrets import pin_mailer_secrets
 from config.errors import Conflict, NotAllowed
 from issuance.models import Professional
 from issuance.services.imports import professionals_import
@@ -38,7 +39,7 @@ from personalization.documents.render import card_face_pdf, carrier_pdf, pin_mai
 from personalization.emulated_cards import emulated_card_open
 from personalization.models import PersonalizationJob
 from personalization.runner.engine import Outcome, job_run
-from personalization.services.documents import card_document_data, pin_mailer_secrets
+from personalization.services.documents import card_document_data
 from personalization.services.stations import station_create
 from personalization.tasks import personalize_card
 from pki.models import Certificate

@@ -11,13 +11,13 @@ from cryptography.x509.oid import NameOID
 from accounts.roles import Role
 from cardedge.piv import PivClient
 from cardedge.transports.emulated import EmulatedTransport
+from cards.services.secrets import pin_mailer_secrets
 from config.errors import ValidationFailed
 from issuance.names import NAME_MAX_BYTES
 from issuance.services.registry import professional_create
 from personalization.emulated_cards import emulated_card_open
 from personalization.models import PersonalizationJob
 from personalization.runner.engine import Outcome, job_run
-from personalization.services.documents import pin_mailer_secrets
 from pki.models import Certificate
 from pki.text import first_grapheme
 from tests.factories import OrganisationFactory, ProfessionalFactory, valid_rpps

@@ -15,10 +15,10 @@ from audit.selectors import audit_chain_verify
 from cardedge.piv import PivClient, Slot
 from cardedge.transports.pcsc import PcscTransport
 from cards.models import Card
+from cards.services.secrets import pin_mailer_secrets
 from personalization.factory import factory_management_key, factory_pin
 from personalization.models import EncoderStation, PersonalizationJob
 from personalization.runner.engine import Outcome, job_run
-from personalization.services.documents import pin_mailer_secrets
 from personalization.services.stations import station_create
 from pki.models import Certificate
 from tests.personalization.jobs.cues import SimulatedCrash

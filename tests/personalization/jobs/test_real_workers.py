@@ -25,12 +25,12 @@ from cardedge.piv.errors import SecurityStatusNotSatisfied
 from cardedge.transports.emulated import EmulatedTransport
 from cards.models import Card, CardRequest
 from cards.services.card_requests import card_request_approve, card_request_submit
+from cards.services.secrets import pin_mailer_secrets
 from issuance.models import Professional
 from issuance.services.imports import professionals_import
 from issuance.validators import luhn_check_digit
 from personalization.emulated_cards import emulated_card_create, emulated_card_open
 from personalization.models import EmulatedCard, JobStep, PersonalizationJob
-from personalization.services.documents import pin_mailer_secrets
 from personalization.services.stations import station_create
 from personalization.tasks import personalize_card
 from pki.models import Certificate

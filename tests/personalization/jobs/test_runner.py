@@ -17,10 +17,10 @@ from cardedge.piv.algorithms import algorithm_of
 from cardedge.piv.errors import SecurityStatusNotSatisfied
 from cardedge.transports.emulated import EmulatedTransport
 from cards.models import Card, CardRequest, PinMailer
+from cards.services.secrets import pin_mailer_secrets
 from personalization.emulated_cards import emulated_card_open
 from personalization.models import JobStep, PersonalizationJob
 from personalization.runner.engine import Outcome, job_run, step_names
-from personalization.services.documents import pin_mailer_secrets
 from pki.models import Certificate
 
 pytestmark = pytest.mark.django_db

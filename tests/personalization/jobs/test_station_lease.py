@@ -11,8 +11,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from personalization.models import EncoderStation, PersonalizationJob
-from personalization.runner import engine
 from personalization.runner.engine import Outcome, job_run
+from personalization.station_states import StationBusy, station_take
 from tests.personalization.jobs.cues import SimulatedCrash
 
 
@@ -78,7 +78,8 @@ def test_two_jobs_racing_for_a_station_cannot_both_get_it(approved, station, cel
     def take_first() -> None:
         try:
             with transaction.atomic():
-                taken["first"] = engine._take_station(first, "w1")
+                station_take(first, "w1")
+                taken["first"] = "taken"
                 first_holds_its_lock.set()
                 # The second one now waits for this transaction, then decides.
                 threading.Event().wait(0.5)
@@ -89,7 +90,11 @@ def test_two_jobs_racing_for_a_station_cannot_both_get_it(approved, station, cel
     def take_second() -> None:
         first_holds_its_lock.wait(10)
         try:
-            taken["second"] = engine._take_station(second, "w2")
+            try:
+                station_take(second, "w2")
+                taken["second"] = "taken"
+            except StationBusy:
+                taken["second"] = "busy"
         finally:
             connection.close()
 
@@ -100,6 +105,6 @@ def test_two_jobs_racing_for_a_station_cannot_both_get_it(approved, station, cel
     for thread in threads:
         thread.join(30)
 
-    assert taken == {"first": None, "second": Outcome.STATION_BUSY}
+    assert taken == {"first": "taken", "second": "busy"}
     station.refresh_from_db()
     assert station.busy_job_id == first.pk

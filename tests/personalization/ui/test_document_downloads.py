@@ -18,7 +18,7 @@ from audit.events import EventType
 from audit.models import AuditEvent
 from cards.models import Card, PinMailer
 from cards.services.cards import card_fail
-from personalization.services.documents import pin_mailer_secrets
+from cards.services.secrets import pin_mailer_secrets
 from tests.factories import sign_in_verified
 from tests.personalization.ui.conftest import job_of
 

@@ -11,10 +11,10 @@ from django.utils import timezone
 
 from accounts.roles import Role
 from cards.models import CardRequest
+from cards.services.secrets import pin_mailer_secrets
 from personalization.models import EncoderStation, PersonalizationJob
 from personalization.runner import steps as runner_steps
 from personalization.runner.engine import Outcome, job_run, step_names
-from personalization.services.documents import pin_mailer_secrets
 from pki.models import Certificate
 from tests.personalization.ui.conftest import job_of
 

@@ -1,0 +1,76 @@
+"""A card's secrets at rest: its PIN mailer (PIN and PUK) and its escrowed keys, sealed under
+the KEK (config/sealing.py), each bound to its purpose and owner so a blob cannot be opened as
+another card's or as another kind of secret. Never logged, never in an audit payload."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from django.utils import timezone
+
+from cardedge.piv import Pin, Puk
+from cards.models import Card, EscrowedKey, PinMailer
+from config.errors import Conflict
+from config.sealing import seal, unseal
+
+
+def pin_mailer_seal(*, card: Card, pin: Pin, puk: Puk) -> PinMailer:
+    """Keep the card's new PIN and PUK until its mailer is downloaded (the runner seals them
+    before the card learns them, so a crash cannot lose them)."""
+    plaintext = json.dumps({"pin": pin.reveal().decode(), "puk": puk.reveal().decode()})
+    blob = seal(plaintext.encode(), purpose=PinMailer.SEAL_PURPOSE, owner=card.serial)
+    return PinMailer.objects.create(card=card, sealed=blob)
+
+
+def pin_mailer_secrets(mailer: PinMailer) -> tuple[Pin, Puk]:
+    values = json.loads(
+        unseal(mailer.sealed, purpose=PinMailer.SEAL_PURPOSE, owner=mailer.card.serial)
+    )
+    return Pin(values["pin"]), Puk(values["puk"])
+
+
+def pin_mailer_take(*, card: Card, by) -> tuple[Pin, Puk]:
+    """The PIN and PUK, once: the sealed value is destroyed and the download recorded, in the
+    caller's transaction (which makes the mailer and audits it); a second take is refused."""
+    mailer = PinMailer.objects.select_for_update().filter(card=card).first()
+    if mailer is None or mailer.sealed is None:
+        when = (
+            f" on {timezone.localtime(mailer.downloaded_at):%Y-%m-%d %H:%M} by "
+            f"{mailer.downloaded_by.get_username() if mailer.downloaded_by else 'the system'}"
+            if mailer is not None and mailer.downloaded_at
+            else ""
+        )
+        raise Conflict(
+            f"the PIN mailer of card {card.serial} was already downloaded{when}; it exists once",
+            code="pin_mailer_gone",
+        )
+    mailer.card = card  # the same row: no second query for the serial the seal is bound to
+    secrets = pin_mailer_secrets(mailer)
+    mailer.sealed = None
+    mailer.downloaded_at = timezone.now()
+    mailer.downloaded_by = by
+    mailer.save(update_fields=["sealed", "downloaded_at", "downloaded_by"])
+    return secrets
+
+
+def pin_mailer_destroy(card: Card) -> bool:
+    """Destroy the sealed PIN and PUK of a card that will never be used (failed, replaced) if
+    its PIN mailer was not downloaded: nobody can download it any more (documents are made for
+    personalized cards only), and a secret nobody can use is not kept. True if one was.
+    Call it in the transaction that ends the card, which audits it."""
+    return bool(PinMailer.objects.filter(card=card, sealed__isnull=False).update(sealed=None))
+
+
+def escrowed_key_keep(*, card: Card, slot: str, private_der: bytes, public_pem: str) -> None:
+    """Escrow a centrally made private key (PKCS#8 DER) of `slot`, replacing one kept for the
+    slot by an earlier, interrupted run of the same job."""
+    EscrowedKey.objects.filter(card=card, slot=slot).delete()
+    EscrowedKey.objects.create(
+        card=card,
+        slot=slot,
+        sealed_private_key=seal(
+            private_der, purpose=EscrowedKey.SEAL_PURPOSE, owner=f"{card.serial}/{slot}"
+        ),
+        public_key_sha256=hashlib.sha256(public_pem.encode()).hexdigest(),
+    )
