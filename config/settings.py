@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "pki",
     "cards",
     "personalization",
+    "demo",  # bootstrap_demo: sets up every app listed before it; none of them imports it
     "accounts",  # last: syncs role permissions after every other app's post_migrate
 ]
 

@@ -102,7 +102,7 @@ def fill() -> dict[str, int]:
     from cardprofiles.models import CardProfile
     from cardprofiles.schema import parse_yaml
     from cardprofiles.services.versions import card_profile_save_definition
-    from issuance.demo import demo_rpps
+    from demo.data import demo_rpps
     from issuance.models import Professional
     from issuance.services.registry import professional_create
     from personalization.models import Card, PersonalizationJob

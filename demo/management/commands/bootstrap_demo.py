@@ -4,7 +4,7 @@ from django.db import transaction
 from accounts.roles import Role
 from accounts.services import user_ensure_with_role
 from cardprofiles.services.versions import card_profile_sync_builtin
-from issuance.demo import DEMO_ORGANISATION, DEMO_PROFESSIONALS
+from demo.data import DEMO_ORGANISATION, DEMO_PROFESSIONALS
 from issuance.models import Organisation, Professional
 from issuance.services.registry import organisation_create, professional_create
 from personalization.models import EncoderStation
