@@ -91,6 +91,7 @@ def fill() -> dict[str, int]:
     # The old layout's modules (d6a5c3f): this script runs on that checkout, not on today's.
     from django.contrib.auth import get_user_model
     from django.db import transaction
+    from issuance.demo import demo_rpps  # the old layout's home (demo/data.py since)
     from issuance.services.card_requests import (
         card_request_approve,
         card_request_cancel,
@@ -103,7 +104,6 @@ def fill() -> dict[str, int]:
     from cardprofiles.models import CardProfile
     from cardprofiles.schema import parse_yaml
     from cardprofiles.services.versions import card_profile_save_definition
-    from issuance.demo import demo_rpps  # the old layout's home (demo/data.py since)
     from issuance.models import Professional
     from issuance.services.registry import professional_create
     from personalization.models import Card, PersonalizationJob
