@@ -1,5 +1,5 @@
 """A stand-in for pcscd's vpcd driver: a TCP server speaking vpcd's protocol, for the bridge's
-tests here and for `manage.py emulate_card`'s and `run_station`'s in tests/personalization."""
+tests here and for `manage.py emulate_card`'s in tests/personalization."""
 
 from __future__ import annotations
 
