@@ -3,7 +3,7 @@ bare cryptography of the same preparation measured in the same run.
 
     /work/main/.venv/bin/python benchmarks/card_preparation.py [--rounds 15] [--skip-pcsc]
 
-A preparation is what tests/personalization/preparation.py does and a personalization job will:
+A preparation is what tests/cardedge/preparation.py does and a personalization job will:
 management-key authentication, PIN and PUK change, 4 key generations, 4 certificates from a
 software CA, CHUID, CCC, discovery, key history, printed information, and the read-back of
 certificates, CHUID, CCC and discovery. Two key plans: "RSA" (RSA-2048 in 9A, P-256 in 9C and
@@ -47,9 +47,9 @@ from cardedge.piv.constants import KeyAlgorithm, Slot  # noqa: E402
 from cardedge.piv.secrets import DEFAULT_MANAGEMENT_KEY_HEX  # noqa: E402
 from cardedge.transports.base import CardTransport  # noqa: E402
 from cardedge.transports.emulated import EmulatedTransport  # noqa: E402
-from tests.personalization.cards import factory_reset  # noqa: E402
-from tests.personalization.certificates import ThrowawayCa  # noqa: E402
-from tests.personalization.preparation import ECC_SLOT_PLAN, SLOT_PLAN, prepare_card  # noqa: E402
+from tests.cardedge.cards import factory_reset  # noqa: E402
+from tests.cardedge.certificates import ThrowawayCa  # noqa: E402
+from tests.cardedge.preparation import ECC_SLOT_PLAN, SLOT_PLAN, prepare_card  # noqa: E402
 
 PIN, PUK = Pin("246810"), Puk("13572468")
 TDES = ManagementKeyAlgorithm.TDES
@@ -114,7 +114,7 @@ def pcsc_measurements(
 ) -> tuple[dict[tuple[str, str], tuple[list[float], int]], dict[str, float]]:
     """Both PC/SC variants on one private pcscd (libpcsclite binds a process to one pcscd)."""
     from cardedge.transports.pcsc import PcscTransport
-    from tests.personalization.pcsc_harness import EmulatorProcess, PcscCardHarness
+    from tests.cardedge.pcsc_harness import EmulatorProcess, PcscCardHarness
 
     results: dict[tuple[str, str], tuple[list[float], int]] = {}
     round_trips: dict[str, float] = {}

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
 from accounts.roles import Role
 from cardprofiles.services.versions import card_profile_sync_builtin
+from tests.cardedge.pcsc_harness import HarnessError, PcscCardHarness
 from tests.factories import ProfessionalFactory, make_user
 from tests.services import CHECKS
 
@@ -107,3 +111,21 @@ def console_typing(monkeypatch):
 
     monkeypatch.setattr("accounts.console.getpass.getpass", type_answer)
     return typed
+
+
+@pytest.fixture(scope="session")
+def pcsc_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PcscCardHarness]:
+    """A private pcscd with an emulated card (`manage.py emulate_card`) in its first reader,
+    for one session: the card-edge tests (tests/cardedge) and the PC/SC stations' tests use it."""
+    workdir: Path = tmp_path_factory.mktemp("pcsc")
+    try:
+        harness = PcscCardHarness.start(workdir)
+    except HarnessError as exc:
+        pytest.fail(f"PC/SC harness: {exc}", pytrace=False)
+    try:
+        harness.bind_this_process()
+    except HarnessError as exc:
+        harness.stop()
+        pytest.fail(f"PC/SC harness: {exc}", pytrace=False)
+    yield harness
+    harness.stop()

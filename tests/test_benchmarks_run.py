@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.personalization.pcsc_harness import REPO_ROOT
+from tests.cardedge.pcsc_harness import REPO_ROOT
 
 pytestmark = pytest.mark.slow
 

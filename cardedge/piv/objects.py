@@ -3,6 +3,12 @@
 Each class encodes the *contents* of its object — the simple TLVs that go inside the `53`
 wrapper (inside `7E` for the discovery object) — and decodes them back. `PivClient` adds the
 wrapper when it writes and strips it when it reads.
+
+One module over 400 lines on purpose: it is the one table of the objects CardForge writes
+(FASC-N and CHUID, CCC, discovery, key history, printed information, certificate container),
+one short class per object naming the SP 800-73-4 table it follows, all sharing the error
+detection code and the reading of simple TLVs. Read whole, it checks against the standard the
+way the standard's tables read; split, each piece would be a few dozen lines.
 """
 
 from __future__ import annotations

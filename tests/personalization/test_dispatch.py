@@ -8,7 +8,7 @@ import subprocess
 import sys
 import textwrap
 
-from tests.personalization.pcsc_harness import REPO_ROOT
+from tests.cardedge.pcsc_harness import REPO_ROOT
 
 SCRIPT = textwrap.dedent(
     """

@@ -17,9 +17,9 @@ from personalization.runner.engine import job_run
 from personalization.services.stations import station_create
 from pki.models import Certificate
 from pki.services.cas import pki_bootstrap
+from tests.cardedge.pcsc_harness import EmulatorProcess, HarnessError
 from tests.factories import OrganisationFactory, ProfessionalFactory
 from tests.personalization.jobs.faults import Fault, SimulatedCrash, install
-from tests.personalization.pcsc_harness import EmulatorProcess, HarnessError
 
 
 @pytest.fixture

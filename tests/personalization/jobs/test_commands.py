@@ -21,9 +21,9 @@ from personalization.emulated_cards import emulated_card_open
 from personalization.models import EmulatedCard, EncoderStation, PersonalizationJob
 from personalization.runner.engine import job_run
 from personalization.services.stations import station_create
+from tests.cardedge.vpcd.fake_vpcd import FakeVpcd
 from tests.factories import make_totp_device
 from tests.personalization.jobs.cues import SimulatedCrash
-from tests.personalization.vpcd.test_bridge import FakeVpcd
 
 pytestmark = pytest.mark.django_db
 

@@ -22,7 +22,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.db import connection
 
-from tests.personalization.pcsc_harness import REPO_ROOT
+from tests.cardedge.pcsc_harness import REPO_ROOT
 
 # No mingle or gossip with whatever other workers share the broker; it also starts faster.
 QUIET = ("--without-mingle", "--without-gossip", "--loglevel", "INFO")

@@ -79,5 +79,5 @@ def approved_unqueued(waiting, users):
 
 @pytest.fixture
 def web(db) -> Client:
-    """Django's test client (tests/personalization/conftest.py's `client` is a PIV client)."""
+    """Django's test client (named apart from tests/cardedge's `client`, a PIV client)."""
     return Client()

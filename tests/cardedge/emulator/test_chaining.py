@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from cardedge.apdu.tlv import encode_tlv
 from cardedge.emulator import PivCardEmulator
-from tests.personalization.emulator.apdus import DEFAULT_3DES_KEY, send, sw
-from tests.personalization.emulator.test_general_authenticate import authenticate_3des
+from tests.cardedge.emulator.apdus import DEFAULT_3DES_KEY, send, sw
+from tests.cardedge.emulator.test_general_authenticate import authenticate_3des
 
 OBJECT_TAG = bytes.fromhex("5FC10A")
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import textwrap
 
-from tests.personalization.pcsc_harness import REPO_ROOT
+from tests.cardedge.pcsc_harness import REPO_ROOT
 
 PURE_PACKAGES = ["cardedge"]
 # Django, its libraries, the project's wiring and every app: the card edge sits underneath them all.

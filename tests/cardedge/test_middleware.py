@@ -18,10 +18,10 @@ from cryptography.x509.oid import NameOID
 
 from cardedge.piv import Pin, PivClient, Puk, Slot
 from cardedge.transports.pcsc import PcscTransport
-from tests.personalization.cards import factory_reset
-from tests.personalization.certificates import ThrowawayCa
-from tests.personalization.pcsc_harness import PcscCardHarness
-from tests.personalization.preparation import PreparedCard, prepare_card
+from tests.cardedge.cards import factory_reset
+from tests.cardedge.certificates import ThrowawayCa
+from tests.cardedge.pcsc_harness import PcscCardHarness
+from tests.cardedge.preparation import PreparedCard, prepare_card
 
 pytestmark = pytest.mark.pcsc
 

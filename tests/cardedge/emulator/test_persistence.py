@@ -20,8 +20,8 @@ from cardedge.emulator import (
     PivCardEmulator,
 )
 from cardedge.piv.constants import KeyAlgorithm
-from tests.personalization.emulator.apdus import DEFAULT_3DES_KEY, VERIFY_123456, send, sw
-from tests.personalization.emulator.test_general_authenticate import authenticate_3des
+from tests.cardedge.emulator.apdus import DEFAULT_3DES_KEY, VERIFY_123456, send, sw
+from tests.cardedge.emulator.test_general_authenticate import authenticate_3des
 
 WRONG_PIN = "00 20 00 80 08 39 39 39 39 39 39 FF FF"
 PUT_CHUID = "00 DB 3F FF 0B 5C 03 5F C1 02 53 04 34 02 AB CD"

@@ -23,7 +23,7 @@ from cardedge.transports import (
 )
 from cardedge.transports.pcsc import PcscTransport, list_readers
 from cardedge.vpcd.protocol import Control, MessageReader, frame
-from tests.personalization.pcsc_harness import REPO_ROOT, PcscCardHarness
+from tests.cardedge.pcsc_harness import REPO_ROOT, PcscCardHarness
 
 pytestmark = pytest.mark.pcsc
 

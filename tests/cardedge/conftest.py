@@ -1,7 +1,8 @@
-"""Fixtures for the card layer.
+"""Fixtures for the card edge.
 
 `transport` / `client` are parametrized: every test that uses them runs against the in-process
-emulator and, marked `pcsc`, through pyscard → private pcscd → vpcd → `manage.py emulate_card`.
+emulator and, marked `pcsc`, through pyscard → private pcscd → vpcd → `manage.py emulate_card`
+(the session's `pcsc_harness`, in tests/conftest.py: the personalization tests use it too).
 Each test starts from a factory-fresh card (the PC/SC card is reset with the card's own Yubico
 RESET, see cards.py).
 """
@@ -9,7 +10,6 @@ RESET, see cards.py).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -17,26 +17,9 @@ from cardedge.emulator import FactorySettings, PivCardEmulator
 from cardedge.piv import PivClient
 from cardedge.transports.base import CardTransport
 from cardedge.transports.emulated import EmulatedTransport
-from tests.personalization.cards import factory_reset
-from tests.personalization.certificates import ThrowawayCa
-from tests.personalization.pcsc_harness import HarnessError, PcscCardHarness
-
-
-@pytest.fixture(scope="session")
-def pcsc_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PcscCardHarness]:
-    """A private pcscd with an emulated card (`manage.py emulate_card`) in its first reader."""
-    workdir: Path = tmp_path_factory.mktemp("pcsc")
-    try:
-        harness = PcscCardHarness.start(workdir)
-    except HarnessError as exc:
-        pytest.fail(f"PC/SC harness: {exc}", pytrace=False)
-    try:
-        harness.bind_this_process()
-    except HarnessError as exc:
-        harness.stop()
-        pytest.fail(f"PC/SC harness: {exc}", pytrace=False)
-    yield harness
-    harness.stop()
+from tests.cardedge.cards import factory_reset
+from tests.cardedge.certificates import ThrowawayCa
+from tests.cardedge.pcsc_harness import PcscCardHarness
 
 
 def _pcsc_transport(harness: PcscCardHarness) -> CardTransport:

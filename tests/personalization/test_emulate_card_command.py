@@ -17,8 +17,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from cardedge.emulator import DEFAULT_ATR
-from tests.personalization.pcsc_harness import EmulatorProcess, PrivatePcscd
-from tests.personalization.vpcd.test_bridge import FakeVpcd
+from tests.cardedge.pcsc_harness import EmulatorProcess, PrivatePcscd
+from tests.cardedge.vpcd.fake_vpcd import FakeVpcd
 
 
 def test_a_bad_vpcd_address_is_refused() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cardedge.emulator import FactorySettings, PivCardEmulator
-from tests.personalization.emulator.apdus import VERIFY_123456, sw
+from tests.cardedge.emulator.apdus import VERIFY_123456, sw
 
 WRONG_PIN = "00 20 00 80 08 39 39 39 39 39 39 FF FF"
 PUK_12345678 = "31 32 33 34 35 36 37 38"

@@ -8,8 +8,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from cardedge.emulator import PivCardEmulator
 from cardedge.piv.constants import KeyAlgorithm
-from tests.personalization.emulator.apdus import DEFAULT_3DES_KEY, send, sw
-from tests.personalization.emulator.test_general_authenticate import authenticate_3des
+from tests.cardedge.emulator.apdus import DEFAULT_3DES_KEY, send, sw
+from tests.cardedge.emulator.test_general_authenticate import authenticate_3des
 
 _RSA_KEY = rsa.generate_private_key(65537, 2048)
 

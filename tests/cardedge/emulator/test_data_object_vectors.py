@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from cardedge.emulator import PivCardEmulator
-from tests.personalization.emulator.apdus import DEFAULT_3DES_KEY, VERIFY_123456, send, sw
-from tests.personalization.emulator.test_general_authenticate import authenticate_3des
+from tests.cardedge.emulator.apdus import DEFAULT_3DES_KEY, VERIFY_123456, send, sw
+from tests.cardedge.emulator.test_general_authenticate import authenticate_3des
 
 CHUID_CONTENTS = (
     "30 19 D4 E7 39 DA 73 9C ED 39 CE 73 9D 83 68 58 21 08 42 10 84 21 C8 42 10 C3 EB 34 10 "

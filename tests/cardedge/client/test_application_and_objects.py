@@ -23,7 +23,7 @@ from cardedge.piv import (
 )
 from cardedge.piv.constants import KeyAlgorithm
 from cardedge.piv.secrets import default_management_key
-from tests.personalization.certificates import ThrowawayCa
+from tests.cardedge.certificates import ThrowawayCa
 
 
 def test_select_returns_the_application_property_template(client: PivClient) -> None:

@@ -18,7 +18,7 @@ from cardedge.piv import (
     KeyHistory,
     PrintedInformation,
 )
-from tests.personalization.certificates import ThrowawayCa
+from tests.cardedge.certificates import ThrowawayCa
 
 # yubico-piv-tool's set-chuid template FASC-N (piv-brief §5): agency 9999, system 9999,
 # credential 999999, series 0, issue 1, person 0000000000, category 3, org 0000, association 1

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from cardedge.emulator import FactorySettings, PivCardEmulator
 from cardedge.piv import ManagementKey, ManagementKeyAlgorithm
-from tests.personalization.emulator.apdus import DEFAULT_3DES_KEY, VERIFY_123456, send, sw
+from tests.cardedge.emulator.apdus import DEFAULT_3DES_KEY, VERIFY_123456, send, sw
 
 KNOWN_ANSWERS = {
     ManagementKeyAlgorithm.TDES: (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cardedge.emulator import PivCardEmulator
-from tests.personalization.emulator.apdus import SELECT_PIV, VERIFY_123456, send, sw
+from tests.cardedge.emulator.apdus import SELECT_PIV, VERIFY_123456, send, sw
 
 APT = (
     "61 3A 4F 06 00 00 10 00 01 00 79 07 4F 05 A0 00 00 03 08 50 0D"

@@ -28,7 +28,7 @@ from cardedge.piv import (
 )
 from cardedge.piv.algorithms import PublicKey
 from cardedge.piv.secrets import DEFAULT_PIN, DEFAULT_PUK, default_management_key
-from tests.personalization.certificates import ThrowawayCa
+from tests.cardedge.certificates import ThrowawayCa
 
 SLOT_PLAN: dict[Slot, KeyAlgorithm] = {
     Slot.PIV_AUTHENTICATION: KeyAlgorithm.RSA2048,
