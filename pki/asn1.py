@@ -28,7 +28,11 @@ ID_PKIX_OCSP_NOCHECK = "1.3.6.1.5.5.7.48.1.5"
 ID_PIV_CARD_AUTH = "2.16.840.1.101.3.6.8"
 
 
-class SemanticsInformation(core.Sequence):
+# asn1crypto ships no type hints (no py.typed, no stubs), so mypy sees its classes as Any and
+# strict mode refuses a subclass of Any: each class below ignores that one error, [misc].
+
+
+class SemanticsInformation(core.Sequence):  # type: ignore[misc]  # asn1crypto is untyped
     # RFC 3739 §3.2.6.1
     _fields = [
         ("semantics_identifier", core.ObjectIdentifier, {"optional": True}),
@@ -36,27 +40,27 @@ class SemanticsInformation(core.Sequence):
     ]
 
 
-class QcType(core.SequenceOf):
+class QcType(core.SequenceOf):  # type: ignore[misc]  # asn1crypto is untyped
     _child_spec = core.ObjectIdentifier
 
 
-class PdsLocation(core.Sequence):
+class PdsLocation(core.Sequence):  # type: ignore[misc]  # asn1crypto is untyped
     # ETSI EN 319 412-5 §4.3.4: url IA5String, language PrintableString (SIZE(2)) (ISO 639-1).
     _fields = [("url", core.IA5String), ("language", core.PrintableString)]
 
 
-class PdsLocations(core.SequenceOf):
+class PdsLocations(core.SequenceOf):  # type: ignore[misc]  # asn1crypto is untyped
     _child_spec = PdsLocation
 
 
-class QcStatement(core.Sequence):
+class QcStatement(core.Sequence):  # type: ignore[misc]  # asn1crypto is untyped
     _fields = [
         ("statement_id", core.ObjectIdentifier),
         ("statement_info", core.Any, {"optional": True}),
     ]
 
 
-class QcStatements(core.SequenceOf):
+class QcStatements(core.SequenceOf):  # type: ignore[misc]  # asn1crypto is untyped
     _child_spec = QcStatement
 
 
@@ -93,7 +97,8 @@ def qc_statements_der(
             },
         ]
     )
-    return statements.dump(force=True)
+    der: bytes = statements.dump(force=True)  # asn1crypto's Asn1Value.dump() returns bytes
+    return der
 
 
 def parse_qc_statements(der: bytes) -> dict[str, bytes | None]:

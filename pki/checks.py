@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 
+from django.apps import AppConfig
 from django.conf import settings
-from django.core.checks import Error, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+
+from pki.conf import key_backend_settings
 
 DOCUMENTATION_ARC = "1.3.6.1.4.1.32473."
 
 
 @register(Tags.security)
-def check_key_backends(app_configs, **kwargs):
-    problems = []
-    for alias, config in settings.PKI_KEY_BACKENDS.items():
+def check_key_backends(
+    app_configs: Sequence[AppConfig] | None, **kwargs: object
+) -> list[CheckMessage]:
+    problems: list[CheckMessage] = []
+    for alias, config in key_backend_settings().items():
         backend = config.get("BACKEND", "")
+        if not isinstance(backend, str):
+            backend = ""
         if backend.endswith(".SoftwareKeyBackend") and settings.CARDFORGE_KEK is None:
             problems.append(
                 Error(
@@ -27,7 +35,11 @@ def check_key_backends(app_configs, **kwargs):
             )
         if backend.endswith(".Pkcs11KeyBackend"):
             options = config.get("OPTIONS", {})
-            missing = [name for name in ("token_label", "user_pin") if not options.get(name)]
+            missing = [
+                name
+                for name in ("token_label", "user_pin")
+                if not (isinstance(options, Mapping) and options.get(name))
+            ]
             if missing:
                 problems.append(
                     Error(
@@ -41,9 +53,11 @@ def check_key_backends(app_configs, **kwargs):
 
 
 @register(Tags.security, deploy=True)
-def check_production_identity(app_configs, **kwargs):
-    problems = []
-    if settings.PKI_POLICY_OID.startswith(DOCUMENTATION_ARC):
+def check_production_identity(
+    app_configs: Sequence[AppConfig] | None, **kwargs: object
+) -> list[CheckMessage]:
+    problems: list[CheckMessage] = []
+    if (settings.PKI_POLICY_OID or "").startswith(DOCUMENTATION_ARC):
         problems.append(
             Warning(
                 "CARDFORGE_PKI_POLICY_OID is the documentation example (RFC 5612 arc)",

@@ -9,6 +9,8 @@ without a revocation time and reason.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
@@ -20,10 +22,13 @@ from config.four_eyes import FourEyes, four_eyes_constraints
 from pki.key_backends.base import KeyAlgorithm
 from pki.reasons import RevocationReason
 
+if TYPE_CHECKING:
+    from issuance.models import Professional
+
 _ALGORITHM_CHOICES = [(algorithm.value, algorithm.value) for algorithm in KeyAlgorithm]
 
 
-class CertificateAuthorityQuerySet(models.QuerySet):
+class CertificateAuthorityQuerySet(models.QuerySet["CertificateAuthority"]):
     def roots(self) -> CertificateAuthorityQuerySet:
         return self.filter(parent__isnull=True)
 
@@ -101,7 +106,7 @@ class CertificateAuthority(models.Model):
         return self.parent_id is None
 
 
-class CertificateQuerySet(models.QuerySet):
+class CertificateQuerySet(models.QuerySet["Certificate"]):
     def valid(self) -> CertificateQuerySet:
         """Not revoked, not on hold, not expired."""
         return self.filter(status=Certificate.Status.VALID, not_after__gt=timezone.now())
@@ -123,10 +128,10 @@ class CertificateQuerySet(models.QuerySet):
     def expired(self) -> CertificateQuerySet:
         return self.filter(not_after__lte=timezone.now())
 
-    def for_professional(self, professional) -> CertificateQuerySet:
+    def for_professional(self, professional: Professional) -> CertificateQuerySet:
         return self.filter(professional=professional)
 
-    def for_card(self, card) -> CertificateQuerySet:
+    def for_card(self, card: models.Model) -> CertificateQuerySet:
         return self.filter(
             card_content_type=ContentType.objects.get_for_model(card), card_object_id=str(card.pk)
         )
@@ -261,7 +266,7 @@ REVOCATION_FOUR_EYES = FourEyes(
 )
 
 
-class RevocationRequestQuerySet(models.QuerySet):
+class RevocationRequestQuerySet(models.QuerySet["RevocationRequest"]):
     def pending(self) -> RevocationRequestQuerySet:
         return self.filter(status=RevocationRequest.Status.PENDING)
 
@@ -348,7 +353,7 @@ class CertificateRevocationList(models.Model):
         return f"CRL #{self.number} of {self.ca.slug}"
 
 
-class OcspResponderQuerySet(models.QuerySet):
+class OcspResponderQuerySet(models.QuerySet["OcspResponder"]):
     def current(self) -> OcspResponderQuerySet:
         return self.filter(is_current=True)
 

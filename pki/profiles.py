@@ -24,6 +24,7 @@ import functools
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -33,8 +34,12 @@ from django.conf import settings
 from django.urls import reverse
 
 from pki import asn1
-from pki.key_backends.base import KeyAlgorithm
+from pki.conf import required_setting
+from pki.key_backends.base import KeyAlgorithm, SupportedPublicKey
 from pki.text import first_grapheme, fit_utf8, utf8_length
+
+if TYPE_CHECKING:
+    from issuance.identity import Identity
 
 # ETSI EN 319 412-1 §5.1.3 item 6: a national identifier scheme ("two characters ... followed by
 # ':'"), the country of the register and the identifier: RP = the French RPPS register.
@@ -66,18 +71,18 @@ class IssuerContext:
 
     slug: str
     name: x509.Name
-    public_key: PublicKeyTypes
+    public_key: SupportedPublicKey
     not_after: dt.datetime
     parent_slug: str | None = None  # for CA certificates: the CA that signs them
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CertificateProfile:
     name: str
     description: str
     ca_purpose: str | None  # the CertificateAuthority.Purpose of the issuing CA, if any
     slot: str = ""
-    key_usage: Callable[[PublicKeyTypes], x509.KeyUsage] = field(repr=False, default=None)
+    key_usage: Callable[[SupportedPublicKey], x509.KeyUsage] = field(repr=False)
     extended_key_usage: tuple[ObjectIdentifier, ...] = ()
     is_ca: bool = False
     path_length: int | None = None
@@ -114,7 +119,7 @@ def _key_usage(**bits: bool) -> x509.KeyUsage:
     return x509.KeyUsage(**flags)
 
 
-def _encryption_key_usage(public_key: PublicKeyTypes) -> x509.KeyUsage:
+def _encryption_key_usage(public_key: SupportedPublicKey) -> x509.KeyUsage:
     # RFC 5480 §3 / RFC 8813: an EC key agrees keys, it does not encipher them.
     if isinstance(public_key, ec.EllipticCurvePublicKey):
         return _key_usage(key_agreement=True)
@@ -220,17 +225,17 @@ def _fit(text: str, limit: int) -> str:
 def ca_name(common_name: str) -> x509.Name:
     """A CA's (or OCSP responder's) name as ETSI EN 319 412-2 §4.2.3.1 wants of an issuer:
     countryName, organizationName, organizationIdentifier where there is one, commonName."""
+    organization = required_setting("PKI_ORGANIZATION", settings.PKI_ORGANIZATION)
     attributes = [
-        x509.NameAttribute(NameOID.COUNTRY_NAME, settings.PKI_COUNTRY),
         x509.NameAttribute(
-            NameOID.ORGANIZATION_NAME, _fit(settings.PKI_ORGANIZATION, UB_ORGANIZATION_NAME)
+            NameOID.COUNTRY_NAME, required_setting("PKI_COUNTRY", settings.PKI_COUNTRY)
         ),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, _fit(organization, UB_ORGANIZATION_NAME)),
     ]
-    if settings.PKI_ORGANIZATION_IDENTIFIER:
+    organization_identifier = settings.PKI_ORGANIZATION_IDENTIFIER
+    if organization_identifier:
         attributes.append(
-            x509.NameAttribute(
-                NameOID.ORGANIZATION_IDENTIFIER, settings.PKI_ORGANIZATION_IDENTIFIER
-            )
+            x509.NameAttribute(NameOID.ORGANIZATION_IDENTIFIER, organization_identifier)
         )
     attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, _fit(common_name, UB_COMMON_NAME)))
     return x509.Name(attributes)
@@ -251,7 +256,7 @@ def professional_common_name(first_name: str, last_name: str) -> str:
     return _fit(last, UB_COMMON_NAME)
 
 
-def professional_name(professional) -> x509.Name:
+def professional_name(professional: Identity) -> x509.Name:
     """The subject of a professional's certificate (ETSI EN 319 412-2 §4.2.4): countryName,
     organizationName where known, surname, givenName, serialNumber (EN 319 412-1 §5.1.3:
     the RPPS number in the national-scheme form) and commonName. Every text attribute is fitted
@@ -304,15 +309,16 @@ def build_certificate(
     profile: CertificateProfile,
     *,
     subject: x509.Name,
-    public_key: PublicKeyTypes,
+    public_key: SupportedPublicKey,
     serial: int,
     issuer: IssuerContext | None,
     now: dt.datetime,
-    professional=None,
+    professional: Identity | None = None,
     validity_days: int | None = None,
 ) -> x509.CertificateBuilder:
     """An unsigned certificate of `profile`. `issuer` None means self-signed (the root);
-    `validity_days` overrides the profile's (CA certificates take theirs from PKI_HIERARCHY)."""
+    `validity_days` overrides the profile's (CA certificates take theirs from PKI_HIERARCHY);
+    `professional` is the holder a qualified certificate's admission names."""
     not_before = now.replace(microsecond=0) - BACKDATE
     not_after = not_before + dt.timedelta(days=validity_days or profile.validity_days())
     if issuer is not None:
@@ -363,6 +369,9 @@ def build_certificate(
             ),
             critical=False,  # EN 319 412-5 QCS-4.1-02
         )
+        if professional is None:
+            msg = f"a {profile.name} certificate names its holder's profession: give professional"
+            raise ValueError(msg)
         builder = builder.add_extension(_admission(professional), critical=False)
     return builder
 
@@ -405,7 +414,7 @@ def _add_revocation_pointers(
     )
 
 
-def _admission(professional) -> x509.Admissions:
+def _admission(professional: Identity) -> x509.Admissions:
     """Common PKI / ISIS-MTT admission (1.3.36.8.3.3), as the German eHBA carries it: the
     profession and the registration number under the register that assigned it."""
     return x509.Admissions(
@@ -434,7 +443,8 @@ def _policies(profile: CertificateProfile) -> x509.CertificatePolicies:
     policies = []
     if profile.qualified:
         policies.append(x509.PolicyInformation(ObjectIdentifier(asn1.QCP_N_QSCD), None))
-    policies.append(x509.PolicyInformation(ObjectIdentifier(settings.PKI_POLICY_OID), None))
+    policy_oid = required_setting("PKI_POLICY_OID", settings.PKI_POLICY_OID)
+    policies.append(x509.PolicyInformation(ObjectIdentifier(policy_oid), None))
     return x509.CertificatePolicies(policies)
 
 

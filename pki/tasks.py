@@ -16,8 +16,11 @@ from pki.services.crl import crls_generate as crls_generate_service
 
 logger = logging.getLogger(__name__)
 
+# Celery ships no type hints (no py.typed; celery-types is not a dependency), so `shared_task` is
+# Any to mypy and each task below ignores strict mode's [untyped-decorator] for that stub gap.
 
-@shared_task(
+
+@shared_task(  # type: ignore[untyped-decorator]  # celery is untyped
     acks_late=True,
     autoretry_for=(OperationalError,),
     retry_backoff=True,
@@ -32,13 +35,17 @@ def crl_regenerate(ca_id: int, requested_at: str) -> int | None:
     return crl_generate(ca=ca, requested_at=dt.datetime.fromisoformat(requested_at)).number
 
 
-@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+@shared_task(  # type: ignore[untyped-decorator]  # celery is untyped
+    acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3
+)
 def crls_generate() -> int:
     """Beat schedule (settings.CELERY_BEAT_SCHEDULE): a fresh CRL for every unexpired CA."""
     return len(crls_generate_service())
 
 
-@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+@shared_task(  # type: ignore[untyped-decorator]  # celery is untyped
+    acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3
+)
 def ocsp_responders_renew() -> int:
     """Beat schedule: replace OCSP responder certificates close to expiry."""
     return len(ocsp_responders_renew_due())

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from config.errors import FieldError, ValidationFailed
-from pki.key_backends.base import KeyAlgorithm
+from pki.key_backends.base import KeyAlgorithm, SupportedPublicKey, supported_public_key
 
 MAX_PUBLIC_KEY_BYTES = 16 * 1024
 
@@ -44,7 +44,9 @@ def parse_serial(text: str, *, field: str = "serial") -> str:
     return serial_hex(number)
 
 
-def load_public_key(data: bytes | str | PublicKeyTypes, *, field: str = "public_key"):
+def load_public_key(
+    data: bytes | str | PublicKeyTypes, *, field: str = "public_key"
+) -> SupportedPublicKey:
     """A supported public key from a `cryptography` object, PEM (SubjectPublicKeyInfo, or a
     certificate signing request whose key is taken) or DER SubjectPublicKeyInfo. Anything else is
     a ValidationFailed naming `field`."""
@@ -57,13 +59,14 @@ def load_public_key(data: bytes | str | PublicKeyTypes, *, field: str = "public_
     else:
         key = data
     try:
-        KeyAlgorithm.of(key)
+        supported = supported_public_key(key)
+        KeyAlgorithm.of(supported)
     except ValueError as exc:
         raise ValidationFailed([FieldError(field, str(exc))]) from None
-    return key
+    return supported
 
 
-def _parse_public_key_bytes(data: bytes, field: str):
+def _parse_public_key_bytes(data: bytes, field: str) -> PublicKeyTypes:
     stripped = data.strip()
     if stripped.startswith(b"-----BEGIN"):
         if b"-----BEGIN CERTIFICATE REQUEST-----" in stripped:

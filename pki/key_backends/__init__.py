@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -19,6 +20,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
+from pki.conf import default_key_backend_alias, key_backend_settings
 from pki.key_backends.base import (
     CARD_MANAGEMENT_MASTER_LABEL,
     KeyAlgorithm,
@@ -46,28 +48,46 @@ def key_backend_aliases() -> list[str]:
 
 
 def key_backend(alias: str | None = None) -> KeyBackend:
-    alias = alias or settings.PKI_DEFAULT_KEY_BACKEND
+    alias = alias or default_key_backend_alias()
     with _lock:
         instance = _instances.get(alias)
         if instance is not None:
             return instance
-        config = settings.PKI_KEY_BACKENDS.get(alias)
+        configured = key_backend_settings()
+        config = configured.get(alias)
         if config is None:
-            known = ", ".join(settings.PKI_KEY_BACKENDS) or "none"
+            known = ", ".join(configured) or "none"
             msg = f"no key backend {alias!r} in PKI_KEY_BACKENDS (configured: {known})"
             raise ImproperlyConfigured(msg)
-        try:
-            backend_class = import_string(config["BACKEND"])
-        except (KeyError, ImportError) as exc:
-            msg = f"PKI_KEY_BACKENDS[{alias!r}]['BACKEND'] cannot be imported: {exc}"
-            raise ImproperlyConfigured(msg) from None
-        instance = backend_class(alias, config.get("OPTIONS", {}))
+        backend_class = _backend_class(alias, config.get("BACKEND"))
+        options = config.get("OPTIONS", {})
+        if not isinstance(options, Mapping):
+            msg = f"PKI_KEY_BACKENDS[{alias!r}]['OPTIONS'] must be a dict"
+            raise ImproperlyConfigured(msg)
+        instance = backend_class(alias, options)
         _instances[alias] = instance
         return instance
 
 
+def _backend_class(alias: str, path: object) -> type[KeyBackend]:
+    """The class PKI_KEY_BACKENDS[alias]['BACKEND'] names."""
+    setting = f"PKI_KEY_BACKENDS[{alias!r}]['BACKEND']"
+    if not isinstance(path, str):
+        msg = f"{setting} must be the dotted path of a KeyBackend class"
+        raise ImproperlyConfigured(msg)
+    try:
+        found = import_string(path)
+    except ImportError as exc:
+        msg = f"{setting} cannot be imported: {exc}"
+        raise ImproperlyConfigured(msg) from None
+    if not (isinstance(found, type) and issubclass(found, KeyBackend)):
+        msg = f"{setting} {path!r} is not a KeyBackend class"
+        raise ImproperlyConfigured(msg)
+    return found
+
+
 @receiver(setting_changed)
-def _forget_backends(*, setting, **kwargs) -> None:
+def _forget_backends(*, setting: str, **kwargs: object) -> None:
     if setting in {"PKI_KEY_BACKENDS", "CARDFORGE_KEK"}:
         with _lock:
             _instances.clear()

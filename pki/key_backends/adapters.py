@@ -8,16 +8,21 @@ memory, or an HSM through PKCS#11) and refuse every way of getting the private k
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NoReturn, TypeAlias
 
+from cryptography import utils
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.padding import AsymmetricPadding
-from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+from cryptography.hazmat.primitives.asymmetric.utils import NoDigestInfo, Prehashed
 
 from pki.key_backends.base import NonExportableKeyMixin
 
-EcSigner = Callable[[bytes, ec.EllipticCurveSignatureAlgorithm], bytes]
-RsaSigner = Callable[[bytes, AsymmetricPadding, "hashes.HashAlgorithm | Prehashed"], bytes]
+# What RSAPrivateKey.sign() takes as its hash: a hash, a digest computed elsewhere, or no
+# DigestInfo at all (raw PKCS#1 v1.5).
+RsaSignatureHash: TypeAlias = hashes.HashAlgorithm | Prehashed | NoDigestInfo
+EcSigner: TypeAlias = Callable[[bytes, ec.EllipticCurveSignatureAlgorithm], bytes]
+RsaSigner: TypeAlias = Callable[[bytes, AsymmetricPadding, RsaSignatureHash], bytes]
 
 
 class BackendEllipticCurvePrivateKey(NonExportableKeyMixin, ec.EllipticCurvePrivateKey):
@@ -28,7 +33,7 @@ class BackendEllipticCurvePrivateKey(NonExportableKeyMixin, ec.EllipticCurvePriv
         handle: str,
         public_key: ec.EllipticCurvePublicKey,
         signer: EcSigner,
-    ):
+    ) -> None:
         self._backend_alias = backend_alias
         self._handle = handle
         self._public_key = public_key
@@ -45,10 +50,12 @@ class BackendEllipticCurvePrivateKey(NonExportableKeyMixin, ec.EllipticCurvePriv
     def public_key(self) -> ec.EllipticCurvePublicKey:
         return self._public_key
 
-    def sign(self, data: bytes, signature_algorithm: ec.EllipticCurveSignatureAlgorithm) -> bytes:
-        return self._signer(data, signature_algorithm)
+    def sign(
+        self, data: utils.Buffer, signature_algorithm: ec.EllipticCurveSignatureAlgorithm
+    ) -> bytes:
+        return self._signer(bytes(data), signature_algorithm)
 
-    def exchange(self, algorithm, peer_public_key) -> bytes:
+    def exchange(self, algorithm: ec.ECDH, peer_public_key: ec.EllipticCurvePublicKey) -> NoReturn:
         self._refuse("ECDH key agreement")
 
 
@@ -60,7 +67,7 @@ class BackendRSAPrivateKey(NonExportableKeyMixin, rsa.RSAPrivateKey):
         handle: str,
         public_key: rsa.RSAPublicKey,
         signer: RsaSigner,
-    ):
+    ) -> None:
         self._backend_alias = backend_alias
         self._handle = handle
         self._public_key = public_key
@@ -77,9 +84,9 @@ class BackendRSAPrivateKey(NonExportableKeyMixin, rsa.RSAPrivateKey):
         self,
         data: bytes,
         padding: AsymmetricPadding,
-        algorithm: hashes.HashAlgorithm | Prehashed,
+        algorithm: RsaSignatureHash,
     ) -> bytes:
         return self._signer(data, padding, algorithm)
 
-    def decrypt(self, ciphertext: bytes, padding: AsymmetricPadding) -> bytes:
+    def decrypt(self, ciphertext: bytes, padding: AsymmetricPadding) -> NoReturn:
         self._refuse("decryption")

@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from enum import StrEnum
-from typing import NoReturn
+from typing import NoReturn, Self, TypeAlias
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
@@ -25,6 +26,14 @@ CARD_MANAGEMENT_MASTER_LABEL = "cardforge-card-management-master"
 # NIST SP 800-108r1 §4.1 "Label": names the purpose of the derived key.
 CARD_MANAGEMENT_KDF_LABEL = b"CardForge PIV card management key"
 MAX_DERIVED_KEY_LENGTH = 64
+
+# The keys CardForge signs with and issues certificates for (KeyAlgorithm): EC and RSA. cryptography
+# types keys as wide unions (DH, DSA, Ed25519, ML-DSA, ...); values are narrowed to these at the
+# edges (`supported_public_key`, a backend's loaded key) so the rest of the code needs no casts.
+SupportedPublicKey: TypeAlias = ec.EllipticCurvePublicKey | rsa.RSAPublicKey
+SupportedPrivateKey: TypeAlias = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+# The hashes a CA key signs with (KeyAlgorithm.signature_hash).
+SignatureHash: TypeAlias = hashes.SHA256 | hashes.SHA384
 
 
 class KeyBackendError(Exception):
@@ -54,7 +63,7 @@ class KeyAlgorithm(StrEnum):
         return {"ec-p256": 256, "ec-p384": 384, "rsa-2048": 2048, "rsa-3072": 3072}[self.value]
 
     @property
-    def signature_hash(self) -> hashes.HashAlgorithm:
+    def signature_hash(self) -> SignatureHash:
         """The hash a CA key of this algorithm signs with (strength matched to the key)."""
         if self in {KeyAlgorithm.EC_P384, KeyAlgorithm.RSA_3072}:
             return hashes.SHA384()
@@ -63,20 +72,26 @@ class KeyAlgorithm(StrEnum):
     @classmethod
     def of(cls, public_key: PublicKeyTypes) -> KeyAlgorithm:
         """The algorithm of a public key, or ValueError for one CardForge does not use."""
+        public_key = supported_public_key(public_key)
         if isinstance(public_key, ec.EllipticCurvePublicKey):
             for algorithm in (cls.EC_P256, cls.EC_P384):
                 if public_key.curve.name == algorithm.curve.name:
                     return algorithm
             msg = f"curve {public_key.curve.name} is not supported (P-256, P-384)"
             raise ValueError(msg)
-        if isinstance(public_key, rsa.RSAPublicKey):
-            for algorithm in (cls.RSA_2048, cls.RSA_3072):
-                if public_key.key_size == algorithm.key_size:
-                    return algorithm
-            msg = f"RSA-{public_key.key_size} is not supported (RSA-2048, RSA-3072)"
-            raise ValueError(msg)
-        msg = f"{type(public_key).__name__} keys are not supported (EC P-256/P-384, RSA)"
+        for algorithm in (cls.RSA_2048, cls.RSA_3072):
+            if public_key.key_size == algorithm.key_size:
+                return algorithm
+        msg = f"RSA-{public_key.key_size} is not supported (RSA-2048, RSA-3072)"
         raise ValueError(msg)
+
+
+def supported_public_key(public_key: PublicKeyTypes) -> SupportedPublicKey:
+    """`public_key` as an EC or RSA key, or ValueError naming the kind of key it is instead."""
+    if isinstance(public_key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
+        return public_key
+    msg = f"{type(public_key).__name__} keys are not supported (EC P-256/P-384, RSA)"
+    raise ValueError(msg)
 
 
 def check_label(label: str) -> str:
@@ -95,7 +110,7 @@ def sp800_108_counter_fixed_input(label: bytes, context: bytes, length: int) -> 
 class KeyBackend(ABC):
     """One configured place holding keys, named by its alias in settings.PKI_KEY_BACKENDS."""
 
-    def __init__(self, alias: str, options: dict):
+    def __init__(self, alias: str, options: Mapping[str, object]) -> None:
         self.alias = alias
         self.options = dict(options)
 
@@ -109,10 +124,10 @@ class KeyBackend(ABC):
         """Generate a key pair inside the backend; return the handle that names it from now on."""
 
     @abstractmethod
-    def private_key(self, handle: str) -> ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey:
+    def private_key(self, handle: str) -> SupportedPrivateKey:
         """A signing object for the key; its `private_bytes()` refuses with TypeError."""
 
-    def public_key(self, handle: str) -> PublicKeyTypes:
+    def public_key(self, handle: str) -> SupportedPublicKey:
         return self.private_key(handle).public_key()
 
     @abstractmethod
@@ -178,19 +193,19 @@ class NonExportableKeyMixin:
         )
         raise TypeError(msg)
 
-    def private_bytes(self, *args, **kwargs):
+    def private_bytes(self, *args: object, **kwargs: object) -> NoReturn:
         self._refuse("private_bytes()")
 
-    def private_numbers(self):
+    def private_numbers(self) -> NoReturn:
         self._refuse("private_numbers()")
 
-    def __copy__(self):
+    def __copy__(self) -> Self:
         return self
 
-    def __deepcopy__(self, memo):
+    def __deepcopy__(self, memo: dict[int, object]) -> Self:
         return self
 
-    def __reduce__(self):
+    def __reduce__(self) -> NoReturn:
         self._refuse("pickling")
 
     def __repr__(self) -> str:

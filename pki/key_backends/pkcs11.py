@@ -21,14 +21,17 @@ import os
 import queue
 import tempfile
 import threading
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import pkcs11
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+from cryptography.hazmat.primitives.asymmetric import ec, padding
+from cryptography.hazmat.primitives.asymmetric.utils import NoDigestInfo, Prehashed
 from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
+from pkcs11.types import Key, PublicKey, Session, SignMixin, Token
 from pkcs11.util.ec import (
     encode_ec_public_key,
     encode_ecdsa_signature,
@@ -36,14 +39,24 @@ from pkcs11.util.ec import (
 )
 from pkcs11.util.rsa import encode_rsa_public_key
 
-from pki.key_backends.adapters import BackendEllipticCurvePrivateKey, BackendRSAPrivateKey
+from pki.key_backends.adapters import (
+    BackendEllipticCurvePrivateKey,
+    BackendRSAPrivateKey,
+    RsaSignatureHash,
+)
 from pki.key_backends.base import (
     KeyAlgorithm,
     KeyBackend,
     KeyBackendError,
     KeyNotFound,
+    SupportedPrivateKey,
+    SupportedPublicKey,
     check_label,
+    supported_public_key,
 )
+
+if TYPE_CHECKING:
+    from pkcs11 import _pkcs11
 
 _CURVE_NAMES = {KeyAlgorithm.EC_P256: "secp256r1", KeyAlgorithm.EC_P384: "secp384r1"}
 _RSA_MECHANISMS = {
@@ -101,7 +114,7 @@ def _module_lock(module: str) -> threading.RLock:
         return _MODULE_LOCKS.setdefault(module, threading.RLock())
 
 
-def _load_module(module: str):
+def _load_module(module: str) -> _pkcs11.lib:
     """The module, initialised for this process. Call under the module's lock."""
     lib = pkcs11.lib(module)
     pid = os.getpid()
@@ -112,7 +125,7 @@ def _load_module(module: str):
 
 
 @contextmanager
-def _host_lock(module: str, token_label: str):
+def _host_lock(module: str, token_label: str) -> Iterator[None]:
     """Serialise initialisation and login across the processes of this host.
 
     SoftHSM2 rewrites its token file when a user logs in; a process reading it meanwhile (as
@@ -134,79 +147,106 @@ def _key_id(label: str) -> bytes:
     return hashlib.sha256(label.encode()).digest()[:16]
 
 
+@runtime_checkable
+class _RevealsSecret(Protocol):
+    """A PIN held in a config.env.Secret (settings), which shows it only when asked."""
+
+    def reveal(self) -> bytes | str: ...
+
+
+def _text_option(alias: str, options: Mapping[str, object], name: str) -> str:
+    value = options.get(name)
+    if not value:
+        msg = f"key backend {alias!r}: OPTIONS[{name!r}] is required"
+        raise KeyBackendError(msg)
+    if not isinstance(value, str):
+        msg = f"key backend {alias!r}: OPTIONS[{name!r}] must be text"
+        raise KeyBackendError(msg)
+    return value
+
+
 class Pkcs11KeyBackend(KeyBackend):
     """OPTIONS: module (path of the PKCS#11 library), token_label, user_pin (a Secret or str),
     pool_size (sessions kept open, default 4)."""
 
-    def __init__(self, alias: str, options: dict):
+    def __init__(self, alias: str, options: Mapping[str, object]) -> None:
         super().__init__(alias, options)
-        for required in ("module", "token_label", "user_pin"):
-            if not options.get(required):
-                msg = f"key backend {alias!r}: OPTIONS[{required!r}] is required"
-                raise KeyBackendError(msg)
-        self._module = options["module"]
-        self._token_label = options["token_label"]
-        self._pool_size = int(options.get("pool_size", 4))
+        self._module = _text_option(alias, options, "module")
+        self._token_label = _text_option(alias, options, "token_label")
+        if not options.get("user_pin"):
+            msg = f"key backend {alias!r}: OPTIONS['user_pin'] is required"
+            raise KeyBackendError(msg)
+        pool_size = options.get("pool_size", 4)
+        if not isinstance(pool_size, int | str):
+            msg = f"key backend {alias!r}: OPTIONS['pool_size'] must be a number of sessions"
+            raise KeyBackendError(msg)
+        self._pool_size = int(pool_size)
         self._lock = threading.Lock()
         self._module_lock = _module_lock(self._module)
         self._pid: int | None = None
-        self._token = None
-        self._pool: queue.LifoQueue = queue.LifoQueue()
+        self._token: Token | None = None
+        self._pool: queue.LifoQueue[Session] = queue.LifoQueue()
         self._open_sessions = 0
-        self._public: dict[str, ec.EllipticCurvePublicKey | rsa.RSAPublicKey] = {}
+        self._public: dict[str, SupportedPublicKey] = {}
 
     # --- sessions ----------------------------------------------------------------------------
 
-    def _pin(self) -> str:
+    def _pin(self) -> bytes | str:
         pin = self.options["user_pin"]
-        return pin.reveal() if hasattr(pin, "reveal") else str(pin)
+        return pin.reveal() if isinstance(pin, _RevealsSecret) else str(pin)
 
-    def _ensure_process(self) -> None:
+    def _ensure_process(self) -> Token:
+        """The token, opened for this process (again in a forked child) with one logged-in
+        session in the pool."""
         pid = os.getpid()
-        if self._pid == pid:
-            return
+        token = self._token
+        if self._pid == pid and token is not None:
+            return token
         with self._lock, _host_lock(self._module, self._token_label):
-            if self._pid == pid:
-                return
+            token = self._token
+            if self._pid == pid and token is not None:
+                return token
             lib = _load_module(self._module)
             try:
-                self._token = lib.get_token(token_label=self._token_label)
+                token = lib.get_token(token_label=self._token_label)
             except (pkcs11.NoSuchToken, pkcs11.MultipleTokensReturned) as exc:
                 msg = (
                     f"key backend {self.alias!r}: no single token labelled "
                     f"{self._token_label!r} in {self._module} ({type(exc).__name__})"
                 )
                 raise KeyBackendError(msg) from None
+            self._token = token
             # The first session logs the application in, under the host lock too.
             self._pool = queue.LifoQueue()
-            self._pool.put(self._open_session())
+            self._pool.put(self._open_session(token))
             self._open_sessions = 1
             self._public.clear()
             self._pid = pid
+            return token
 
-    def _open_session(self):
+    def _open_session(self, token: Token) -> Session:
         try:
-            return self._token.open(rw=True, user_pin=self._pin())
+            return token.open(rw=True, user_pin=self._pin())
         except pkcs11.UserAlreadyLoggedIn:
             # The application is logged in already (another session did it): share that login.
-            return self._token.open(rw=True)
+            return token.open(rw=True)
         except pkcs11.PinIncorrect:
             msg = f"key backend {self.alias!r}: the token refused the PIN (CARDFORGE_PKCS11_PIN)"
             raise KeyBackendError(msg) from None
 
     @contextmanager
-    def _session(self):
+    def _session(self) -> Iterator[Session]:
         """A logged-in session from the pool, used under the module's lock. (The lock is
         re-entrant: a nested use in one thread takes a second session.)"""
         with self._module_lock:
-            self._ensure_process()
+            token = self._ensure_process()
             try:
                 session = self._pool.get_nowait()
             except queue.Empty:
                 if self._open_sessions >= self._pool_size:
                     msg = f"key backend {self.alias!r}: all {self._pool_size} sessions are in use"
                     raise KeyBackendError(msg) from None
-                session = self._open_session()
+                session = self._open_session(token)
                 self._open_sessions += 1
             try:
                 yield session
@@ -216,7 +256,7 @@ class Pkcs11KeyBackend(KeyBackend):
     # --- lookups -----------------------------------------------------------------------------
 
     @staticmethod
-    def _find(session, object_class: ObjectClass, label: str):
+    def _find(session: Session, object_class: ObjectClass, label: str) -> Key | None:
         try:
             return session.get_key(object_class=object_class, label=label)
         except pkcs11.NoSuchKey:
@@ -225,7 +265,7 @@ class Pkcs11KeyBackend(KeyBackend):
             msg = f"more than one {object_class.name} labelled {label!r} on the token"
             raise KeyBackendError(msg) from None
 
-    def _exists(self, session, label: str) -> bool:
+    def _exists(self, session: Session, label: str) -> bool:
         return any(
             self._find(session, object_class, label) is not None
             for object_class in (ObjectClass.PRIVATE_KEY, ObjectClass.SECRET_KEY)
@@ -244,8 +284,11 @@ class Pkcs11KeyBackend(KeyBackend):
             if self._exists(session, label):
                 msg = f"key backend {self.alias!r} already holds a key labelled {label!r}"
                 raise KeyBackendError(msg)
-            common = {"store": True, "label": label, "id": _key_id(label)}
-            public_template = {Attribute.TOKEN: True, Attribute.VERIFY: True}
+            key_id = _key_id(label)
+            public_template: dict[Attribute, object] = {
+                Attribute.TOKEN: True,
+                Attribute.VERIFY: True,
+            }
             if algorithm.is_ec:
                 parameters = session.create_domain_parameters(
                     KeyType.EC,
@@ -253,13 +296,19 @@ class Pkcs11KeyBackend(KeyBackend):
                     local=True,
                 )
                 parameters.generate_keypair(
-                    **common, public_template=public_template, private_template=_PRIVATE_TEMPLATE
+                    store=True,
+                    label=label,
+                    id=key_id,
+                    public_template=public_template,
+                    private_template=_PRIVATE_TEMPLATE,
                 )
             else:
                 session.generate_keypair(
                     KeyType.RSA,
                     algorithm.key_size,
-                    **common,
+                    store=True,
+                    label=label,
+                    id=key_id,
                     public_template={
                         **public_template,
                         Attribute.PUBLIC_EXPONENT: b"\x01\x00\x01",
@@ -268,13 +317,13 @@ class Pkcs11KeyBackend(KeyBackend):
                 )
         return label
 
-    def public_key(self, handle: str) -> ec.EllipticCurvePublicKey | rsa.RSAPublicKey:
+    def public_key(self, handle: str) -> SupportedPublicKey:
         cached = self._public.get(handle)
         if cached is not None and self._pid == os.getpid():
             return cached
         with self._session() as session:
             public = self._find(session, ObjectClass.PUBLIC_KEY, handle)
-            if public is None:
+            if not isinstance(public, PublicKey):
                 msg = f"no key pair {handle!r} in key backend {self.alias!r}"
                 raise KeyNotFound(msg)
             if public.key_type == KeyType.EC:
@@ -284,11 +333,15 @@ class Pkcs11KeyBackend(KeyBackend):
             else:
                 msg = f"key {handle!r} in key backend {self.alias!r} is neither EC nor RSA"
                 raise KeyBackendError(msg)
-        key = serialization.load_der_public_key(der)
+        try:
+            key = supported_public_key(serialization.load_der_public_key(der))
+        except ValueError as exc:
+            msg = f"key {handle!r} in key backend {self.alias!r}: {exc}"
+            raise KeyBackendError(msg) from None
         self._public[handle] = key
         return key
 
-    def private_key(self, handle: str) -> ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey:
+    def private_key(self, handle: str) -> SupportedPrivateKey:
         public = self.public_key(handle)
         if isinstance(public, ec.EllipticCurvePublicKey):
             return BackendEllipticCurvePrivateKey(
@@ -310,9 +363,14 @@ class Pkcs11KeyBackend(KeyBackend):
             if key is None:
                 msg = f"no private key {handle!r} in key backend {self.alias!r}"
                 raise KeyNotFound(msg)
+            if not isinstance(key, SignMixin):
+                msg = f"private key {handle!r} in key backend {self.alias!r} cannot sign"
+                raise KeyBackendError(msg)
             return key.sign(data, mechanism=mechanism)
 
-    def _sign_ec(self, handle: str, data: bytes, algorithm: ec.EllipticCurveSignatureAlgorithm):
+    def _sign_ec(
+        self, handle: str, data: bytes, algorithm: ec.EllipticCurveSignatureAlgorithm
+    ) -> bytes:
         if not isinstance(algorithm, ec.ECDSA):
             msg = f"only ECDSA signatures are available, not {type(algorithm).__name__}"
             raise TypeError(msg)
@@ -326,8 +384,14 @@ class Pkcs11KeyBackend(KeyBackend):
         # CKM_ECDSA returns r || s (PKCS#11 v2.40 §2.3.1); X.509 wants Ecdsa-Sig-Value (RFC 3279).
         return encode_ecdsa_signature(self._sign_with(handle, digest, Mechanism.ECDSA))
 
-    def _sign_rsa(self, handle: str, data: bytes, pad, algorithm) -> bytes:
-        if not isinstance(pad, padding.PKCS1v15):
+    def _sign_rsa(
+        self,
+        handle: str,
+        data: bytes,
+        pad: padding.AsymmetricPadding,
+        algorithm: RsaSignatureHash,
+    ) -> bytes:
+        if not isinstance(pad, padding.PKCS1v15) or isinstance(algorithm, NoDigestInfo):
             msg = "only RSASSA-PKCS1-v1_5 signatures are available from this backend"
             raise TypeError(msg)
         if isinstance(algorithm, Prehashed):
@@ -366,4 +430,7 @@ class Pkcs11KeyBackend(KeyBackend):
             if key is None:
                 msg = f"no secret key {handle!r} in key backend {self.alias!r}"
                 raise KeyNotFound(msg)
+            if not isinstance(key, SignMixin):
+                msg = f"secret key {handle!r} in key backend {self.alias!r} cannot sign"
+                raise KeyBackendError(msg)
             return key.sign(data, mechanism=Mechanism.SHA256_HMAC)

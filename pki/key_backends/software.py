@@ -12,6 +12,8 @@ import hashlib
 import hmac
 import os
 import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import serialization
@@ -25,9 +27,13 @@ from pki.key_backends.base import (
     KeyBackend,
     KeyBackendError,
     KeyNotFound,
+    SupportedPrivateKey,
     check_label,
     software_hmac_sha256,
 )
+
+if TYPE_CHECKING:
+    from pki.models import SoftwareKey
 
 _AAD_PREFIX = b"cardforge/software-key/v1|"
 _NONCE_LENGTH = 12
@@ -41,11 +47,11 @@ def kek_check_value(kek: bytes) -> str:
 
 
 class SoftwareKeyBackend(KeyBackend):
-    def __init__(self, alias: str, options: dict):
+    def __init__(self, alias: str, options: Mapping[str, object]) -> None:
         super().__init__(alias, options)
         self._lock = threading.Lock()
         # Decrypted keys, by label, for this process only: a CA signs thousands of times.
-        self._private: dict[str, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey] = {}
+        self._private: dict[str, SupportedPrivateKey] = {}
         self._secret: dict[str, bytes] = {}
 
     # --- the KEK -----------------------------------------------------------------------------
@@ -58,7 +64,11 @@ class SoftwareKeyBackend(KeyBackend):
                 "CARDFORGE_KEK_FILE) to 32 random bytes in base64"
             )
             raise KeyBackendError(msg)
-        return secret.reveal()
+        kek = secret.reveal()
+        if not isinstance(kek, bytes):
+            msg = f"key backend {self.alias!r}: CARDFORGE_KEK must hold the decoded key bytes"
+            raise KeyBackendError(msg)
+        return kek
 
     def _aad(self, label: str) -> bytes:
         return _AAD_PREFIX + self.alias.encode() + b"|" + label.encode()
@@ -68,7 +78,7 @@ class SoftwareKeyBackend(KeyBackend):
         nonce = os.urandom(_NONCE_LENGTH)
         return nonce + AESGCM(kek).encrypt(nonce, plaintext, self._aad(label)), kek_check_value(kek)
 
-    def _decrypt(self, row) -> bytes:
+    def _decrypt(self, row: SoftwareKey) -> bytes:
         kek = self._kek()
         if row.kek_check != kek_check_value(kek):
             msg = (
@@ -85,7 +95,7 @@ class SoftwareKeyBackend(KeyBackend):
             msg = f"key {self.alias}:{row.label} does not decrypt: its stored record was altered"
             raise KeyBackendError(msg) from None
 
-    def _row(self, label: str, kind: str):
+    def _row(self, label: str, kind: str) -> SoftwareKey:
         from pki.models import SoftwareKey
 
         row = SoftwareKey.objects.filter(backend=self.alias, label=label, kind=kind).first()
@@ -94,7 +104,7 @@ class SoftwareKeyBackend(KeyBackend):
             raise KeyNotFound(msg)
         return row
 
-    def _store(self, *, label: str, kind: str, plaintext: bytes, **fields) -> None:
+    def _store(self, *, label: str, kind: str, plaintext: bytes, **fields: str | bytes) -> None:
         from pki.models import SoftwareKey
 
         if SoftwareKey.objects.filter(backend=self.alias, label=label).exists():
@@ -115,6 +125,7 @@ class SoftwareKeyBackend(KeyBackend):
     def create_key(self, *, label: str, algorithm: KeyAlgorithm) -> str:
         check_label(label)
         algorithm = KeyAlgorithm(algorithm)
+        key: SupportedPrivateKey
         if algorithm.is_ec:
             key = ec.generate_private_key(algorithm.curve)
         else:
@@ -138,11 +149,11 @@ class SoftwareKeyBackend(KeyBackend):
             self._private[label] = key
         return label
 
-    def _load_private(self, handle: str) -> ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey:
+    def _load_private(self, handle: str) -> SupportedPrivateKey:
         with self._lock:
-            key = self._private.get(handle)
-        if key is not None:
-            return key
+            cached = self._private.get(handle)
+        if cached is not None:
+            return cached
         row = self._row(handle, "private")
         key = serialization.load_der_private_key(self._decrypt(row), password=None)
         if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
@@ -152,7 +163,7 @@ class SoftwareKeyBackend(KeyBackend):
             self._private[handle] = key
         return key
 
-    def private_key(self, handle: str) -> ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey:
+    def private_key(self, handle: str) -> SupportedPrivateKey:
         key = self._load_private(handle)
         if isinstance(key, ec.EllipticCurvePrivateKey):
             return BackendEllipticCurvePrivateKey(

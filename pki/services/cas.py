@@ -6,7 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TypeAlias
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -18,6 +20,7 @@ from audit.events import EventType
 from audit.services import audit_record
 from config.errors import Conflict, FieldError, ValidationFailed
 from pki import profiles
+from pki.conf import default_key_backend_alias
 from pki.key_backends import (
     CARD_MANAGEMENT_MASTER_LABEL,
     KeyAlgorithm,
@@ -32,6 +35,7 @@ from pki.models import (
     MasterKey,
     OcspResponder,
 )
+from pki.services import Actor, acting_user
 from pki.services.signing import ca_hash, ca_signing_key, forget_current_cas, issuer_context
 from pki.x509util import fingerprint_sha256, serial_hex
 
@@ -63,32 +67,57 @@ class BootstrapResult:
         return bool(self.created)
 
 
-def hierarchy_specs(hierarchy: dict | None = None) -> dict[str, CaSpec]:
+# settings.PKI_HIERARCHY's shape: role -> {"slug", "common_name", "algorithm", "validity_days"}.
+Hierarchy: TypeAlias = Mapping[str, Mapping[str, object]]
+
+
+def hierarchy_specs(hierarchy: Hierarchy | None = None) -> dict[str, CaSpec]:
     """The CA specifications by role, from `hierarchy` or settings.PKI_HIERARCHY."""
-    source = hierarchy if hierarchy is not None else settings.PKI_HIERARCHY
+    source: Hierarchy = hierarchy if hierarchy is not None else settings.PKI_HIERARCHY
     specs = {}
     for role in ROLES:
         if role not in source:
             raise ValidationFailed([FieldError("hierarchy", f"the {role} CA is not described")])
         entry = source[role]
-        try:
-            algorithm = KeyAlgorithm(entry["algorithm"])
-        except ValueError:
-            raise ValidationFailed(
-                [FieldError(f"hierarchy.{role}.algorithm", f"unknown {entry['algorithm']!r}")]
-            ) from None
         specs[role] = CaSpec(
             role=role,
-            slug=entry["slug"],
-            common_name=entry["common_name"],
-            algorithm=algorithm,
-            validity_days=int(entry["validity_days"]),
+            slug=_text(entry, role, "slug"),
+            common_name=_text(entry, role, "common_name"),
+            algorithm=_algorithm(entry, role),
+            validity_days=_days(entry, role, "validity_days"),
         )
     return specs
 
 
+def _algorithm(entry: Mapping[str, object], role: str) -> KeyAlgorithm:
+    value = entry["algorithm"]
+    known = {algorithm.value: algorithm for algorithm in KeyAlgorithm}
+    if isinstance(value, str) and value in known:
+        return known[value]
+    raise ValidationFailed([FieldError(f"hierarchy.{role}.algorithm", f"unknown {value!r}")])
+
+
+def _text(entry: Mapping[str, object], role: str, name: str) -> str:
+    value = entry[name]
+    if not isinstance(value, str):
+        raise ValidationFailed([FieldError(f"hierarchy.{role}.{name}", "must be text")])
+    return value
+
+
+def _days(entry: Mapping[str, object], role: str, name: str) -> int:
+    value = entry[name]
+    if isinstance(value, int | str):
+        try:
+            return int(value)
+        except ValueError:
+            pass
+    raise ValidationFailed(
+        [FieldError(f"hierarchy.{role}.{name}", "must be a whole number of days")]
+    )
+
+
 def _backend(alias: str | None) -> KeyBackend:
-    alias = alias or settings.PKI_DEFAULT_KEY_BACKEND
+    alias = alias or default_key_backend_alias()
     if alias not in key_backend_aliases():
         known = ", ".join(key_backend_aliases())
         raise ValidationFailed(
@@ -104,7 +133,7 @@ def _label(kind: str, slug: str) -> str:
 
 
 def pki_bootstrap(
-    *, backend: str | None = None, by=None, hierarchy: dict | None = None
+    *, backend: str | None = None, by: Actor = None, hierarchy: Hierarchy | None = None
 ) -> BootstrapResult:
     """Create the root CA, the issuing CAs (authentication, qualified signature), an OCSP
     responder per issuing CA, the first CRLs and the card-management master key: whatever of
@@ -127,7 +156,7 @@ def pki_bootstrap(
                 created.append(f"root CA {root.slug}")
             elif not root.is_root:
                 raise Conflict(f"CA {root.slug!r} exists and is not a root CA")
-            issuing = {}
+            issuing: dict[str, CertificateAuthority] = {}
             for role in ("authentication", "qualified-signature"):
                 spec = specs[role]
                 ca = CertificateAuthority.objects.filter(slug=spec.slug).first()
@@ -137,7 +166,7 @@ def pki_bootstrap(
                 elif ca.purpose != role:
                     raise Conflict(f"CA {ca.slug!r} exists with purpose {ca.purpose}, not {role}")
                 issuing[role] = ca
-            responders = {}
+            responders: dict[str, OcspResponder] = {}
             for role, ca in issuing.items():
                 responder, renewed = _ocsp_responder_ensure(ca=ca, by=by, now=now)
                 responders[role] = responder
@@ -158,7 +187,12 @@ def pki_bootstrap(
 
 
 def _ca_create(
-    *, spec: CaSpec, parent: CertificateAuthority | None, backend: KeyBackend, by, now
+    *,
+    spec: CaSpec,
+    parent: CertificateAuthority | None,
+    backend: KeyBackend,
+    by: Actor,
+    now: dt.datetime,
 ) -> CertificateAuthority:
     handle = backend.create_key(label=_label("ca", spec.slug), algorithm=spec.algorithm)
     public_key = backend.public_key(handle)
@@ -228,14 +262,18 @@ def _responder_due(responder: OcspResponder | None, now: dt.datetime) -> bool:
     return certificate.not_after - now < lifetime * RESPONDER_RENEWAL_SHARE
 
 
-def _ocsp_responder_ensure(*, ca: CertificateAuthority, by, now) -> tuple[OcspResponder, bool]:
+def _ocsp_responder_ensure(
+    *, ca: CertificateAuthority, by: Actor, now: dt.datetime
+) -> tuple[OcspResponder, bool]:
     current = OcspResponder.objects.select_related("certificate").current().filter(ca=ca).first()
-    if not _responder_due(current, now):
+    if current is not None and not _responder_due(current, now):
         return current, False
     return ocsp_responder_create(ca=ca, by=by, now=now), True
 
 
-def ocsp_responder_create(*, ca: CertificateAuthority, by=None, now=None) -> OcspResponder:
+def ocsp_responder_create(
+    *, ca: CertificateAuthority, by: Actor = None, now: dt.datetime | None = None
+) -> OcspResponder:
     """A new delegated responder key and certificate for `ca`, replacing the current one."""
     if ca.is_root:
         raise ValidationFailed([FieldError("ca", "the root CA answers by CRL only")])
@@ -264,7 +302,7 @@ def ocsp_responder_create(*, ca: CertificateAuthority, by=None, now=None) -> Ocs
             not_after=certificate.not_valid_after_utc,
             fingerprint_sha256=fingerprint_sha256(der),
             der=der,
-            issued_by=by if getattr(by, "is_authenticated", False) else None,
+            issued_by=acting_user(by),
         )
         OcspResponder.objects.filter(ca=ca, is_current=True).update(is_current=False)
         responder = OcspResponder.objects.create(
@@ -285,7 +323,7 @@ def ocsp_responder_create(*, ca: CertificateAuthority, by=None, now=None) -> Ocs
     return responder
 
 
-def ocsp_responders_renew_due(*, by=None) -> list[OcspResponder]:
+def ocsp_responders_renew_due(*, by: Actor = None) -> list[OcspResponder]:
     """Replace every current responder certificate that is close to expiry (periodic task)."""
     now = timezone.now()
     renewed = []
@@ -298,7 +336,7 @@ def ocsp_responders_renew_due(*, by=None) -> list[OcspResponder]:
     return renewed
 
 
-def _master_key_ensure(*, backend: KeyBackend, by) -> bool:
+def _master_key_ensure(*, backend: KeyBackend, by: Actor) -> bool:
     """The card-management master key (DESIGN.md: 9B keys are derived from it). Created in
     `backend` unless one is already recorded; an existing key of that label is adopted."""
     if MasterKey.objects.filter(purpose=MasterKey.Purpose.CARD_MANAGEMENT).exists():

@@ -3,15 +3,17 @@ key): one at a time, or a card's whole set in one transaction."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from audit.events import EventType
@@ -19,9 +21,14 @@ from audit.services import PendingEvent, audit_record_many
 from config.errors import Conflict, FieldError, NotFound, ValidationFailed
 from issuance.identity import Identity, identity_of
 from pki import profiles
+from pki.key_backends.base import SupportedPublicKey
 from pki.models import Certificate, CertificateAuthority
+from pki.services import Actor, acting_user
 from pki.services.signing import ca_hash, ca_signing_key, current_ca, issuer_context
 from pki.x509util import fingerprint_sha256, load_public_key, serial_hex
+
+if TYPE_CHECKING:
+    from issuance.models import Professional
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +45,7 @@ class CertificateRequest:
 @dataclass(frozen=True)
 class _Checked:
     profile: profiles.CertificateProfile
-    public_key: PublicKeyTypes
+    public_key: SupportedPublicKey
     ca: CertificateAuthority
 
 
@@ -55,7 +62,9 @@ def _issuing_ca(
     profile: profiles.CertificateProfile, ca: CertificateAuthority | None
 ) -> CertificateAuthority:
     if ca is None:
-        ca = current_ca(profile.ca_purpose)
+        # End-entity profiles name the purpose of their CA; a CA profile has none to look up.
+        purpose = profile.ca_purpose
+        ca = current_ca(purpose) if purpose is not None else None
         if ca is None:
             raise NotFound(
                 f"no CA issues {profile.name} certificates yet; run `manage.py bootstrap_pki`",
@@ -70,13 +79,17 @@ def _issuing_ca(
     return ca
 
 
-def _holder(professional, identity: Identity | None) -> Identity:
-    """What the certificate says about its holder: the identity snapshot an approved card
-    request carries, or (outside any request) the professional's registry record."""
+def _registered(professional: Professional | None) -> Professional:
     if professional is None or getattr(professional, "pk", None) is None:
         raise ValidationFailed(
             [FieldError("professional", "a registered professional is required")]
         )
+    return professional
+
+
+def _holder(professional: Professional, identity: Identity | None) -> Identity:
+    """What the certificate says about its holder: the identity snapshot an approved card
+    request carries, or (outside any request) the professional's registry record."""
     if identity is None:
         identity = identity_of(professional)
     elif identity.rpps != professional.rpps:
@@ -115,7 +128,14 @@ def _check(
 
 
 def _sign(
-    checked: _Checked, *, subject: x509.Name, identity: Identity, professional, card, by, now
+    checked: _Checked,
+    *,
+    subject: x509.Name,
+    identity: Identity,
+    professional: Professional,
+    card: models.Model | None,
+    by: Actor,
+    now: dt.datetime,
 ) -> tuple[Certificate, PendingEvent]:
     issuer = checked.ca
     certificate = profiles.build_certificate(
@@ -139,7 +159,7 @@ def _sign(
         der=der,
         card_slot=checked.profile.slot,
         professional=professional,
-        issued_by=by if getattr(by, "is_authenticated", False) else None,
+        issued_by=acting_user(by),
         issued_at=now,
     )
     if card is not None:
@@ -185,10 +205,10 @@ def certificate_issue(
     *,
     public_key: PublicKeyTypes | bytes | str,
     profile: str,
-    professional,
-    card=None,
+    professional: Professional | None,
+    card: models.Model | None = None,
     slot: str | None = None,
-    by=None,
+    by: Actor = None,
     ca: CertificateAuthority | None = None,
     identity: Identity | None = None,
 ) -> Certificate:
@@ -204,7 +224,8 @@ def certificate_issue(
     Records the certificate and a CERTIFICATE_ISSUED event in one transaction; bad input raises
     ValidationFailed naming the field, and changes nothing.
     """
-    identity = _holder(professional, identity)
+    holder = _registered(professional)
+    identity = _holder(holder, identity)
     checked = _check(CertificateRequest(public_key, profile, slot), ca)
     with transaction.atomic():
         (row,) = _record(
@@ -213,7 +234,7 @@ def certificate_issue(
                     checked,
                     subject=profiles.professional_name(identity),
                     identity=identity,
-                    professional=professional,
+                    professional=holder,
                     card=card,
                     by=by,
                     now=timezone.now(),
@@ -234,17 +255,18 @@ class SignedCertificates:
 def certificates_sign(
     *,
     requests: Sequence[CertificateRequest],
-    professional,
+    professional: Professional | None,
     identity: Identity | None = None,
-    card=None,
-    by=None,
+    card: models.Model | None = None,
+    by: Actor = None,
 ) -> SignedCertificates:
     """Check and sign a card's certificates (one per slot), writing nothing: the first half of
     `certificates_issue`, for a caller that records them in a transaction of its own. Errors
     name the request at fault, e.g. `requests.2.public_key`."""
     if not requests:
         raise ValidationFailed([FieldError("requests", "at least one certificate is needed")])
-    identity = _holder(professional, identity)
+    holder = _registered(professional)
+    identity = _holder(holder, identity)
     checked = [
         _check(request, None, prefix=f"requests.{index}.") for index, request in enumerate(requests)
     ]
@@ -256,7 +278,7 @@ def certificates_sign(
                 item,
                 subject=subject,
                 identity=identity,
-                professional=professional,
+                professional=holder,
                 card=card,
                 by=by,
                 now=now,
@@ -277,10 +299,10 @@ def certificates_record(signed: SignedCertificates) -> list[Certificate]:
 def certificates_issue(
     *,
     requests: Sequence[CertificateRequest],
-    professional,
+    professional: Professional | None,
     identity: Identity | None = None,
-    card=None,
-    by=None,
+    card: models.Model | None = None,
+    by: Actor = None,
 ) -> list[Certificate]:
     """Issue a card's certificates (one per slot) all or none, in one transaction with one
     audit event each. Errors name the request at fault, e.g. `requests.2.public_key`."""

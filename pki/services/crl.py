@@ -15,6 +15,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from audit.events import EventType
@@ -22,12 +23,15 @@ from audit.services import audit_record
 from pki import der
 from pki.key_backends import key_backend
 from pki.models import Certificate, CertificateAuthority, CertificateRevocationList
+from pki.services import Actor
 from pki.services.signing import ca_certificate, ca_hash, ca_signing_key
 
 logger = logging.getLogger(__name__)
 
 
-def crl_entries(ca: CertificateAuthority, *, this_update: dt.datetime):
+def crl_entries(
+    ca: CertificateAuthority, *, this_update: dt.datetime
+) -> QuerySet[Certificate, bytes | memoryview | None]:
     """The stored revokedCertificates entries of `ca`'s next CRL.
 
     RFC 5280 §3.3: an entry stays until it has appeared on one regularly scheduled CRL issued
@@ -47,7 +51,7 @@ def crl_entries(ca: CertificateAuthority, *, this_update: dt.datetime):
 
 
 def crl_generate(
-    *, ca: CertificateAuthority, by=None, requested_at: dt.datetime | None = None
+    *, ca: CertificateAuthority, by: Actor = None, requested_at: dt.datetime | None = None
 ) -> CertificateRevocationList:
     """Issue `ca`'s next CRL and make it the one served. With `requested_at`, return the current
     CRL unchanged if its generation began at or after that moment."""
@@ -86,7 +90,11 @@ def crl_generate(
         )
         shell_der = shell.public_bytes(serialization.Encoding.DER)
         signature_algorithm = der.children(shell_der)[1]
-        entries = [bytes(entry) for entry in crl_entries(ca, this_update=this_update)]
+        # The CHECK pki_certificate_revocation_complete gives every revoked or held certificate
+        # its entry; the column is nullable only for valid ones, which are not selected here.
+        entries = [
+            bytes(entry) for entry in crl_entries(ca, this_update=this_update) if entry is not None
+        ]
         tbs = der.splice_revoked_certificates(shell.tbs_certlist_bytes, entries)
         signature = key_backend(ca.key_backend).sign(ca.key_handle, tbs, algorithm=algorithm)
         crl_der = der.signed_structure(tbs, signature_algorithm, signature)
@@ -123,6 +131,6 @@ def crl_generate(
     return crl
 
 
-def crls_generate(*, by=None) -> list[CertificateRevocationList]:
+def crls_generate(*, by: Actor = None) -> list[CertificateRevocationList]:
     """A fresh CRL for every CA that has not expired (the periodic task and `generate_crls`)."""
     return [crl_generate(ca=ca, by=by) for ca in CertificateAuthority.objects.unexpired()]

@@ -15,19 +15,21 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import TypeAlias
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, IntegrityError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from config.statements import values_where
 from pki import der
 from pki.key_backends import KeyAlgorithm, KeyBackendError, key_backend
+from pki.key_backends.base import SignatureHash, SupportedPrivateKey
 from pki.models import Certificate, OcspResponder
 from pki.reasons import RevocationReason
 from pki.x509util import serial_hex
@@ -45,6 +47,11 @@ _RESPONSE_CACHE_SIZE = 20_000
 # identifies the issuer here, it protects nothing.
 _HASHES = (hashes.SHA1(), hashes.SHA256(), hashes.SHA384(), hashes.SHA512())  # noqa: S303
 
+# A certificate's (status, revoked_at, reason) as the database holds it now.
+CertificateStatus: TypeAlias = tuple[str, dt.datetime | None, int | None]
+# What a reusable response is kept under: responder, CertID hash, serial and current status.
+_ResponseKey: TypeAlias = tuple[int, str, int, CertificateStatus | None]
+
 
 @dataclass(frozen=True)
 class OcspAnswer:
@@ -56,16 +63,16 @@ class OcspAnswer:
 class _Responder:
     ca_id: int
     responder_id: int
-    issuer_hashes: dict  # hash name -> (issuer name hash, issuer key hash)
+    issuer_hashes: dict[str, tuple[bytes, bytes]]  # hash name -> (issuer name, key hashes)
     certificate: x509.Certificate
-    signing_key: object
-    algorithm: hashes.HashAlgorithm
+    signing_key: SupportedPrivateKey
+    algorithm: SignatureHash
     loaded_at: float
 
 
 _lock = threading.Lock()
 _responders: dict[str, _Responder] = {}
-_responses: OrderedDict = OrderedDict()
+_responses: OrderedDict[_ResponseKey, tuple[float, OcspAnswer]] = OrderedDict()
 
 
 def ocsp_cache_clear() -> None:
@@ -146,7 +153,7 @@ def _responder(ca_slug: str) -> _Responder | None:
     return found
 
 
-def _current_status(ca_id: int, serial: str) -> tuple[str, dt.datetime | None, int | None] | None:
+def _current_status(ca_id: int, serial: str) -> CertificateStatus | None:
     """(status, revoked_at, reason) of a certificate, straight from the database on every
     request. Plain SQL on the (ca, serial) unique index (config/statements.py): the ORM would
     cost more than the rest of the response on this hot path."""
@@ -216,7 +223,7 @@ def _respond(ca_slug: str, request_der: bytes) -> OcspAnswer:
         return _unsuccessful(ocsp.OCSPResponseStatus.UNAUTHORIZED)
 
     status = _current_status(responder.ca_id, serial_hex(serial))
-    cache_key = (responder.responder_id, algorithm.name, serial, status)
+    cache_key: _ResponseKey = (responder.responder_id, algorithm.name, serial, status)
     if nonce is None:
         with _lock:
             cached = _responses.get(cache_key)
@@ -248,20 +255,26 @@ def _sign_response(
     serial: int,
     name_hash: bytes,
     key_hash: bytes,
-    status: tuple | None,
+    status: CertificateStatus | None,
     nonce: bytes | None,
 ) -> OcspAnswer:
     this_update = timezone.now().replace(microsecond=0)
     next_update = this_update + dt.timedelta(minutes=settings.PKI_OCSP_RESPONSE_VALIDITY_MINUTES)
-    revocation_time = revocation_reason = None
+    revocation_time: dt.datetime | None = None
+    revocation_reason: x509.ReasonFlags | None = None
     if status is None:
         cert_status, outcome = ocsp.OCSPCertStatus.UNKNOWN, "unknown"
     elif status[0] == Certificate.Status.VALID:
         cert_status, outcome = ocsp.OCSPCertStatus.GOOD, "good"
     else:
         cert_status, outcome = ocsp.OCSPCertStatus.REVOKED, "revoked"
-        revocation_time = status[1]
-        reason = RevocationReason(status[2])
+        revocation_time, reason_code = status[1], status[2]
+        if revocation_time is None or reason_code is None:
+            # The CHECK pki_certificate_revocation_complete makes this impossible; should a row
+            # break it anyway, the client gets internalError (ocsp_respond), never a guess.
+            msg = f"certificate {serial_hex(serial)} is revoked without a time or reason"
+            raise IntegrityError(msg)
+        reason = RevocationReason(reason_code)
         # As in CRLs (RFC 5280 §5.3.1), `unspecified` is conveyed by leaving the reason out.
         revocation_reason = None if reason == RevocationReason.UNSPECIFIED else reason.flag
     builder = (

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from audit.events import EventType
@@ -19,6 +19,7 @@ from config.four_eyes import four_eyes_decide, four_eyes_lock
 from pki.der import crl_entry_der
 from pki.models import Certificate, RevocationRequest
 from pki.reasons import END_ENTITY_REASONS, RevocationReason
+from pki.services import Actor, acting_user
 
 logger = logging.getLogger(__name__)
 
@@ -50,10 +51,6 @@ def _check_transition(certificate: Certificate, reason: RevocationReason) -> Non
         raise Conflict(f"certificate {certificate.serial} is already on hold", field="reason")
 
 
-def _user(by):
-    return by if getattr(by, "is_authenticated", False) else None
-
-
 def _schedule_crl(certificate: Certificate) -> None:
     from pki.tasks import queue_crl_regeneration
 
@@ -68,7 +65,7 @@ def certificate_revoke(
     *,
     certificate: Certificate,
     reason: str | int | RevocationReason,
-    by=None,
+    by: Actor = None,
     emergency: bool = False,
     request: RevocationRequest | None = None,
     comment: str = "",
@@ -86,7 +83,7 @@ def certificate_revoke(
         )
         _check_transition(certificate, reason)
         now = timezone.now().replace(microsecond=0)
-        payload = {
+        payload: dict[str, object] = {
             "serial": certificate.serial,
             "ca": certificate.ca.slug,
             "profile": certificate.profile,
@@ -95,11 +92,12 @@ def certificate_revoke(
             "comment": comment[:500],
         }
         if request is not None:
+            approver = acting_user(by)
             payload.update(
                 {
                     "revocation_request": request.pk,
                     "requested_by": request.requested_by.get_username(),
-                    "approved_by": by.get_username() if _user(by) else None,
+                    "approved_by": approver.get_username() if approver else None,
                 }
             )
         if reason == RevocationReason.REMOVE_FROM_CRL:
@@ -133,7 +131,11 @@ def certificate_revoke(
 
 
 def card_certificates_revoke(
-    *, card, reason: str | int | RevocationReason, comment: str, by=None
+    *,
+    card: models.Model | None,
+    reason: str | int | RevocationReason,
+    comment: str,
+    by: Actor = None,
 ) -> list[str]:
     """Revoke every still-valid certificate issued for `card` (a personalization job that
     failed or was abandoned, a card replaced by a renewal); their serials, in order."""
@@ -147,13 +149,18 @@ def card_certificates_revoke(
 
 
 def revocation_request_submit(
-    *, certificate: Certificate, reason: str | int | RevocationReason, by, comment: str = ""
+    *,
+    certificate: Certificate,
+    reason: str | int | RevocationReason,
+    by: Actor,
+    comment: str = "",
 ) -> RevocationRequest:
     """Ask for a revocation (or hold, or release); another officer decides."""
     reason = parse_reason(reason)
-    if _user(by) is None:
+    officer = acting_user(by)
+    if officer is None:
         raise NotAllowed("a revocation request needs a signed-in officer")
-    if not by.has_perm("pki.request_revocation"):
+    if not officer.has_perm("pki.request_revocation"):
         raise NotAllowed("you may not ask for revocations")
     with transaction.atomic():
         certificate = (
@@ -169,7 +176,7 @@ def revocation_request_submit(
             certificate=certificate,
             reason=int(reason),
             comment=comment,
-            requested_by=by,
+            requested_by=officer,
             requested_at=timezone.now(),
         )
         audit_record(
@@ -197,18 +204,20 @@ def _lock_pending(revocation_request: RevocationRequest) -> RevocationRequest:
     return request
 
 
-def _lock_for_decision(revocation_request: RevocationRequest, by) -> RevocationRequest:
-    # Four eyes: no exception for superusers or administrators (config/four_eyes.py).
-    return four_eyes_lock(
+def _lock_for_decision(revocation_request: RevocationRequest, by: Actor) -> RevocationRequest:
+    # Four eyes: no exception for superusers or administrators (config/four_eyes.py). That
+    # module is not typed yet: the row it locks is of the queryset's model, RevocationRequest.
+    locked: RevocationRequest = four_eyes_lock(
         RevocationRequest.objects.select_related("certificate", "requested_by"),
         revocation_request.pk,
         by=by,
         not_allowed="you may not decide revocation requests",
     )
+    return locked
 
 
 def revocation_request_approve(
-    *, revocation_request: RevocationRequest, by, comment: str = ""
+    *, revocation_request: RevocationRequest, by: Actor, comment: str = ""
 ) -> RevocationRequest:
     """Approve another officer's request and carry out the revocation, in one transaction."""
     with transaction.atomic():
@@ -232,7 +241,7 @@ def revocation_request_approve(
 
 
 def revocation_request_reject(
-    *, revocation_request: RevocationRequest, by, comment: str = ""
+    *, revocation_request: RevocationRequest, by: Actor, comment: str = ""
 ) -> RevocationRequest:
     with transaction.atomic():
         request = _lock_for_decision(revocation_request, by)
@@ -256,11 +265,14 @@ def revocation_request_reject(
     return request
 
 
-def revocation_request_cancel(*, revocation_request: RevocationRequest, by) -> RevocationRequest:
+def revocation_request_cancel(
+    *, revocation_request: RevocationRequest, by: Actor
+) -> RevocationRequest:
     """The requester withdraws their own pending request."""
     with transaction.atomic():
         request = _lock_pending(revocation_request)
-        if _user(by) is None or by.pk != request.requested_by_id:
+        officer = acting_user(by)
+        if officer is None or officer.pk != request.requested_by_id:
             raise NotAllowed("only the officer who asked for a revocation can cancel it")
         request.status = RevocationRequest.Status.CANCELLED
         request.decided_at = timezone.now()

@@ -7,11 +7,15 @@ import threading
 import time
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from pki.key_backends import KeyAlgorithm, key_backend
+from pki.key_backends.base import (
+    SignatureHash,
+    SupportedPrivateKey,
+    supported_public_key,
+)
 from pki.models import CertificateAuthority
 from pki.profiles import IssuerContext
 
@@ -42,7 +46,7 @@ def forget_current_cas() -> None:
 
 
 @receiver(post_save, sender=CertificateAuthority)
-def _ca_saved(**kwargs) -> None:
+def _ca_saved(**kwargs: object) -> None:
     forget_current_cas()
 
 
@@ -55,20 +59,25 @@ def ca_certificate(ca: CertificateAuthority) -> x509.Certificate:
     return _parse_certificate(ca.fingerprint_sha256, bytes(ca.certificate_der))
 
 
-def ca_signing_key(ca: CertificateAuthority):
+def ca_signing_key(ca: CertificateAuthority) -> SupportedPrivateKey:
     """The CA's private key as a signing object of its key backend (never exportable)."""
     return key_backend(ca.key_backend).private_key(ca.key_handle)
 
 
-def ca_hash(ca: CertificateAuthority) -> hashes.HashAlgorithm:
+def ca_hash(ca: CertificateAuthority) -> SignatureHash:
     return KeyAlgorithm(ca.key_algorithm).signature_hash
 
 
 def issuer_context(ca: CertificateAuthority) -> IssuerContext:
     certificate = ca_certificate(ca)
+    try:
+        public_key = supported_public_key(certificate.public_key())
+    except ValueError as exc:
+        msg = f"CA {ca.slug}: {exc}"
+        raise ValueError(msg) from None
     return IssuerContext(
         slug=ca.slug,
         name=certificate.subject,
-        public_key=certificate.public_key(),
+        public_key=public_key,
         not_after=certificate.not_valid_after_utc,
     )

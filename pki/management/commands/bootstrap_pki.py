@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from config.errors import DomainError
 from pki.management.commands._common import command_error
@@ -14,7 +14,7 @@ class Command(BaseCommand):
         "master key. Running it again changes nothing."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--backend",
             choices=list(settings.PKI_KEY_BACKENDS),
@@ -23,7 +23,7 @@ class Command(BaseCommand):
             "pkcs11 needs CARDFORGE_PKCS11_MODULE, _TOKEN_LABEL and _PIN.",
         )
 
-    def handle(self, *args, backend: str, **options):
+    def handle(self, *args: object, backend: str, **options: object) -> None:
         try:
             result = pki_bootstrap(backend=backend)
         except DomainError as exc:

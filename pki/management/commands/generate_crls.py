@@ -1,4 +1,4 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from config.errors import DomainError
 from pki.management.commands._common import command_error
@@ -9,10 +9,10 @@ from pki.services.crl import crl_generate, crls_generate
 class Command(BaseCommand):
     help = "Issue a fresh CRL for every unexpired CA (or one, with --ca), as the schedule does."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--ca", metavar="SLUG", help="only this CA")
 
-    def handle(self, *args, ca: str | None = None, **options):
+    def handle(self, *args: object, ca: str | None = None, **options: object) -> None:
         try:
             crls = [crl_generate(ca=ca_get(slug=ca))] if ca else crls_generate()
         except DomainError as exc:

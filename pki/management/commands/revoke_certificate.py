@@ -1,6 +1,6 @@
 import getpass
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from config.errors import DomainError
 from pki.management.commands._common import command_error
@@ -18,7 +18,7 @@ class Command(BaseCommand):
         "four-eyes API. --reason certificateHold puts on hold; removeFromCRL releases a hold."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("serial", metavar="SERIAL", help="serial number, hex")
         parser.add_argument(
             "--reason",
@@ -28,19 +28,26 @@ class Command(BaseCommand):
         parser.add_argument("--ca", metavar="SLUG", help="issuing CA, if the serial is ambiguous")
         parser.add_argument("--comment", default="", help="why (kept in the audit trail)")
 
-    def handle(self, *args, **options):
+    def handle(
+        self,
+        *args: object,
+        serial: str,
+        reason: str,
+        ca: str | None = None,
+        comment: str | None = None,
+        **options: object,
+    ) -> None:
         # No --by: a command cannot name another user as the actor. It is recorded as the system,
         # flagged as an emergency, with the operating-system user who ran it.
-        comment = options["comment"] or ""
         operator = f"command line, OS user {getpass.getuser()}"
         try:
-            certificate = certificate_get_by_serial(serial=options["serial"], ca_slug=options["ca"])
+            certificate = certificate_get_by_serial(serial=serial, ca_slug=ca)
             certificate = certificate_revoke(
                 certificate=certificate,
-                reason=options["reason"],
+                reason=reason,
                 by=None,
                 emergency=True,
-                comment=f"{comment} [{operator}]".strip(),
+                comment=f"{comment or ''} [{operator}]".strip(),
             )
         except DomainError as exc:
             raise command_error(exc, _OPTIONS) from None
