@@ -5,9 +5,13 @@ Every error answer is `{"code": ..., "message": ..., "errors": [{"field": ..., "
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Model
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.views import defaults
@@ -126,11 +130,11 @@ class DecisionAPIView(ServiceAPIView):
     subclass per operation names them and its permission, and gives its schema with
     `extend_schema_view(post=extend_schema(request=..., responses=...))`."""
 
-    model = None
-    service = None
-    output = None
-    object_name = ""
-    input_class = DecisionInput
+    model: type[Model]
+    service: Callable[..., Any]
+    output: type[serializers.BaseSerializer]
+    object_name: str = ""
+    input_class: type[serializers.BaseSerializer] = DecisionInput
 
     def post(self, request, pk: int):
         data = self.input_class(data=request.data)

@@ -7,7 +7,6 @@ are domain errors mapped to the one error shape by config.api.exception_handler.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import QuerySet
@@ -23,7 +22,7 @@ from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.api import DecisionAPIView, HasPermission, ServiceAPIView
+from config.api import DecisionAPIView, HasPermission
 from config.converters import ID_MAX
 from pki import profiles, selectors
 from pki.models import Certificate, CertificateAuthority, RevocationRequest
@@ -304,25 +303,7 @@ class RevocationDecisionInput(serializers.Serializer[None]):
     comment = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
-if TYPE_CHECKING:
-    # config.api.DecisionAPIView leaves its class attributes unannotated (`model = None`), so
-    # mypy types them as None and refuses every subclass that sets them. This app does not edit
-    # config/, so the checker is shown that view's shape here instead; the class used at run
-    # time is DecisionAPIView itself. Goes once config/api.py annotates those attributes.
-    class _DecisionAPIView(ServiceAPIView):
-        model: type[RevocationRequest]
-        service: Callable[..., RevocationRequest]
-        output: type[RevocationRequestOutput]
-        object_name: str
-        input_class: type[serializers.Serializer[None]]
-
-        def post(self, request: Request, pk: int) -> Response: ...
-
-else:
-    _DecisionAPIView = DecisionAPIView
-
-
-class _RevocationDecisionAPI(_DecisionAPIView):
+class _RevocationDecisionAPI(DecisionAPIView):
     model, object_name, output = RevocationRequest, "revocation_request", RevocationRequestOutput
     input_class: type[serializers.Serializer[None]] = RevocationDecisionInput
 
