@@ -1,4 +1,7 @@
-"""CardForge settings. Everything variable comes from the environment (see .env.example)."""
+"""CardForge settings. Everything variable comes from the environment (see .env.example).
+
+One module over 400 lines on purpose: Django reads settings from one module, and every value
+here is named, read from the environment once (config/env.py) and commented where it is set."""
 
 from datetime import timedelta
 from pathlib import Path

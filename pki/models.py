@@ -5,6 +5,10 @@ Certificates and CRLs are kept as issued (DER); the columns beside them are what
 and relying-party endpoints need. The database refuses what must never happen: two certificates
 with one serial under one CA, a revocation approved by its requester, a revoked certificate
 without a revocation time and reason.
+
+One module over 400 lines on purpose: these models reference one another (a certificate its CA,
+a revocation request its certificate, a CRL its CA) and Django finds an app's models here; each
+class is short and the file reads as the app's schema.
 """
 
 from __future__ import annotations

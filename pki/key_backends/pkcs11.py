@@ -11,6 +11,10 @@ child (Celery prefork) re-initialises the library before its first use, as the s
 
 Mechanisms are the ones every token offers, SoftHSM2 2.6.1 included: ECDSA over a digest
 computed here (SoftHSM2 has no CKM_ECDSA_SHA256), CKM_SHA*_RSA_PKCS, CKM_SHA256_HMAC.
+
+One module over 400 lines on purpose: the session pool, the locking and the key operations share
+the rules above (one lock, one login, re-initialisation after fork), which split files would
+have to restate.
 """
 
 from __future__ import annotations
