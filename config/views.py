@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from django.contrib import messages
 from django.forms import Form
+from django.http import HttpResponse
 
 from config.errors import DomainError
 
@@ -25,3 +29,25 @@ def show_domain_error(
                 placed = True
     if not placed:
         messages.error(request, error.message)
+
+
+T = TypeVar("T")
+
+
+def button(
+    request,
+    action: Callable[[], T],
+    *,
+    done: Callable[[T], str] | str,
+    back: HttpResponse,
+) -> HttpResponse:
+    """A back-office button: run `action` (one service call); say what it did (`done`, given
+    its result) or why it could not (the service's error, as show_domain_error puts it), and
+    go `back` to the page it was pressed on."""
+    try:
+        result: Any = action()
+    except DomainError as error:
+        show_domain_error(request, None, error)
+    else:
+        messages.success(request, done(result) if callable(done) else done)
+    return back

@@ -16,7 +16,7 @@ from cards.services.card_requests import (
 )
 from config.errors import DomainError
 from config.pages import page_context
-from config.views import show_domain_error
+from config.views import button, show_domain_error
 from issuance.identity import Identity, PhotoMismatch, approved_photo_uri
 from issuance.models import Professional
 
@@ -111,18 +111,17 @@ def _decide(request, pk: int, service, done: str, **extra):
     if service is card_request_approve:
         # The page always sends the hash it showed; without it nothing was shown.
         extra["identity_sha256"] = form.cleaned_data.get("identity_sha256", "")
-    try:
-        service(
+    return button(
+        request,
+        lambda: service(
             card_request=card_request,
             reason=form.cleaned_data.get("reason", ""),
             by=request.user,
             **extra,
-        )
-    except DomainError as error:
-        show_domain_error(request, None, error)
-    else:
-        messages.success(request, f"Card request #{card_request.pk} {done}.")
-    return redirect("card-request-detail", pk=card_request.pk)
+        ),
+        done=f"Card request #{card_request.pk} {done}.",
+        back=redirect("card-request-detail", pk=card_request.pk),
+    )
 
 
 @login_required

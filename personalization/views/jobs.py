@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from cards.models import CardRequest
 from config.converters import parse_id
 from config.errors import DomainError
-from config.views import show_domain_error
+from config.views import button, show_domain_error
 from personalization.forms import AbandonJobForm, BatchQueueForm, BatchRequestsForm, QueueForm
 from personalization.models import PersonalizationJob
 from personalization.selectors import (
@@ -157,13 +157,12 @@ def job_progress_view(request, pk: int):
 @require_POST
 def job_retry_view(request, pk: int):
     job = get_object_or_404(PersonalizationJob, pk=pk)
-    try:
-        job = job_retry(job=job, by=request.user)
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, f"Job #{job.pk} is queued again (attempt {job.attempt}).")
-    return redirect("job-detail", pk=job.pk)
+    return button(
+        request,
+        lambda: job_retry(job=job, by=request.user),
+        done=lambda retried: f"Job #{retried.pk} is queued again (attempt {retried.attempt}).",
+        back=redirect("job-detail", pk=job.pk),
+    )
 
 
 @login_required
@@ -171,16 +170,12 @@ def job_retry_view(request, pk: int):
 @require_POST
 def job_cancel_view(request, pk: int):
     job = get_object_or_404(PersonalizationJob, pk=pk)
-    try:
-        job_cancel(job=job, by=request.user)
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(
-            request,
-            f"Job #{job.pk} is cancelled; request #{job.card_request_id} stays approved.",
-        )
-    return redirect("job-detail", pk=job.pk)
+    return button(
+        request,
+        lambda: job_cancel(job=job, by=request.user),
+        done=f"Job #{job.pk} is cancelled; request #{job.card_request_id} stays approved.",
+        back=redirect("job-detail", pk=job.pk),
+    )
 
 
 @login_required
@@ -220,15 +215,14 @@ def card_request_queue_view(request, pk: int):
     if not form.is_valid():
         messages.error(request, " ".join(form.errors.get("station", ["Choose a station."])))
         return redirect("card-request-detail", pk=card_request.pk)
-    try:
-        job = job_queue(
+    return button(
+        request,
+        lambda: job_queue(
             card_request=card_request, station=form.cleaned_data["station"], by=request.user
-        )
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, f"Request #{card_request.pk} is queued on {job.station}.")
-    return redirect("card-request-detail", pk=card_request.pk)
+        ),
+        done=lambda job: f"Request #{card_request.pk} is queued on {job.station}.",
+        back=redirect("card-request-detail", pk=card_request.pk),
+    )
 
 
 @login_required
