@@ -4,9 +4,8 @@ was one, and an import up a layer from it passed `make lint`)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import tomllib
+from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
