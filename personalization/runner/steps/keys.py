@@ -4,7 +4,7 @@ replaces the one no journal entry recorded."""
 
 from __future__ import annotations
 
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.db import transaction
 
@@ -67,9 +67,3 @@ def generate_key_step(slot_name: str) -> Step:
         }
 
     return Step(generate_step_name(slot_name), generate)
-
-
-def _sha256(text: str) -> str:
-    digest = hashes.Hash(hashes.SHA256())
-    digest.update(text.encode())
-    return digest.finalize().hex()
