@@ -70,7 +70,7 @@ def steps_for(job: PersonalizationJob) -> list[Step]:
     steps = plan(job.card_request.profile_version.definition)
     # The steps that pages and the API announce (runner/plan.py) are the ones that run.
     if [step.name for step in steps] + [FINISH_STEP] != step_names(job):
-        msg = "runner/plan.py and runner/steps.py name different steps"
+        msg = "runner/plan.py and runner/steps/ name different steps"
         raise RuntimeError(msg)
     return steps
 

@@ -1,8 +1,8 @@
 """The steps of a personalization, by name and label: what pages, the API and commands show.
 
-It imports none of the steps' code (runner/steps.py) nor the engine, so readers of a job's
+It imports none of the steps' code (runner/steps/) nor the engine, so readers of a job's
 progress depend on this list alone; the engine checks at import that the steps it runs are these
-(runner/steps.py `plan`), so the two cannot drift apart.
+(runner/steps/ `plan`), so the two cannot drift apart.
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ from cards.models import Card
 from cards.services import cards as cards_service
 from personalization.emulated_cards import emulated_card_create
 from personalization.models import EmulatedCard, JobStep, PersonalizationJob
-from personalization.runner import steps
 from personalization.runner.engine import Outcome, job_run
+from personalization.runner.steps import identify
 from tests.personalization.jobs.faults import Fault, install
 
 pytestmark = pytest.mark.django_db
@@ -72,8 +72,8 @@ def test_a_serial_taken_between_the_draw_and_the_insert_is_drawn_again(approved,
 def test_any_other_integrity_error_still_fails_the_job_cleanly(approved, monkeypatch):
     """Only a card serial taken by another card is drawn again: a blank emulated card whose chip
     serial another process took meanwhile fails the job, leaving no card and no blank card."""
-    real_blank = steps.emulated_card_blank
-    monkeypatch.setattr(steps, "emulated_card_blank", lambda: real_blank(serial=12345678))
+    real_blank = identify.emulated_card_blank
+    monkeypatch.setattr(identify, "emulated_card_blank", lambda: real_blank(serial=12345678))
     request = approved()
     job = PersonalizationJob.objects.get(card_request=request)
 
