@@ -29,7 +29,7 @@ class StepContext:
     session: CardSession
     profile: dict
     journal: dict[str, dict]
-    # The card's issued certificates by slot, once loaded in this run (see _certificates).
+    # The card's issued certificates by slot, once loaded in this run (see card_certificates).
     certificates: dict[str, x509.Certificate] | None = field(default=None, repr=False)
     # The card's PIN and PUK, once sealed in (or read from) its PIN mailer in this run.
     secrets: tuple[Pin, Puk] | None = field(default=None, repr=False)
@@ -59,16 +59,16 @@ class Step:
     records_itself: bool = False
 
 
-def _mailer_secrets(ctx: StepContext) -> tuple[Pin, Puk]:
+def mailer_secrets(ctx: StepContext) -> tuple[Pin, Puk]:
     """The card's new PIN and PUK, sealed in its PIN mailer before the card learns them, so a
     crash after the change cannot lose them. Kept in the context for the rest of the run (the
     quality check verifies the PIN), read back from the mailer when the job resumes."""
     if ctx.secrets is None:
-        ctx.secrets = _mailer_secrets_load(ctx)
+        ctx.secrets = mailer_secrets_load(ctx)
     return ctx.secrets
 
 
-def _mailer_secrets_load(ctx: StepContext) -> tuple[Pin, Puk]:
+def mailer_secrets_load(ctx: StepContext) -> tuple[Pin, Puk]:
     card = ctx.card
     mailer = PinMailer.objects.filter(card=card).first()
     if mailer is None:
@@ -80,7 +80,7 @@ def _mailer_secrets_load(ctx: StepContext) -> tuple[Pin, Puk]:
     return pin_mailer_secrets(mailer)
 
 
-def _certificates(ctx: StepContext) -> dict[str, x509.Certificate]:
+def card_certificates(ctx: StepContext) -> dict[str, x509.Certificate]:
     """The certificates the journal says were issued, loaded once per run (they never change:
     writing them and checking them read back compare with the same DER)."""
     if ctx.certificates is None:

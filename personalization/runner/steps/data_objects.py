@@ -1,6 +1,6 @@
 """Step `write_objects`: the certificates and the PIV data objects (CHUID, CCC, discovery, key
 history, printed information) written to the card; writing them again is harmless. The
-quality check reads back the same objects (`_objects`)."""
+quality check reads back the same objects (`card_data_objects`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from cardedge.piv import (
     PrintedInformation,
     Slot,
 )
-from personalization.runner.steps.base import StepContext, _certificates
+from personalization.runner.steps.base import StepContext, card_certificates
 from pki.text import fit_utf8
 
 ISSUER_IDENTIFICATION = "CARDFORGE"
@@ -24,7 +24,9 @@ def _fit(text: str, limit: int) -> str:
     return fit_utf8(" ".join(text.split()), limit)
 
 
-def _objects(ctx: StepContext) -> tuple[Chuid, CardCapabilityContainer, PrintedInformation]:
+def card_data_objects(
+    ctx: StepContext,
+) -> tuple[Chuid, CardCapabilityContainer, PrintedInformation]:
     card = ctx.card
     holder = ctx.identity  # the approved snapshot, never the live registry record
     expiry = card.expires_at.date()
@@ -46,9 +48,9 @@ def _objects(ctx: StepContext) -> tuple[Chuid, CardCapabilityContainer, PrintedI
 def write_objects(ctx: StepContext) -> dict:
     ctx.session.ensure_admin()
     client = ctx.client
-    for slot_name, certificate in sorted(_certificates(ctx).items()):
+    for slot_name, certificate in sorted(card_certificates(ctx).items()):
         client.write_certificate(Slot(int(slot_name, 16)), certificate)
-    chuid, ccc, printed = _objects(ctx)
+    chuid, ccc, printed = card_data_objects(ctx)
     client.write_chuid(chuid)
     client.write_card_capability_container(ccc)
     client.write_discovery(Discovery())

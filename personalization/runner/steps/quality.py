@@ -15,10 +15,10 @@ from cardedge.piv.errors import SecurityStatusNotSatisfied
 from personalization.runner.steps.base import (
     QualityCheckFailed,
     StepContext,
-    _certificates,
-    _mailer_secrets,
+    card_certificates,
+    mailer_secrets,
 )
-from personalization.runner.steps.data_objects import _objects
+from personalization.runner.steps.data_objects import card_data_objects
 
 
 def _verify(public_key, signature: bytes, message: bytes) -> None:
@@ -32,19 +32,19 @@ def quality_check(ctx: StepContext) -> dict:
     """Read every object back, verify the PIN, sign a fresh challenge with every key and check
     each signature against its certificate. Any difference fails the job."""
     client = ctx.client
-    certificates = _certificates(ctx)
+    certificates = card_certificates(ctx)
     for slot_name, certificate in certificates.items():
         on_card = client.read_certificate(Slot(int(slot_name, 16)))
         if on_card is None or on_card != certificate:
             msg = f"the certificate in slot {slot_name} did not read back"
             raise QualityCheckFailed(msg)
-    chuid, ccc, printed = _objects(ctx)
+    chuid, ccc, printed = card_data_objects(ctx)
     checks = {
         "CHUID": client.read_chuid() == chuid,
         "CCC": client.read_card_capability_container() == ccc,
         "discovery": client.read_discovery() == Discovery(),
     }
-    pin, _ = _mailer_secrets(ctx)
+    pin, _ = mailer_secrets(ctx)
     client.verify_pin(pin)
     checks["printed information"] = client.read_printed_information() == printed
     failed = [name for name, ok in checks.items() if not ok]
