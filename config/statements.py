@@ -17,7 +17,9 @@ The rule. A path may use these instead of the ORM only when
   a change that must be audited writes its audit event in the same transaction
   (`audit_record`, which itself uses `values_where`/`update_where` on the chain head).
 Everything else uses the ORM. Statements run on the caller's connection, inside the caller's
-transaction; none of them commits.
+transaction; none of them commits. The one other module that writes in SQL is config/bulk.py:
+the multi-row INSERT of a CSV import (thousands of rows in one statement), under the same rule
+and with the same column adapters.
 """
 
 from __future__ import annotations
