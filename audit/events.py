@@ -44,6 +44,8 @@ class EventType(IntEnum):
     CARD_DOCUMENT_DOWNLOADED = 421
     STATION_CREATED = 430
     STATION_UPDATED = 431
+    # The signer (docs/signer.md): 440 onwards.
+    SIGNER_REQUEST_REFUSED = 440  # not a request of a registered station for its running job
 
     CARD_PROFILE_CREATED = 500
     CARD_PROFILE_VERSION_CREATED = 501

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "pki",
     "cards",
     "personalization",
+    "signer",
     "demo",  # bootstrap_demo: sets up every app listed before it; none of them imports it
     "accounts",  # last: syncs role permissions after every other app's post_migrate
 ]

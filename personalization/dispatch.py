@@ -14,6 +14,8 @@ from celery import current_app
 
 PERSONALIZE_CARD = "personalization.tasks.personalize_card"
 STATION_HEARTBEAT = "personalization.tasks.station_heartbeat_task"
+SIGN_JOB = "signer.tasks.sign_job"
+SIGNER_QUEUE = "signer"
 
 
 def eager_task(name: str):
@@ -38,3 +40,19 @@ def personalization_send(job) -> None:
 def station_ping_send(station) -> None:
     """Ask the station's worker to answer on its own queue (a silent one shows offline)."""
     _send(STATION_HEARTBEAT, args=[station.pk], queue=station.queue, expires=15)
+
+
+def signer_request_here(request: dict) -> str:
+    """The signer's answer to `request`, made in this process (station and signer in one
+    process: tests, eager execution, the benchmark): "signed", "already signed", "refused" or
+    "failed"; the caller's run goes on."""
+    return eager_task(SIGN_JOB).apply(args=[request], kwargs={"resume": False}).get()
+
+
+def signer_request_send(request: dict) -> None:
+    """Ask the signer's worker (its own queue, docs/signer.md) to make what the job's card
+    needs; it sends the job back to its station when done."""
+    if current_app.conf.task_always_eager:
+        eager_task(SIGN_JOB).apply(args=[request], kwargs={"resume": True})
+        return
+    current_app.send_task(SIGN_JOB, args=[request], kwargs={"resume": True}, queue=SIGNER_QUEUE)

@@ -21,6 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from config.statements import update_where
+from personalization.deliveries import deliveries_destroy
 from personalization.models import PersonalizationJob
 
 Status = PersonalizationJob.Status
@@ -32,7 +33,8 @@ TRANSITIONS: dict[str, dict[str, str]] = {
         Status.CANCELLED: "job_cancelled (an operator, before a card is begun)",
     },
     Status.RUNNING: {
-        Status.RUNNING: "job_claim (a worker takes over a job whose heartbeat went stale)",
+        Status.RUNNING: "job_claim (a worker takes over a job whose heartbeat went stale, or one "
+        "the signer handed back); job_hand_over (to the signer, its lease released)",
         Status.WAITING: "job_unclaim (given back before a card was begun: station busy or off)",
         Status.DONE: "job_done (its card is personalized)",
         Status.FAILED: "job_failed (a step failed, or an operator abandoned a stalled job)",
@@ -60,6 +62,7 @@ def job_claim(job_id: int, worker: str) -> bool:
             Q(status=Status.WAITING)
             | Q(status=Status.RUNNING, heartbeat_at__lt=stale_before(now))
             | Q(status=Status.RUNNING, lease_owner=worker)
+            | Q(status=Status.RUNNING, lease_owner="")  # handed over, or given back
         )
         .update(status=Status.RUNNING, lease_owner=worker, heartbeat_at=now)
     )
@@ -98,6 +101,17 @@ def job_lease_renew(
         raise LeaseLost
 
 
+def job_hand_over(job: PersonalizationJob, worker: str) -> None:
+    """This worker hands the job to the signer (docs/signer.md): still running, at the signer's
+    step, leased by nobody until the signer sends it back; LeaseLost if no longer its job."""
+    if not update_where(
+        PersonalizationJob,
+        {"lease_owner": "", "heartbeat_at": timezone.now()},
+        {"id": job.pk, "lease_owner": worker, "status": Status.RUNNING},
+    ):
+        raise LeaseLost
+
+
 def job_started(job: PersonalizationJob, *, now: dt.datetime) -> None:
     """When it first started (a resumed job keeps it)."""
     if job.started_at is None:
@@ -119,6 +133,7 @@ def job_done(job: PersonalizationJob, *, now: dt.datetime) -> None:
         {"id": job.pk, "status": Status.RUNNING},
     )
     job.status = Status.DONE
+    deliveries_destroy(job)
 
 
 def job_failed(job: PersonalizationJob, *, code: str, message: str, now: dt.datetime) -> bool:
@@ -134,6 +149,7 @@ def job_failed(job: PersonalizationJob, *, code: str, message: str, now: dt.date
     if failed:
         job.status, job.error_code, job.error_message = Status.FAILED, code[:60], message
         job.lease_owner, job.finished_at = "", now
+        deliveries_destroy(job)
     return bool(failed)
 
 

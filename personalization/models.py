@@ -213,3 +213,22 @@ class JobStep(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job} step {self.name}"
+
+
+class JobDelivery(models.Model):
+    """What the signer made for one attempt of a job and only its station may open: the card's
+    PIN and PUK, its centrally made private keys and its management key, sealed for the station
+    (docs/signer.md). Destroyed when the job ends; never shown by a page or the API."""
+
+    job = models.ForeignKey(PersonalizationJob, on_delete=models.CASCADE, related_name="+")
+    attempt = models.PositiveIntegerField()
+    sealed = models.BinaryField(editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "attempt"], name="one_delivery_per_attempt")
+        ]
+
+    def __str__(self) -> str:
+        return f"delivery for {self.job}, attempt {self.attempt}"

@@ -27,11 +27,13 @@ from cards.services.cards import card_fail, card_personalized
 from config.errors import DomainError
 from config.sealing import SealError
 from config.statements import insert_one
+from personalization.dispatch import signer_request_here, signer_request_send
 from personalization.job_states import (
     LeaseLost,
     job_claim,
     job_done,
     job_failed,
+    job_hand_over,
     job_lease_renew,
     job_locked,
     job_started,
@@ -40,9 +42,10 @@ from personalization.job_states import (
 from personalization.models import JobStep, PersonalizationJob
 from personalization.runner.approval import approved_identity
 from personalization.runner.heartbeat import StepHeartbeat
-from personalization.runner.plan import FINISH_STEP, step_names
+from personalization.runner.plan import FINISH_STEP, SIGNER_STEP, step_names
 from personalization.runner.session import CardSession
 from personalization.runner.steps import QualityCheckFailed, Step, StepContext, plan
+from personalization.runner.steps.base import delivered
 from personalization.station_states import (
     StationBusy,
     StationDisabled,
@@ -64,6 +67,7 @@ class Outcome(Enum):
     STATION_DISABLED = "station disabled"  # the job waits; requeue_stale_jobs sends it again
     LEASE_LOST = "lease lost"
     WRONG_STATION = "wrong station"  # received by a worker that is not the job's station
+    AT_SIGNER = "at the signer"  # handed to the signer, which sends it back when done
 
 
 def steps_for(job: PersonalizationJob) -> list[Step]:
@@ -152,7 +156,9 @@ def _finish(job: PersonalizationJob, worker: str, journal: dict) -> None:
         )
 
 
-def _fail(job: PersonalizationJob, worker: str, code: str, message: str) -> None:
+def job_fail(job: PersonalizationJob, worker: str, code: str, message: str) -> None:
+    """The job fails under `worker`'s lease ("" for a job handed to the signer, which calls
+    this): its card fails, its certificates are revoked, audited. Nothing if the lease is gone."""
     now = timezone.now()
     with transaction.atomic():
         try:
@@ -203,6 +209,31 @@ def _started(job: PersonalizationJob, worker: str, journal: dict, *, current_ste
         )
 
 
+def _signer_request(job: PersonalizationJob, lease: str) -> dict:
+    return {"job": job.pk, "attempt": job.attempt, "station": job.station.name, "lease": lease}
+
+
+def _sign_inline(job: PersonalizationJob, worker: str) -> dict | None:
+    """Station and signer in one process (an in-process caller: tests, eager execution, the
+    benchmark): the signer answers now, under this worker's lease. Its step's journal entry,
+    or None when the signer failed the job."""
+    outcome = signer_request_here(_signer_request(job, worker))
+    if outcome == "failed":
+        return None
+    if outcome not in ("signed", "already signed"):
+        msg = f"job {job.pk}: the signer refused this worker's request"
+        raise RuntimeError(msg)
+    return JobStep.objects.get(job=job, attempt=job.attempt, name=SIGNER_STEP).detail
+
+
+def _hand_over(job: PersonalizationJob, worker: str) -> None:
+    """Release the lease (the station stays the job's: the card is in its reader) and, once
+    that is committed, ask the signer's worker, which sends the job back when done."""
+    with transaction.atomic():
+        job_hand_over(job, worker)
+        transaction.on_commit(lambda: signer_request_send(_signer_request(job, "")))
+
+
 def _refuse_other_station(job_id: int, worker: str, stations: Collection[str]) -> bool:
     """True (and audited) when job `job_id` belongs to a station this worker does not serve:
     its message reached the wrong worker (a mistake, or a forged message); the job is left
@@ -225,7 +256,8 @@ def _refuse_other_station(job_id: int, worker: str, stations: Collection[str]) -
 def job_run(*, job_id: int, worker: str, stations: Collection[str] | None = None) -> Outcome:
     """Run (or resume) job `job_id` as `worker`; see the module docstring. `stations` are the
     stations whose jobs this worker runs (the task passes CARDFORGE_STATIONS): a job of
-    another station is refused. None is for in-process callers (tests, eager execution)."""
+    another station is refused, and the signer's step is handed to the signer's worker. None is
+    for in-process callers (tests, eager execution), which run the signer's step here too."""
     if stations is not None and _refuse_other_station(job_id, worker, stations):
         return Outcome.WRONG_STATION
     if not job_claim(job_id, worker):
@@ -262,12 +294,14 @@ def job_run(*, job_id: int, worker: str, stations: Collection[str] | None = None
     if job.card is not None:
         session.attach(job.card)
     finished = False  # _finish also frees the station
+    handed_over = False
     context = StepContext(
         job=job,
         session=session,
         profile=job.card_request.profile_version.definition,
         journal=journal,
     )
+    session.delivered_key = lambda: delivered(context).management_key
     try:
         # A step may outlast the stale threshold: a thread beats for it meanwhile.
         with StepHeartbeat(job, worker) as heartbeat:
@@ -293,7 +327,15 @@ def job_run(*, job_id: int, worker: str, stations: Collection[str] | None = None
                     )
 
                 heartbeat.step(step.name)
-                if step.records_itself:
+                if step.on_signer:
+                    if stations is not None:
+                        handed_over = True  # the signer's worker takes it from here
+                        break
+                    detail = _sign_inline(job, worker)
+                    if detail is None:
+                        return Outcome.FAILED  # the signer failed the job (and audited why)
+                    _beat(job, worker, current_step=following)  # as a record announces it
+                elif step.records_itself:
                     detail = step.run(context, record=record)
                 else:
                     detail = step.run(context)
@@ -301,6 +343,10 @@ def job_run(*, job_id: int, worker: str, stations: Collection[str] | None = None
                 heartbeat.between()
                 journal[step.name] = detail
                 announced = following
+        if handed_over:
+            session.close()  # the reader is free for the run that resumes the job
+            _hand_over(job, worker)
+            return Outcome.AT_SIGNER
         _finish(job, worker, journal)
         finished = True
     except LeaseLost:
@@ -310,12 +356,12 @@ def job_run(*, job_id: int, worker: str, stations: Collection[str] | None = None
         message = getattr(error, "message", None) or str(error)
         job.refresh_from_db(fields=["current_step"])
         logger.warning("job %s failed at %s: %s", job.pk, job.current_step, message)
-        _fail(job, worker, type(error).__name__, message)
+        job_fail(job, worker, type(error).__name__, message)
         return Outcome.FAILED
     except Exception:
         logger.exception("job %s: unexpected error", job.pk)
         job.refresh_from_db(fields=["current_step"])
-        _fail(job, worker, "internal_error", "an unexpected error stopped the job; see the logs")
+        job_fail(job, worker, "internal_error", "an unexpected error stopped the job; see the logs")
         return Outcome.FAILED
     finally:
         session.close()

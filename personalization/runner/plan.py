@@ -13,7 +13,7 @@ STEP_LABELS = {
     "identify_card": "Identify the card",
     "authenticate": "Authenticate with the management key",
     "set_pin_puk": "Set PIN and PUK",
-    "issue_certificates": "Issue the certificates",
+    "issue_certificates": "Signer: certificates, PIN and PUK, escrowed keys, management key",
     "write_objects": "Write certificates, CHUID, CCC and printed information",
     "rotate_management_key": "Replace the management key",
     "quality_check": "Quality check: read back, verify the PIN, sign with every key",
@@ -21,14 +21,33 @@ STEP_LABELS = {
 }
 
 
+# The one step the signer runs (docs/signer.md); every other step runs on the station.
+SIGNER_STEP = "issue_certificates"
+
+
+def on_card_slots(profile: dict) -> list[str]:
+    """Slots whose key the card generates (before the signer step)."""
+    slots = profile["slots"]
+    return sorted(slot for slot in slots if slots[slot]["key_generation"] != "central")
+
+
+def central_slots(profile: dict) -> list[str]:
+    """Slots whose key the signer makes and escrows, imported after the signer step."""
+    slots = profile["slots"]
+    return sorted(slot for slot in slots if slots[slot]["key_generation"] == "central")
+
+
 def step_names_for_profile(profile: dict) -> list[str]:
-    """The steps a card of this profile definition goes through, in order, `finish` last."""
+    """The steps a card of this profile definition goes through, in order, `finish` last: the
+    card makes its keys, the signer certifies them and makes what the station needs (PIN and
+    PUK, central keys, the card's management key), the station writes it all."""
     return [
         "identify_card",
         "authenticate",
+        *(generate_step_name(slot) for slot in on_card_slots(profile)),
+        SIGNER_STEP,
         "set_pin_puk",
-        *(generate_step_name(slot) for slot in sorted(profile["slots"])),
-        "issue_certificates",
+        *(generate_step_name(slot) for slot in central_slots(profile)),
         "write_objects",
         "rotate_management_key",
         "quality_check",

@@ -15,33 +15,20 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 
 from django.conf import settings
 
 from cardedge.apdu.errors import CardError
 from cardedge.piv import ManagementKey, PivClient
-from cardedge.piv.constants import ManagementKeyAlgorithm
 from cardedge.piv.errors import ManagementKeyAuthenticationFailed
 from cardedge.transports import CardTransport, transport_class
 from cards.models import Card
 from personalization.emulated_cards import StepCardStore, emulated_card_open
 from personalization.factory import factory_management_key
 from personalization.models import EncoderStation
-from pki.services.keys import card_management_key_derive
 
 logger = logging.getLogger(__name__)
-
-DERIVED_KEY_ALGORITHMS = {
-    "3des": ManagementKeyAlgorithm.TDES,
-    "aes192": ManagementKeyAlgorithm.AES192,
-}
-
-
-def derived_management_key(card: Card, algorithm_name: str) -> ManagementKey:
-    """The card's own management key: derived from the PKI's master key and the card UUID."""
-    algorithm = DERIVED_KEY_ALGORITHMS[algorithm_name]
-    value = card_management_key_derive(card_identity=card.uuid.bytes, length=algorithm.key_length)
-    return ManagementKey(algorithm, value)
 
 
 def reader_selector(pattern: str) -> str | re.Pattern[str]:
@@ -82,7 +69,8 @@ class CardSession:
         self._client: PivClient | None = None
         self._store: StepCardStore | None = None
         self._admin = False
-        self._derived: tuple[tuple, ManagementKey] | None = None
+        # Set by the engine: the signer's delivery of the card's management key.
+        self.delivered_key: Callable[[], ManagementKey] | None = None
         self._emulated_state: dict | None = None
 
     @property
@@ -145,11 +133,13 @@ class CardSession:
         return self.derived_key() if self.rotated else factory_management_key()
 
     def derived_key(self) -> ManagementKey:
-        """The card's derived key, derived once per session (rotation, then re-authentication)."""
-        wanted = (self.card.uuid, self.card.management_key_algorithm)
-        if self._derived is None or self._derived[0] != wanted:
-            self._derived = (wanted, derived_management_key(self.card, wanted[1]))
-        return self._derived[1]
+        """The card's own management key, derived by the signer from the master key and
+        delivered for this station (personalization/deliveries.py); the engine says where to
+        find it (`deliveries`), since only a run past the signer's step has one."""
+        if self.delivered_key is None:
+            msg = "the card's management key was not delivered: the signer's step has not run"
+            raise ManagementKeyAuthenticationFailed(msg)
+        return self.delivered_key()
 
     def reauthenticate(self) -> None:
         """Authenticate again with the key the card should now hold (proves a rotation)."""

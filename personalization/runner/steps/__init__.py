@@ -5,15 +5,16 @@ only when it is done), it leaves the card and the database as one clean run woul
 returns the detail its journal entry keeps: what later steps need and an operator may read
 (public keys, certificate ids), never a secret.
 
-One module per step (identify, authentication, pin_puk, keys, certificates, data_objects,
-management_key, quality), what they share in base.py, and their order here (`plan`).
+One module per station step (identify, authentication, pin_puk, keys, data_objects,
+management_key, quality), what they share in base.py, and their order here (`plan`). The
+certificates, PIN and PUK, central keys and management key are the signer's (signer/making.py).
 """
 
 from __future__ import annotations
 
+from personalization.runner.plan import SIGNER_STEP, central_slots, on_card_slots
 from personalization.runner.steps.authentication import authenticate
 from personalization.runner.steps.base import QualityCheckFailed, Step, StepContext
-from personalization.runner.steps.certificates import issue_certificates
 from personalization.runner.steps.data_objects import write_objects
 from personalization.runner.steps.identify import identify_card
 from personalization.runner.steps.keys import generate_key_step
@@ -28,9 +29,10 @@ def plan(profile: dict) -> list[Step]:
     return [
         Step("identify_card", identify_card, records_itself=True),
         Step("authenticate", authenticate),
+        *(generate_key_step(slot) for slot in on_card_slots(profile)),
+        Step(SIGNER_STEP, None, on_signer=True),  # the signer's (docs/signer.md)
         Step("set_pin_puk", set_pin_puk),
-        *(generate_key_step(slot) for slot in sorted(profile["slots"])),
-        Step("issue_certificates", issue_certificates, records_itself=True),
+        *(generate_key_step(slot) for slot in central_slots(profile)),
         Step("write_objects", write_objects),
         Step("rotate_management_key", rotate_management_key),
         Step("quality_check", quality_check),

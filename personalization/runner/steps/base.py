@@ -1,7 +1,7 @@
 """What every step shares: the context a run hands from step to step, the step itself, the
-error a card that does not hold what was written raises, and the context's PIN/PUK and
-certificates, loaded once per run for the steps that read them (set_pin_puk, write_objects,
-quality_check).
+error a card that does not hold what was written raises, and what the signer delivered and the
+certificates it issued, loaded once per run for the steps that read them (set_pin_puk, the
+import of central keys, write_objects, rotate_management_key, quality_check).
 """
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ from dataclasses import dataclass, field
 
 from cryptography import x509
 
-from cardedge.piv import Pin, Puk
-from cards.models import Card, PinMailer
-from cards.services.secrets import pin_mailer_seal, pin_mailer_secrets
+from cards.models import Card
 from issuance.identity import Identity
+from personalization.deliveries import Delivery, delivery_open
 from personalization.runner.session import CardSession
 from pki.models import Certificate
 
@@ -31,8 +30,9 @@ class StepContext:
     journal: dict[str, dict]
     # The card's issued certificates by slot, once loaded in this run (see card_certificates).
     certificates: dict[str, x509.Certificate] | None = field(default=None, repr=False)
-    # The card's PIN and PUK, once sealed in (or read from) its PIN mailer in this run.
-    secrets: tuple[Pin, Puk] | None = field(default=None, repr=False)
+    # What the signer made for the card (its PIN and PUK, central keys, management key), once
+    # opened in this run (see delivered).
+    delivery: Delivery | None = field(default=None, repr=False)
     # The identity the request was approved for (runner/approval.py), checked at the start of
     # this run; everything the card says about its holder comes from it.
     identity: Identity | None = field(default=None, repr=False)
@@ -53,31 +53,20 @@ class StepContext:
 @dataclass(frozen=True)
 class Step:
     name: str
-    run: Callable[[StepContext], dict]
+    run: Callable[..., dict] | None
     # Steps that write the database record themselves, in the same transaction as their journal
     # entry (the runner then passes them a `record` callback).
     records_itself: bool = False
+    # The signer's step (docs/signer.md): run by the signer, which journals it; `run` is None.
+    on_signer: bool = False
 
 
-def mailer_secrets(ctx: StepContext) -> tuple[Pin, Puk]:
-    """The card's new PIN and PUK, sealed in its PIN mailer before the card learns them, so a
-    crash after the change cannot lose them. Kept in the context for the rest of the run (the
-    quality check verifies the PIN), read back from the mailer when the job resumes."""
-    if ctx.secrets is None:
-        ctx.secrets = mailer_secrets_load(ctx)
-    return ctx.secrets
-
-
-def mailer_secrets_load(ctx: StepContext) -> tuple[Pin, Puk]:
-    card = ctx.card
-    mailer = PinMailer.objects.filter(card=card).first()
-    if mailer is None:
-        pin = Pin.generate(ctx.profile["pin"]["length"])
-        puk = Puk.generate(ctx.profile["puk"]["length"])
-        pin_mailer_seal(card=card, pin=pin, puk=puk)
-        return pin, puk
-    mailer.card = card  # the same row: no second query for the serial the seal is bound to
-    return pin_mailer_secrets(mailer)
+def delivered(ctx: StepContext) -> Delivery:
+    """What the signer made for this card and only this station opens (PIN and PUK, central
+    keys, the management key: personalization/deliveries.py), opened once per run."""
+    if ctx.delivery is None:
+        ctx.delivery = delivery_open(ctx.job)
+    return ctx.delivery
 
 
 def card_certificates(ctx: StepContext) -> dict[str, x509.Certificate]:

@@ -1,19 +1,16 @@
-"""Steps `generate_<slot>`: each slot's key, made on the card (or centrally and escrowed where
-the profile says `central`) with the profile's PIN policy. Run again, it makes a key that
-replaces the one no journal entry recorded."""
+"""Steps `generate_<slot>`: each slot's key with the profile's PIN policy, made on the card
+(before the signer's step), or, where the profile says `central`, made and escrowed by the
+signer and imported here (after it). Run again, a step makes (or imports) a key that replaces
+the one no journal entry recorded."""
 
 from __future__ import annotations
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from django.db import transaction
 
 from cardedge.piv import KeyAlgorithm, Slot
-from cardedge.piv.algorithms import curve_for, rsa_bits_for
 from cardedge.piv.constants import PinPolicy
-from cards.services.secrets import escrowed_key_keep
-from personalization.runner.plan import generate_step_name
-from personalization.runner.steps.base import Step, StepContext
+from personalization.runner.plan import SIGNER_STEP, generate_step_name
+from personalization.runner.steps.base import QualityCheckFailed, Step, StepContext, delivered
 
 KEY_ALGORITHMS = {
     "rsa2048": KeyAlgorithm.RSA2048,
@@ -29,12 +26,6 @@ def _public_pem(public_key) -> str:
     ).decode()
 
 
-def _central_key(algorithm: KeyAlgorithm):
-    if algorithm.is_rsa:
-        return rsa.generate_private_key(65537, rsa_bits_for(algorithm))
-    return ec.generate_private_key(curve_for(algorithm))
-
-
 def generate_key_step(slot_name: str) -> Step:
     def generate(ctx: StepContext) -> dict:
         spec = ctx.slots[slot_name]
@@ -43,17 +34,13 @@ def generate_key_step(slot_name: str) -> Step:
         policy = PIN_POLICIES[spec["pin_policy"]]
         ctx.session.ensure_admin()
         if spec["key_generation"] == "central":
-            private_key = _central_key(algorithm)
-            der = private_key.private_bytes(
-                serialization.Encoding.DER,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
+            private_key = serialization.load_der_private_key(
+                delivered(ctx).central_keys[slot_name], password=None
             )
             public_pem = _public_pem(private_key.public_key())
-            with transaction.atomic():
-                escrowed_key_keep(
-                    card=ctx.card, slot=slot_name, private_der=der, public_pem=public_pem
-                )
+            if public_pem != ctx.journal[SIGNER_STEP]["central_public_keys"][slot_name]:
+                msg = f"the key delivered for slot {slot_name} is not the one certified"
+                raise QualityCheckFailed(msg)
             ctx.client.import_key(slot, private_key, pin_policy=policy)
             origin = "central, escrowed"
         else:

@@ -1,17 +1,17 @@
-"""Step `set_pin_puk`: a new random PIN and PUK, sealed in the card's PIN mailer before the card
-learns them (runner/steps/base.py `mailer_secrets`); run again, it proves the card already
-holds them instead of changing them twice."""
+"""Step `set_pin_puk`: the PIN and PUK the signer made (and sealed in the card's PIN mailer
+before the card learns them); run again, it proves the card already holds them instead of
+changing them twice."""
 
 from __future__ import annotations
 
 from cardedge.piv.errors import WrongPin
 from personalization.factory import factory_pin, factory_puk
-from personalization.runner.steps.base import StepContext, mailer_secrets
+from personalization.runner.steps.base import StepContext, delivered
 
 
 def set_pin_puk(ctx: StepContext) -> dict:
     client = ctx.client
-    pin, puk = mailer_secrets(ctx)
+    pin, puk = delivered(ctx).pin, delivered(ctx).puk
     retries_set = False
     try:
         client.verify_pin(factory_pin())

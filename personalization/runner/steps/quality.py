@@ -16,7 +16,7 @@ from personalization.runner.steps.base import (
     QualityCheckFailed,
     StepContext,
     card_certificates,
-    mailer_secrets,
+    delivered,
 )
 from personalization.runner.steps.data_objects import card_data_objects
 
@@ -44,7 +44,7 @@ def quality_check(ctx: StepContext) -> dict:
         "CCC": client.read_card_capability_container() == ccc,
         "discovery": client.read_discovery() == Discovery(),
     }
-    pin, _ = mailer_secrets(ctx)
+    pin = delivered(ctx).pin
     client.verify_pin(pin)
     checks["printed information"] = client.read_printed_information() == printed
     failed = [name for name, ok in checks.items() if not ok]

@@ -38,11 +38,14 @@ from issuance.services.registry import professional_update
 from personalization.documents.render import card_face_pdf, carrier_pdf, pin_mailer_pdf
 from personalization.emulated_cards import emulated_card_open
 from personalization.models import PersonalizationJob
+from personalization.runner import engine
 from personalization.runner.engine import Outcome, job_run
 from personalization.services.documents import card_document_data
 from personalization.services.stations import station_create
 from personalization.tasks import personalize_card
 from pki.models import Certificate
+from signer import requests as signer_requests
+from signer.tasks import sign_job
 from tests.factories import OrganisationFactory, ProfessionalFactory, make_user
 
 pytestmark = pytest.mark.django_db
@@ -277,7 +280,9 @@ def _run_as_worker(job_id: int, stations: list[str], settings) -> str:
         personalize_card.pop_request()
 
 
-def test_a_task_for_another_stations_job_is_refused(approved, settings):
+def test_a_task_for_another_stations_job_is_refused(
+    approved, settings, monkeypatch, django_capture_on_commit_callbacks
+):
     request = approved()  # queued on bench-1
     job = _job(request)
     station_create(name="bench-2", transport="emulated")
@@ -295,7 +300,18 @@ def test_a_task_for_another_stations_job_is_refused(approved, settings):
         "bench-2",
         "(not a station)",
     ]
-    # Its own station runs it.
+    # Its own station runs it: up to the signer's step, which its worker hands to the signer's
+    # worker; the signer sends it back; the station finishes it.
+    to_signer, to_station = [], []
+    monkeypatch.setattr(engine, "signer_request_send", to_signer.append)
+    monkeypatch.setattr(signer_requests, "personalization_send", to_station.append)
+    with django_capture_on_commit_callbacks(execute=True):  # sent once the lease is released
+        assert _run_as_worker(job.pk, ["bench-1"], settings) == Outcome.AT_SIGNER.value
+    (message,) = to_signer
+    assert message == {"job": job.pk, "attempt": 1, "station": "bench-1", "lease": ""}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sign_job.run(message) == "signed"
+    assert [sent.pk for sent in to_station] == [job.pk]
     assert _run_as_worker(job.pk, ["bench-1"], settings) == Outcome.DONE.value
 
 

@@ -1,0 +1,122 @@
+"""What the signer makes for a job's card (docs/signer.md): its certificates, its centrally
+generated keys (escrowed), its PIN and PUK (sealed in the PIN mailer) and its management key.
+
+Made in memory first (key generation and signatures outside any transaction, which would hold
+the database meanwhile), then recorded by `making_record` in the signer's transaction, all or
+none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from cardedge.piv import KeyAlgorithm, ManagementKey, Pin, Puk
+from cardedge.piv.algorithms import curve_for, rsa_bits_for
+from cards.services.secrets import escrowed_key_keep, pin_mailer_seal
+from personalization.deliveries import MANAGEMENT_KEY_ALGORITHMS, delivery_store
+from personalization.models import PersonalizationJob
+from personalization.runner.plan import central_slots, generate_step_name, on_card_slots
+from pki.services.certificates import (
+    CertificateRequest,
+    SignedCertificates,
+    certificates_record,
+    certificates_sign,
+)
+from pki.services.keys import card_management_key_derive
+
+KEY_ALGORITHMS = {
+    "rsa2048": KeyAlgorithm.RSA2048,
+    "eccp256": KeyAlgorithm.ECC_P256,
+    "eccp384": KeyAlgorithm.ECC_P384,
+}
+
+
+def _public_pem(public_key) -> str:
+    return public_key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+
+
+def _central_key(algorithm: KeyAlgorithm):
+    if algorithm.is_rsa:
+        return rsa.generate_private_key(65537, rsa_bits_for(algorithm))
+    return ec.generate_private_key(curve_for(algorithm))
+
+
+@dataclass
+class Making:
+    """One card's making, before it is recorded. Its secrets never reach a repr."""
+
+    signed: SignedCertificates
+    central: dict[str, tuple[bytes, str]] = field(repr=False)  # slot -> (PKCS#8 DER, public PEM)
+    pin: Pin = field(repr=False)
+    puk: Puk = field(repr=False)
+    management_key: ManagementKey = field(repr=False)
+
+
+def making_prepare(job: PersonalizationJob, journal: dict[str, dict], identity) -> Making:
+    """Sign the certificates of the keys the card generated (the public keys its journal
+    recorded), make the central keys and sign theirs, make PIN, PUK and the management key."""
+    profile = job.card_request.profile_version.definition
+    card = job.card
+    slots = profile["slots"]
+    central: dict[str, tuple[bytes, str]] = {}
+    for slot in central_slots(profile):
+        private_key = _central_key(KEY_ALGORITHMS[slots[slot]["algorithm"]])
+        der = private_key.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        central[slot] = (der, _public_pem(private_key.public_key()))
+    requests = [
+        CertificateRequest(
+            public_key=journal[generate_step_name(slot)]["public_key"]
+            if slot in on_card_slots(profile)
+            else central[slot][1],
+            profile=slots[slot]["certificate_profile"],
+            slot=slot,
+        )
+        for slot in sorted(slots)
+    ]
+    signed = certificates_sign(
+        requests=requests, professional=card.professional, identity=identity, card=card
+    )
+    algorithm = MANAGEMENT_KEY_ALGORITHMS[card.management_key_algorithm]
+    management_key = ManagementKey(
+        algorithm,
+        card_management_key_derive(card_identity=card.uuid.bytes, length=algorithm.key_length),
+    )
+    return Making(
+        signed=signed,
+        central=central,
+        pin=Pin.generate(profile["pin"]["length"]),
+        puk=Puk.generate(profile["puk"]["length"]),
+        management_key=management_key,
+    )
+
+
+def making_record(job: PersonalizationJob, making: Making) -> dict:
+    """In the signer's transaction: the certificates, the escrowed keys, the PIN mailer and the
+    station's delivery. The journal detail of the signer's step (public data only)."""
+    card = job.card
+    issued = certificates_record(making.signed)
+    for slot, (der, public_pem) in making.central.items():
+        escrowed_key_keep(card=card, slot=slot, private_der=der, public_pem=public_pem)
+    pin_mailer_seal(card=card, pin=making.pin, puk=making.puk)
+    delivery_store(
+        job=job,
+        pin=making.pin,
+        puk=making.puk,
+        management_key=making.management_key,
+        management_key_algorithm=card.management_key_algorithm,
+        central_keys={slot: der for slot, (der, _) in making.central.items()},
+    )
+    return {
+        "certificates": {cert.card_slot: cert.pk for cert in issued},
+        "serials": {cert.card_slot: cert.serial for cert in issued},
+        "central_public_keys": {slot: pem for slot, (_, pem) in making.central.items()},
+    }

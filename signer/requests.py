@@ -1,0 +1,127 @@
+"""A station's request to the signer: checked, then the card's making (making.py) recorded as
+the job's signer step, in one transaction on the job's locked row (docs/signer.md).
+
+A request names the job, its attempt, the station and the lease the job is under: "" when the
+station handed the job over (a worker's message), the station worker's own lease when station
+and signer run in one process (eager execution: tests, the benchmark). Anything else than a job
+running on that station, at this attempt, with the signer's step next and that lease, is
+refused and audited; nothing is made.
+"""
+
+from __future__ import annotations
+
+import logging
+from enum import Enum
+
+from django.db import transaction
+from django.utils import timezone
+
+from audit.events import EventType
+from audit.services import audit_record
+from config.errors import DomainError
+from config.statements import insert_one
+from personalization.dispatch import personalization_send
+from personalization.models import JobStep, PersonalizationJob
+from personalization.runner.approval import approved_identity
+from personalization.runner.engine import job_fail
+from personalization.runner.plan import SIGNER_STEP
+from signer.making import making_prepare, making_record
+
+logger = logging.getLogger(__name__)
+
+
+class SignerOutcome(Enum):
+    SIGNED = "signed"
+    ALREADY_SIGNED = "already signed"  # a request delivered twice: only the job is sent back
+    REFUSED = "refused"  # not a request this signer may answer (audited)
+    FAILED = "failed"  # the job failed here (approval withdrawn, a key refused)
+
+
+class RequestRefused(Exception):
+    pass
+
+
+def _job(job_id: int) -> PersonalizationJob:
+    return PersonalizationJob.objects.select_related(
+        "station",
+        "card__professional__organisation",
+        "card_request__profile_version",
+        "card_request__professional__organisation",
+        "card_request__card_profile",
+    ).get(pk=job_id)
+
+
+def _check(job: PersonalizationJob, request: dict) -> None:
+    """RequestRefused unless `request` is this job's, now."""
+    if job.station.name != request["station"]:
+        msg = f"job {job.pk} belongs to station {job.station.name}, not {request['station']}"
+        raise RequestRefused(msg)
+    if job.status != PersonalizationJob.Status.RUNNING or job.attempt != request["attempt"]:
+        msg = f"job {job.pk} is {job.status} at attempt {job.attempt}"
+        raise RequestRefused(msg)
+    if job.current_step != SIGNER_STEP or job.lease_owner != request["lease"]:
+        msg = f"job {job.pk} is not waiting for the signer (at step {job.current_step or '-'})"
+        raise RequestRefused(msg)
+    if job.card_id is None:
+        msg = f"job {job.pk} has no card"
+        raise RequestRefused(msg)
+
+
+def _refused(request: dict, reason: str) -> SignerOutcome:
+    logger.warning("signer request refused: %s", reason)
+    with transaction.atomic():
+        audit_record(
+            event=EventType.SIGNER_REQUEST_REFUSED,
+            object_type="personalization.personalizationjob",
+            object_id=str(request.get("job", "")),
+            payload={"station": str(request.get("station", ""))[:200], "reason": reason[:500]},
+        )
+    return SignerOutcome.REFUSED
+
+
+def _journal(job: PersonalizationJob) -> dict[str, dict]:
+    return {step.name: step.detail for step in JobStep.objects.filter(job=job, attempt=job.attempt)}
+
+
+def signer_request_handle(request: dict, *, resume: bool) -> SignerOutcome:
+    """Answer a station's request; `resume`: send the job back to its station afterwards (a
+    worker's message; in one process the station's run goes on by itself)."""
+    job = _job(request["job"])
+    journal = _journal(job)
+    if SIGNER_STEP in journal:
+        if resume:
+            personalization_send(job)
+        return SignerOutcome.ALREADY_SIGNED
+    try:
+        _check(job, request)
+    except RequestRefused as refused:
+        return _refused(request, str(refused))
+    try:
+        # Approved under four eyes, for the identity snapshot, as the database says now.
+        identity = approved_identity(job.card_request_id)
+        making = making_prepare(job, journal, identity)
+        with transaction.atomic():
+            locked = PersonalizationJob.objects.select_for_update().get(pk=job.pk)
+            _check(locked, request)  # nothing changed while the card's making was prepared
+            now = timezone.now()
+            detail = making_record(job, making)
+            insert_one(
+                JobStep,
+                {
+                    "job_id": job.pk,
+                    "attempt": job.attempt,
+                    "name": SIGNER_STEP,
+                    "detail": detail,
+                    "apdus": 0,
+                    "started_at": now,
+                    "finished_at": now,
+                },
+            )
+            if resume:
+                transaction.on_commit(lambda: personalization_send(job))
+    except RequestRefused as refused:
+        return _refused(request, str(refused))
+    except DomainError as error:
+        job_fail(job, request["lease"], type(error).__name__, error.message)
+        return SignerOutcome.FAILED
+    return SignerOutcome.SIGNED
