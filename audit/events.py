@@ -28,6 +28,7 @@ class EventType(IntEnum):
     CA_CREATED = 310
     OCSP_RESPONDER_CREATED = 311
     MASTER_KEY_CREATED = 312
+    STATION_CERTIFICATE_ISSUED = 313  # an encoder station's certificate (pki/services)
     CRL_GENERATED = 320
 
     PERSONALIZATION_JOB_QUEUED = 400

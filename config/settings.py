@@ -377,6 +377,10 @@ if not PKI_QCPDS_URL.startswith("https://"):
 PKI_CERTIFICATE_VALIDITY_DAYS = env_int(
     "CARDFORGE_PKI_CERTIFICATE_VALIDITY_DAYS", default=1095, minimum=1
 )
+# Encoder stations' certificates (pki/profiles.py, encoder-station): renewed by re-enrolling.
+PKI_STATION_CERTIFICATE_VALIDITY_DAYS = env_int(
+    "CARDFORGE_PKI_STATION_CERTIFICATE_VALIDITY_DAYS", default=730, minimum=1
+)
 PKI_OCSP_RESPONDER_VALIDITY_DAYS = env_int(
     "CARDFORGE_PKI_OCSP_RESPONDER_VALIDITY_DAYS", default=365, minimum=2
 )

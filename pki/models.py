@@ -155,6 +155,7 @@ class Certificate(models.Model):
         HP_ENCRYPTION = "hp-encryption", "Encryption (9D)"
         HP_CARD_AUTHENTICATION = "hp-card-authentication", "Card authentication (9E)"
         OCSP_RESPONDER = "ocsp-responder", "OCSP responder"
+        ENCODER_STATION = "encoder-station", "Encoder station"
 
     class Slot(models.TextChoices):
         # SP 800-73-4 Part 1 §3.1: the PIV key references.
@@ -230,8 +231,11 @@ class Certificate(models.Model):
                 condition=~Q(status="revoked") | ~Q(revocation_reason__in=[6, 8]),
                 name="pki_certificate_revoked_reason_final",
             ),
+            # A card's certificate names its holder; a platform certificate (an OCSP responder,
+            # an encoder station) has none.
             models.CheckConstraint(
-                condition=Q(profile="ocsp-responder") | Q(professional__isnull=False),
+                condition=Q(profile__in=["ocsp-responder", "encoder-station"])
+                | Q(professional__isnull=False),
                 name="pki_certificate_professional_required",
             ),
             models.CheckConstraint(

@@ -10,11 +10,15 @@
 | hp-encryption          | authentication CA      | keyEncipherment (RSA key)    | -               |
 |                        |                        | or keyAgreement (EC key)     |                 |
 | hp-card-authentication | authentication CA      | digitalSignature             | id-PIV-cardAuth |
+| encoder-station        | authentication CA      | digitalSignature,            | clientAuth      |
+|                        |                        | keyAgreement (EC P-256 key)  |                 |
 
 Every certificate carries SKI and (except the root) AKI; every end-entity certificate a CRL
 distribution point and AIA (OCSP, caIssuers) under settings.CARDFORGE_PKI_BASE_URL and the
 platform's certificate policy. The qualified signature profile adds QCStatements, the policy
-QCP-n-qscd and the admission extension. docs/pki.md shows the same table for relying parties.
+QCP-n-qscd and the admission extension. An encoder station's certificate names the station, not
+a person, and carries the station policy instead of the platform's (`station_policy_oid`).
+docs/pki.md shows the same table for relying parties.
 
 One module over 400 lines on purpose: the table above and the code that builds each row sit
 together, so a profile is read, reviewed and changed in one place (pkilint checks the result).
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -92,11 +97,14 @@ class CertificateProfile:
     qualified: bool = False
     ocsp_no_check: bool = False
     for_professional: bool = True
+    for_station: bool = False
     key_algorithms: frozenset[KeyAlgorithm] = _ALL_END_ENTITY_ALGORITHMS
 
     def validity_days(self) -> int:
         if self.name == OCSP_RESPONDER:
             return settings.PKI_OCSP_RESPONDER_VALIDITY_DAYS
+        if self.for_station:
+            return settings.PKI_STATION_CERTIFICATE_VALIDITY_DAYS
         if self.is_ca:
             msg = "CA certificates take their validity from PKI_HIERARCHY"
             raise ValueError(msg)
@@ -136,6 +144,7 @@ HP_AUTHENTICATION = "hp-authentication"
 HP_QUALIFIED_SIGNATURE = "hp-qualified-signature"
 HP_ENCRYPTION = "hp-encryption"
 HP_CARD_AUTHENTICATION = "hp-card-authentication"
+ENCODER_STATION = "encoder-station"
 
 PROFILES: dict[str, CertificateProfile] = {
     profile.name: profile
@@ -198,6 +207,20 @@ PROFILES: dict[str, CertificateProfile] = {
             key_usage=lambda _key: _key_usage(digital_signature=True),
             extended_key_usage=(ObjectIdentifier(asn1.ID_PIV_CARD_AUTH),),
         ),
+        CertificateProfile(
+            name=ENCODER_STATION,
+            description="An encoder station, to the signer: signs its requests (clientAuth) and "
+            "receives what is encrypted for it (ECDH, keyAgreement)",
+            # The authentication CA already issues clientAuth certificates and publishes a CRL
+            # and OCSP; the station policy (and the profile of the certificate's row, which
+            # pki.envelopes checks) tell a station from a professional's 9A certificate.
+            ca_purpose="authentication",
+            key_usage=lambda _key: _key_usage(digital_signature=True, key_agreement=True),
+            extended_key_usage=(ExtendedKeyUsageOID.CLIENT_AUTH,),
+            for_professional=False,
+            for_station=True,
+            key_algorithms=frozenset({KeyAlgorithm.EC_P256}),
+        ),
     )
 }
 END_ENTITY_PROFILES = (
@@ -242,6 +265,39 @@ def ca_name(common_name: str) -> x509.Name:
         )
     attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, _fit(common_name, UB_COMMON_NAME)))
     return x509.Name(attributes)
+
+
+# A station's name as its certificate carries it: the alphabet of a station's name (a slug: its
+# Celery queue is `station.<name>`), within ub-common-name. Nothing is fitted or cut: the common
+# name is the station's identity, so a name that does not fit is refused, never shortened.
+STATION_NAME_PATTERN = re.compile(r"[-A-Za-z0-9_]{1,64}")
+
+
+def check_station_name(station_name: str) -> str:
+    """`station_name` if a station certificate can carry it as is; ValueError otherwise."""
+    if not isinstance(station_name, str) or not STATION_NAME_PATTERN.fullmatch(station_name):
+        msg = "a station name is 1 to 64 letters, digits, '-' or '_'"
+        raise ValueError(msg)
+    return station_name
+
+
+def station_subject(station_name: str) -> x509.Name:
+    """The subject of an encoder station's certificate: the platform's organizationName and the
+    station's name as commonName."""
+    organization = required_setting("PKI_ORGANIZATION", settings.PKI_ORGANIZATION)
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, _fit(organization, UB_ORGANIZATION_NAME)),
+            x509.NameAttribute(NameOID.COMMON_NAME, check_station_name(station_name)),
+        ]
+    )
+
+
+def station_policy_oid() -> str:
+    """The policy of encoder stations' certificates: arc 1 under the platform's policy OID
+    (CARDFORGE_PKI_POLICY_OID). The platform owns the arc under its own policy, so the station
+    policy needs no setting of its own, and no professional's certificate carries it."""
+    return required_setting("PKI_POLICY_OID", settings.PKI_POLICY_OID) + ".1"
 
 
 def professional_common_name(first_name: str, last_name: str) -> str:
@@ -357,7 +413,7 @@ def build_certificate(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key), critical=False
         )
         builder = _add_revocation_pointers(builder, profile, issuer)
-    if profile.for_professional:
+    if profile.for_professional or profile.for_station:
         builder = builder.add_extension(_policies(profile), critical=False)
     if profile.ocsp_no_check:
         builder = builder.add_extension(x509.OCSPNoCheck(), critical=False)
@@ -443,6 +499,10 @@ def _admission(professional: Identity) -> x509.Admissions:
 
 
 def _policies(profile: CertificateProfile) -> x509.CertificatePolicies:
+    if profile.for_station:
+        return x509.CertificatePolicies(
+            [x509.PolicyInformation(ObjectIdentifier(station_policy_oid()), None)]
+        )
     policies = []
     if profile.qualified:
         policies.append(x509.PolicyInformation(ObjectIdentifier(asn1.QCP_N_QSCD), None))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from cryptography import x509
 from django.db.models import QuerySet
 
 from config.errors import NotFound
+from pki import profiles
 from pki.models import (
     Certificate,
     CertificateAuthority,
@@ -94,3 +96,17 @@ def revocation_request_get(*, pk: int) -> RevocationRequest:
     if found is None:
         raise NotFound(f"no revocation request #{pk}")
     return found
+
+
+def station_ca_certificates() -> list[x509.Certificate]:
+    """The certificates of the CAs whose encoder station certificates are trusted (the
+    `trusted_issuers` of pki.envelopes.request_verify): every unexpired CA of the station
+    profile's purpose, current or not, so a CA rollover does not cut off stations enrolled
+    before it."""
+    purpose = profiles.PROFILES[profiles.ENCODER_STATION].ca_purpose
+    return [
+        x509.load_der_x509_certificate(bytes(der))
+        for der in CertificateAuthority.objects.unexpired()
+        .filter(purpose=purpose)
+        .values_list("certificate_der", flat=True)
+    ]
