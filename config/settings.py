@@ -442,6 +442,16 @@ CARDFORGE_FACTORY_PUK = env_secret("CARDFORGE_FACTORY_PUK") or "12345678"
 # The encoder stations whose jobs this worker process runs (run_station sets it to its one
 # station); empty for the web and other workers, which then run no personalization task.
 CARDFORGE_STATIONS = env_list("CARDFORGE_STATIONS", default=[])
+# Where a station host keeps its private key, one file per station (`<name>.key`, mode 0600;
+# docs/signer.md): it signs the station's requests to the signer and opens what the signer
+# makes for its cards. Never on the signer's or the web's host in production.
+CARDFORGE_STATION_KEYS_DIR = Path(
+    env_str("CARDFORGE_STATION_KEYS_DIR") or BASE_DIR / "var" / "station-keys"
+)
+# How old a station's signed request may be when the signer reads it (its queue's latency).
+CARDFORGE_SIGNER_REQUEST_MAX_AGE_SECONDS = env_int(
+    "CARDFORGE_SIGNER_REQUEST_MAX_AGE_SECONDS", default=300, minimum=5
+)
 CARDFORGE_STATION_OFFLINE_SECONDS = env_int(
     "CARDFORGE_STATION_OFFLINE_SECONDS", default=45, minimum=5
 )

@@ -1,4 +1,5 @@
-"""What the signer hands a station for one attempt of a job, and only that station opens.
+"""What the signer hands a station for one attempt of a job, and only that station opens
+(sealed for the station's certificate key: pki/envelopes.py).
 
 The signer (docs/signer.md) makes the card's PIN and PUK, its centrally generated private keys
 and its derived management key, and stores them here sealed for the job's station; the
@@ -15,10 +16,9 @@ from dataclasses import dataclass, field
 
 from cardedge.piv import ManagementKey, Pin, Puk
 from cardedge.piv.constants import ManagementKeyAlgorithm
-from config.sealing import seal, unseal
 from personalization.models import JobDelivery, PersonalizationJob
-
-PURPOSE = "station-delivery"
+from personalization.station_identity import station_certificate, station_key
+from pki.envelopes import open_for_station, seal_for_station
 
 MANAGEMENT_KEY_ALGORITHMS = {
     "3des": ManagementKeyAlgorithm.TDES,
@@ -38,8 +38,10 @@ class Delivery:
     central_keys: dict[str, bytes] = field(repr=False)  # slot -> PKCS#8 DER
 
 
-def _owner(job: PersonalizationJob, attempt: int) -> str:
-    return f"{job.station.name}/job {job.pk}/attempt {attempt}"
+def _context(job: PersonalizationJob, attempt: int) -> bytes:
+    """What a delivery is for: this station, this job, this attempt (a blob moved to another
+    row does not open)."""
+    return f"station {job.station.name}/job {job.pk}/attempt {attempt}".encode()
 
 
 def delivery_store(
@@ -65,7 +67,11 @@ def delivery_store(
     JobDelivery.objects.create(
         job=job,
         attempt=job.attempt,
-        sealed=seal(json.dumps(contents).encode(), purpose=PURPOSE, owner=_owner(job, job.attempt)),
+        sealed=seal_for_station(
+            json.dumps(contents).encode(),
+            certificate=station_certificate(job.station),
+            context=_context(job, job.attempt),
+        ),
     )
 
 
@@ -74,7 +80,11 @@ def delivery_open(job: PersonalizationJob) -> Delivery:
     if row is None:
         msg = f"job {job.pk}: what the signer made for its station is gone; retry the job"
         raise DeliveryMissing(msg)
-    contents = json.loads(unseal(row.sealed, purpose=PURPOSE, owner=_owner(job, job.attempt)))
+    contents = json.loads(
+        open_for_station(
+            bytes(row.sealed), key=station_key(job.station), context=_context(job, job.attempt)
+        )
+    )
     return Delivery(
         pin=Pin(contents["pin"]),
         puk=Puk(contents["puk"]),

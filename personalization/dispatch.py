@@ -9,6 +9,7 @@ With `task_always_eager` (development, some tests) the task runs in this process
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 
 from celery import current_app
 
@@ -42,17 +43,27 @@ def station_ping_send(station) -> None:
     _send(STATION_HEARTBEAT, args=[station.pk], queue=station.queue, expires=15)
 
 
+_signer_here: Callable[[dict], str] | None = None
+
+
+def signer_here_register(handler: Callable[[dict], str]) -> None:
+    """The signer's answer in this process, for in-process runs (SignerConfig.ready())."""
+    global _signer_here  # noqa: PLW0603 - one handler per process, registered at start-up
+    _signer_here = handler
+
+
 def signer_request_here(request: dict) -> str:
     """The signer's answer to `request`, made in this process (station and signer in one
     process: tests, eager execution, the benchmark): "signed", "already signed", "refused" or
-    "failed"; the caller's run goes on."""
-    return eager_task(SIGN_JOB).apply(args=[request], kwargs={"resume": False}).get()
+    "failed"; the caller's run goes on. No message, so nothing to sign: the request never
+    leaves the process."""
+    if _signer_here is None:
+        msg = "no signer in this process: the signer app is not installed"
+        raise RuntimeError(msg)
+    return _signer_here(request)
 
 
-def signer_request_send(request: dict) -> None:
-    """Ask the signer's worker (its own queue, docs/signer.md) to make what the job's card
-    needs; it sends the job back to its station when done."""
-    if current_app.conf.task_always_eager:
-        eager_task(SIGN_JOB).apply(args=[request], kwargs={"resume": True})
-        return
-    current_app.send_task(SIGN_JOB, args=[request], kwargs={"resume": True}, queue=SIGNER_QUEUE)
+def signer_request_send(envelope: str) -> None:
+    """Send a station's signed request (pki/envelopes.py) to the signer's worker (its own
+    queue, docs/signer.md); it sends the job back to its station when done."""
+    _send(SIGN_JOB, args=[envelope], queue=SIGNER_QUEUE)

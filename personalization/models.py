@@ -36,6 +36,11 @@ class EncoderStation(models.Model):
     busy_job = models.ForeignKey(
         "PersonalizationJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Its identity towards the signer (docs/signer.md): the certificate CardForge's PKI issued
+    # for the key its host keeps (CARDFORGE_STATION_KEYS_DIR); none until it is enrolled.
+    certificate = models.ForeignKey(
+        "pki.Certificate", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -10,9 +10,11 @@ refused and audited; nothing is made.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from enum import Enum
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -21,11 +23,14 @@ from audit.services import audit_record
 from config.errors import DomainError
 from config.statements import insert_one
 from personalization.dispatch import personalization_send
-from personalization.models import JobStep, PersonalizationJob
+from personalization.models import EncoderStation, JobStep, PersonalizationJob
 from personalization.runner.approval import approved_identity
 from personalization.runner.engine import job_fail
 from personalization.runner.plan import SIGNER_STEP
+from pki.envelopes import EnvelopeError, request_verify
+from pki.selectors import station_ca_certificates
 from signer.making import making_prepare, making_record
+from signer.stations import station_enrol_here
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +86,42 @@ def _refused(request: dict, reason: str) -> SignerOutcome:
 
 def _journal(job: PersonalizationJob) -> dict[str, dict]:
     return {step.name: step.detail for step in JobStep.objects.filter(job=job, attempt=job.attempt)}
+
+
+def signer_request_here(request: dict) -> str:
+    """A request from a station run in this very process (registered in SignerConfig.ready():
+    tests, eager execution, the benchmark). Nothing crossed a broker, so nothing is signed;
+    a station that has no certificate yet is enrolled here, its key made on this host."""
+    station = EncoderStation.objects.filter(name=request["station"]).first()
+    if station is not None and station.certificate_id is None:
+        station_enrol_here(station)
+    return signer_request_handle(request, resume=False).value
+
+
+def signer_envelope_handle(envelope: str) -> SignerOutcome:
+    """A station's signed request from the broker (pki/envelopes.py): answered only when signed
+    by a registered station's valid certificate, recently, for its own job."""
+    try:
+        verified = request_verify(
+            envelope,
+            trusted_issuers=station_ca_certificates(),
+            now=timezone.now(),
+            max_age=dt.timedelta(seconds=settings.CARDFORGE_SIGNER_REQUEST_MAX_AGE_SECONDS),
+        )
+    except EnvelopeError as refused:
+        return _refused({}, f"{refused.code}: {refused}")
+    payload = verified.payload
+    request = {
+        "job": payload.get("job"),
+        "attempt": payload.get("attempt"),
+        "lease": payload.get("lease"),
+        "station": verified.station,
+    }
+    if not isinstance(request["job"], int) or not isinstance(request["attempt"], int):
+        return _refused(request, "the request names no job and attempt")
+    if not PersonalizationJob.objects.filter(pk=request["job"]).exists():
+        return _refused(request, f"no job {request['job']}")
+    return signer_request_handle(request, resume=True)
 
 
 def signer_request_handle(request: dict, *, resume: bool) -> SignerOutcome:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from signer.requests import signer_request_handle
+from signer.requests import signer_envelope_handle
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
-def sign_job(self, request: dict, resume: bool = True) -> str:
-    """A station's request (signer/requests.py). Idempotent: delivered twice, the second finds
-    the step journalled and only sends the job back to its station."""
-    return signer_request_handle(request, resume=resume).value
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def sign_job(envelope: str) -> str:
+    """A station's signed request (signer/requests.py); a request not signed by a registered
+    station is refused and audited. Idempotent: delivered twice, the second finds the step
+    journalled and only sends the job back to its station."""
+    return signer_envelope_handle(envelope).value

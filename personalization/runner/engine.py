@@ -46,6 +46,7 @@ from personalization.runner.plan import FINISH_STEP, SIGNER_STEP, step_names
 from personalization.runner.session import CardSession
 from personalization.runner.steps import QualityCheckFailed, Step, StepContext, plan
 from personalization.runner.steps.base import delivered
+from personalization.station_identity import station_certificate, station_key
 from personalization.station_states import (
     StationBusy,
     StationDisabled,
@@ -54,6 +55,7 @@ from personalization.station_states import (
     station_release,
     station_take,
 )
+from pki.envelopes import EnvelopeError, request_sign
 from pki.key_backends.base import KeyBackendError
 
 logger = logging.getLogger(__name__)
@@ -213,6 +215,17 @@ def _signer_request(job: PersonalizationJob, lease: str) -> dict:
     return {"job": job.pk, "attempt": job.attempt, "station": job.station.name, "lease": lease}
 
 
+def _signed_request(job: PersonalizationJob) -> str:
+    """The hand-over request, signed by the station (pki/envelopes.py): the signer answers
+    only its registered stations, each for its own jobs."""
+    station = job.station
+    return request_sign(
+        _signer_request(job, ""),
+        key=station_key(station),
+        certificate=station_certificate(station),
+    )
+
+
 def _sign_inline(job: PersonalizationJob, worker: str) -> dict | None:
     """Station and signer in one process (an in-process caller: tests, eager execution, the
     benchmark): the signer answers now, under this worker's lease. Its step's journal entry,
@@ -229,9 +242,10 @@ def _sign_inline(job: PersonalizationJob, worker: str) -> dict | None:
 def _hand_over(job: PersonalizationJob, worker: str) -> None:
     """Release the lease (the station stays the job's: the card is in its reader) and, once
     that is committed, ask the signer's worker, which sends the job back when done."""
+    envelope = _signed_request(job)
     with transaction.atomic():
         job_hand_over(job, worker)
-        transaction.on_commit(lambda: signer_request_send(_signer_request(job, "")))
+        transaction.on_commit(lambda: signer_request_send(envelope))
 
 
 def _refuse_other_station(job_id: int, worker: str, stations: Collection[str]) -> bool:
@@ -352,7 +366,14 @@ def job_run(*, job_id: int, worker: str, stations: Collection[str] | None = None
     except LeaseLost:
         logger.warning("job %s: another worker took it over; stopping", job.pk)
         return Outcome.LEASE_LOST
-    except (CardError, QualityCheckFailed, DomainError, SealError, KeyBackendError) as error:
+    except (
+        CardError,
+        QualityCheckFailed,
+        DomainError,
+        SealError,
+        KeyBackendError,
+        EnvelopeError,
+    ) as error:
         message = getattr(error, "message", None) or str(error)
         job.refresh_from_db(fields=["current_step"])
         logger.warning("job %s failed at %s: %s", job.pk, job.current_step, message)
