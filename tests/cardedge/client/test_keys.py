@@ -146,9 +146,12 @@ def test_attestation_vouches_for_a_generated_key(client: PivClient) -> None:
     public_key = client.generate_key(Slot.DIGITAL_SIGNATURE, KeyAlgorithm.ECC_P256)
     attestation = client.attest(Slot.DIGITAL_SIGNATURE)
     authority = client.read_attestation_certificate()
-    assert authority == CertificateContainer.decode(
-        client.get_object(ObjectTag.YUBICO_ATTESTATION_CERTIFICATE)
-    ).certificate
+    assert (
+        authority
+        == CertificateContainer.decode(
+            client.get_object(ObjectTag.YUBICO_ATTESTATION_CERTIFICATE)
+        ).certificate
+    )
     assert attestation.public_key() == public_key
     attestation.verify_directly_issued_by(authority)
     policy = attestation.extensions.get_extension_for_oid(
