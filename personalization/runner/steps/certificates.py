@@ -1,5 +1,6 @@
 """Step `issue_certificates`: one certificate per slot for the public key its generate step
-journalled, signed once the approval is checked again (see issue_certificates)."""
+journalled, signed once every slot's attestation is verified and the approval is checked again
+(see issue_certificates)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from cryptography import x509
 from django.db import transaction
 
 from personalization.runner.approval import approved_identity
+from personalization.runner.attestation import attestation_trust, journal_attestations_verify
 from personalization.runner.plan import generate_step_name
 from personalization.runner.steps.base import StepContext
 from pki.services.certificates import (
@@ -20,7 +22,11 @@ from pki.services.certificates import (
 
 def issue_certificates(ctx: StepContext, record: Callable[[dict], None]) -> dict:
     """One certificate per slot, for the public key the card returned; recorded and journalled
-    in one transaction, so a crash cannot leave certificates the journal does not know."""
+    in one transaction, so a crash cannot leave certificates the journal does not know.
+    Nothing is signed unless every slot's key is attested as the profile asks."""
+    attestations = journal_attestations_verify(
+        journal=ctx.journal, profile=ctx.profile, trust=attestation_trust()
+    )
     requests = []
     for slot_name, spec in sorted(ctx.slots.items()):
         generated = ctx.journal[generate_step_name(slot_name)]
@@ -43,6 +49,7 @@ def issue_certificates(ctx: StepContext, record: Callable[[dict], None]) -> dict
         detail = {
             "certificates": {cert.card_slot: cert.pk for cert in issued},
             "serials": {cert.card_slot: cert.serial for cert in issued},
+            "attestations": attestations,
         }
         record(detail)
     ctx.certificates = {

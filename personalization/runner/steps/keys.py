@@ -1,6 +1,7 @@
 """Steps `generate_<slot>`: each slot's key, made on the card (or centrally and escrowed where
-the profile says `central`) with the profile's PIN policy. Run again, it makes a key that
-replaces the one no journal entry recorded."""
+the profile says `central`) with the profile's PIN policy, and the card's attestation of a key it
+made (runner/attestation.py). Run again, it makes a key that replaces the one no journal entry
+recorded."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from cardedge.piv import KeyAlgorithm, Slot
 from cardedge.piv.algorithms import curve_for, rsa_bits_for
 from cardedge.piv.constants import PinPolicy
 from cards.services.secrets import escrowed_key_keep
+from personalization.runner.attestation import attestation_read
 from personalization.runner.plan import generate_step_name
 from personalization.runner.steps.base import Step, StepContext
 
@@ -55,15 +57,16 @@ def generate_key_step(slot_name: str) -> Step:
                     card=ctx.card, slot=slot_name, private_der=der, public_pem=public_pem
                 )
             ctx.client.import_key(slot, private_key, pin_policy=policy)
-            origin = "central, escrowed"
+            origin, attestation = "central, escrowed", {"attestation": None}
         else:
             public_pem = _public_pem(ctx.client.generate_key(slot, algorithm, pin_policy=policy))
-            origin = "card"
+            origin, attestation = "card", attestation_read(ctx.client, slot)
         return {
             "slot": slot_name,
             "algorithm": spec["algorithm"],
             "origin": origin,
             "public_key": public_pem,
+            **attestation,
         }
 
     return Step(generate_step_name(slot_name), generate)
