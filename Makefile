@@ -14,6 +14,7 @@ TEST_PACKAGES := $(RUN_PACKAGES) pcscd vsmartcard-vpcd opensc yubico-piv-tool so
 .PHONY: run test test-fast lint format check-migrations system-packages test-system-packages clean
 
 run: system-packages $(VENV)/.run-installed .env
+	scripts/write-dotenv .env  # an older .env: adds what is new (the emulator's attestation root)
 	scripts/run-demo
 
 test: test-system-packages $(VENV)/.dev-installed .env lint

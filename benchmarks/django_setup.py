@@ -23,6 +23,7 @@ def setup(database_url: str | None = None) -> Path:
         os.environ["DATABASE_URL"] = database_url
     else:
         os.environ.pop("DATABASE_URL", None)
+    _attestation_root(scratch)
     import django
     from django.core.management import call_command
 
@@ -35,3 +36,19 @@ def setup(database_url: str | None = None) -> Path:
     else:
         call_command("migrate", verbosity=0)
     return scratch
+
+
+def _attestation_root(scratch: Path) -> None:
+    """An emulator factory root of the run's own, the one trusted root: the emulated cards
+    attest their keys as the runner requires (docs/personalization.md, "Attestation")."""
+    from cardedge.emulator import make_attestation_root
+
+    root = make_attestation_root("CardForge benchmark attestation root")
+    key_file = scratch / "emulator-attestation-root.pem"
+    key_file.write_bytes(root.to_pem())
+    key_file.chmod(0o600)
+    roots = scratch / "attestation-roots"
+    roots.mkdir()
+    (roots / "emulator.pem").write_bytes(root.certificate_pem())
+    os.environ["CARDFORGE_EMULATOR_ATTESTATION_KEY_FILE"] = str(key_file)
+    os.environ["CARDFORGE_ATTESTATION_ROOTS"] = str(roots)

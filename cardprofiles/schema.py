@@ -21,6 +21,11 @@ CERTIFICATE_PROFILES = (
 )
 # SP 800-73-4 §3.1: PIN is used once per session, before every use ("always"), or not at all.
 PIN_POLICIES = ("once", "always", "never")
+QUALIFIED_SIGNATURE = "hp-qualified-signature"
+# Key attestation (docs/signer.md): `required`, the card must prove the slot's key was generated
+# on it, or the slot gets no certificate; `optional`, a card that cannot attest is accepted, but
+# an attestation it gives must verify.
+ATTESTATION = ("required", "optional")
 
 _slot_schema = {
     "type": "object",
@@ -31,6 +36,7 @@ _slot_schema = {
         "key_generation": {"enum": ["card", "central"]},
         "certificate_profile": {"enum": list(CERTIFICATE_PROFILES)},
         "pin_policy": {"enum": list(PIN_POLICIES)},
+        "attestation": {"enum": list(ATTESTATION)},
     },
 }
 
@@ -110,6 +116,14 @@ def _path(parts) -> str:
     return ".".join(str(part) for part in parts) or "(profile)"
 
 
+def slot_attestation(spec: dict) -> str:
+    """The slot's attestation policy. Versions stored before it was a field have none: the
+    qualified signature slot then requires it (QCP-n-qscd: the key must be in the card), the
+    others take it as optional."""
+    default = "required" if spec.get("certificate_profile") == QUALIFIED_SIGNATURE else "optional"
+    return spec.get("attestation", default)
+
+
 def _rule_errors(definition: dict) -> list[FieldError]:
     """Rules a schema cannot say plainly."""
     errors = []
@@ -121,7 +135,23 @@ def _rule_errors(definition: dict) -> list[FieldError]:
                     "only the key management slot 9D may have its key generated centrally",
                 )
             )
-        if spec.get("certificate_profile") == "hp-qualified-signature":
+        if spec.get("key_generation") == "central" and spec.get("attestation") == "required":
+            errors.append(
+                FieldError(
+                    f"slots.{slot}.attestation",
+                    "a key generated centrally and imported cannot be attested by the card "
+                    "(attestation: optional)",
+                )
+            )
+        if spec.get("certificate_profile") == QUALIFIED_SIGNATURE:
+            if slot_attestation(spec) != "required":
+                errors.append(
+                    FieldError(
+                        f"slots.{slot}.attestation",
+                        "a qualified signature key must be proven generated on the card "
+                        "(attestation: required)",
+                    )
+                )
             if spec.get("pin_policy") != "always":
                 errors.append(
                     FieldError(
@@ -153,6 +183,10 @@ def validate_definition(definition: Any) -> dict:
     if errors:
         raise ValidationFailed(errors)
     cleaned = {**definition, "documents": {**DEFAULT_DOCUMENTS, **definition.get("documents", {})}}
+    cleaned["slots"] = {
+        slot: {**spec, "attestation": slot_attestation(spec)}
+        for slot, spec in definition["slots"].items()
+    }
     if "description" in cleaned:
         cleaned["description"] = cleaned["description"].strip()
     return cleaned

@@ -404,6 +404,18 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 24 * 3600.0,
     },
 }
+
+
+def _project_path(value: str | None) -> Path | None:
+    """A path from the environment; a relative one is relative to the project."""
+    return None if not value else BASE_DIR / value  # an absolute value replaces BASE_DIR
+
+
+# Key attestation (pki/attestation.py, docs/signer.md "Attestation"): a directory of PEM files,
+# the roots (self-signed) and vendor intermediates a card's attestation must chain to: vendor
+# roots in production, the emulator factory's root in development (scripts/write-dotenv).
+# Unset or missing: no attestation is trusted, and no slot that requires one is certified.
+CARDFORGE_ATTESTATION_ROOTS = _project_path(env_str("CARDFORGE_ATTESTATION_ROOTS"))
 # --- end PKI ---------------------------------------------------------------------------------
 
 CARDFORGE_REQUIRE_SERVICES = env_bool("CARDFORGE_REQUIRE_SERVICES", default=False)
@@ -438,6 +450,12 @@ if CARDFORGE_FACTORY_MANAGEMENT_KEY_ALGORITHM not in {"3des", "aes128", "aes192"
     raise ImproperlyConfigured(msg)
 CARDFORGE_FACTORY_PIN = env_secret("CARDFORGE_FACTORY_PIN") or "123456"
 CARDFORGE_FACTORY_PUK = env_secret("CARDFORGE_FACTORY_PUK") or "12345678"
+# The emulator factory's attestation CA (personalization/factory.py): a PEM file with its private
+# key and certificate, which signs the attestation (F9) certificate of every blank emulated card
+# made here. Unset: an emulated card's F9 certificate is self-signed and its keys attest nothing.
+CARDFORGE_EMULATOR_ATTESTATION_KEY_FILE = _project_path(
+    env_str("CARDFORGE_EMULATOR_ATTESTATION_KEY_FILE")
+)
 # A station whose worker has not been heard from for this long shows as offline.
 # The encoder stations whose jobs this worker process runs (run_station sets it to its one
 # station); empty for the web and other workers, which then run no personalization task.

@@ -31,7 +31,12 @@ from cardedge.emulator.state import CardState, FactorySettings
 from cardedge.emulator.storage import CardStore
 from config.sealing import SealError, seal, unseal
 from config.statements import update_where
-from personalization.factory import factory_management_key, factory_pin, factory_puk
+from personalization.factory import (
+    emulator_attestation_root,
+    factory_management_key,
+    factory_pin,
+    factory_puk,
+)
 from personalization.models import EmulatedCard
 
 _PURPOSE = "emulated-card-state"
@@ -171,10 +176,12 @@ def emulated_card_open(
 
 
 def _factory_settings(serial: int) -> FactorySettings:
-    """A blank card as this platform's factory makes it (settings.CARDFORGE_FACTORY_*)."""
+    """A blank card as this platform's factory makes it (settings.CARDFORGE_FACTORY_*, and the
+    emulator factory's attestation root)."""
     return FactorySettings(
         pin=factory_pin(),
         puk=factory_puk(),
         management_key=factory_management_key(),
         serial=serial,
+        attestation_root=emulator_attestation_root(),
     )

@@ -9,6 +9,7 @@ used and stop with ImproperlyConfigured naming the setting, instead of failing f
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -39,3 +40,14 @@ def key_backend_settings() -> dict[str, Mapping[str, object]]:
             raise ImproperlyConfigured(msg)
         entries[str(alias)] = entry
     return entries
+
+
+def attestation_roots_directory() -> Path | None:
+    """settings.CARDFORGE_ATTESTATION_ROOTS: where the attestation roots' PEM files are."""
+    configured: object = settings.CARDFORGE_ATTESTATION_ROOTS
+    if configured is None or isinstance(configured, Path):
+        return configured
+    if isinstance(configured, str):
+        return Path(configured)
+    msg = "settings.CARDFORGE_ATTESTATION_ROOTS must be a directory path"
+    raise ImproperlyConfigured(msg)

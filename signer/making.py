@@ -18,6 +18,7 @@ from cardedge.piv.algorithms import curve_for, rsa_bits_for
 from cards.services.secrets import escrowed_key_keep, pin_mailer_seal
 from personalization.deliveries import MANAGEMENT_KEY_ALGORITHMS, delivery_store
 from personalization.models import PersonalizationJob
+from personalization.runner.attestation import attestation_trust, journal_attestations_verify
 from personalization.runner.plan import central_slots, generate_step_name, on_card_slots
 from pki.services.certificates import (
     CertificateRequest,
@@ -50,6 +51,7 @@ def _central_key(algorithm: KeyAlgorithm):
 class Making:
     """One card's making, before it is recorded. Its secrets never reach a repr."""
 
+    attestations: dict[str, dict | None]  # by slot: what each verified attestation says
     signed: SignedCertificates
     central: dict[str, tuple[bytes, str]] = field(repr=False)  # slot -> (PKCS#8 DER, public PEM)
     pin: Pin = field(repr=False)
@@ -63,6 +65,10 @@ def making_prepare(job: PersonalizationJob, journal: dict[str, dict], identity) 
     profile = job.card_request.profile_version.definition
     card = job.card
     slots = profile["slots"]
+    # Nothing is signed unless every key the card made is attested as the profile asks.
+    attestations = journal_attestations_verify(
+        journal=journal, profile=profile, trust=attestation_trust()
+    )
     central: dict[str, tuple[bytes, str]] = {}
     for slot in central_slots(profile):
         private_key = _central_key(KEY_ALGORITHMS[slots[slot]["algorithm"]])
@@ -91,6 +97,7 @@ def making_prepare(job: PersonalizationJob, journal: dict[str, dict], identity) 
         card_management_key_derive(card_identity=card.uuid.bytes, length=algorithm.key_length),
     )
     return Making(
+        attestations=attestations,
         signed=signed,
         central=central,
         pin=Pin.generate(profile["pin"]["length"]),
@@ -119,4 +126,5 @@ def making_record(job: PersonalizationJob, making: Making) -> dict:
         "certificates": {cert.card_slot: cert.pk for cert in issued},
         "serials": {cert.card_slot: cert.serial for cert in issued},
         "central_public_keys": {slot: pem for slot, (_, pem) in making.central.items()},
+        "attestations": making.attestations,
     }

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from accounts.roles import Role
+from cardedge.emulator import AttestationRoot, make_attestation_root
 from cardprofiles.services.versions import card_profile_sync_builtin
 from tests.cardedge.pcsc_harness import HarnessError, PcscCardHarness
 from tests.factories import ProfessionalFactory, make_user
@@ -34,6 +37,57 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         if settings.CARDFORGE_REQUIRE_SERVICES:
             pytest.fail(f"{name} is required (CARDFORGE_REQUIRE_SERVICES=1): {problem}")
         pytest.skip(problem)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def attestation_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AttestationRoot]:
+    """The test session's emulator factory root: it signs every blank emulated card's
+    attestation certificate and is the one trusted attestation root. Also in the environment,
+    for the processes tests start (workers, emulate_card)."""
+    root = make_attestation_root("CardForge test attestation root")
+    directory = tmp_path_factory.mktemp("attestation")
+    key_file = directory / "root-key.pem"
+    key_file.write_bytes(root.to_pem())
+    key_file.chmod(0o600)
+    roots = directory / "roots"
+    roots.mkdir()
+    (roots / "test-root.pem").write_bytes(root.certificate_pem())
+    environment = {
+        "CARDFORGE_EMULATOR_ATTESTATION_KEY_FILE": str(key_file),
+        "CARDFORGE_ATTESTATION_ROOTS": str(roots),
+    }
+    previous = {name: os.environ.get(name) for name in environment}
+    os.environ.update(environment)
+    try:
+        with override_settings(
+            CARDFORGE_EMULATOR_ATTESTATION_KEY_FILE=key_file, CARDFORGE_ATTESTATION_ROOTS=roots
+        ):
+            yield root
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@pytest.fixture(scope="session", autouse=True)
+def station_keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Where the session's encoder stations keep their keys (docs/signer.md): stations run in
+    this process are enrolled on first use, their keys made here; the processes tests start
+    (station and signer workers) read the same directory."""
+    directory = tmp_path_factory.mktemp("station-keys")
+    directory.chmod(0o700)
+    previous = os.environ.get("CARDFORGE_STATION_KEYS_DIR")
+    os.environ["CARDFORGE_STATION_KEYS_DIR"] = str(directory)
+    try:
+        with override_settings(CARDFORGE_STATION_KEYS_DIR=directory):
+            yield directory
+    finally:
+        if previous is None:
+            os.environ.pop("CARDFORGE_STATION_KEYS_DIR", None)
+        else:
+            os.environ["CARDFORGE_STATION_KEYS_DIR"] = previous
 
 
 @pytest.fixture(autouse=True)

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from cardedge.apdu.tlv import encode_tlv
-from cardedge.emulator.attestation import make_attestation_authority
+from cardedge.emulator.attestation import AttestationRoot, make_attestation_authority
 from cardedge.emulator.errors import CardStateError
 from cardedge.piv.algorithms import PrivateKey, algorithm_of
 from cardedge.piv.constants import (
@@ -84,6 +84,9 @@ class FactorySettings:
     version: tuple[int, int, int] = DEFAULT_VERSION
     serial: int | None = None  # None: a random 8-digit serial per card
     with_discovery_object: bool = True
+    # The factory's attestation CA, which signs a new card's F9 certificate (None: the card's
+    # own F9 key signs it). Used when a card is made, never stored with it.
+    attestation_root: AttestationRoot | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not (1 <= self.pin_retries <= 255 and 1 <= self.puk_retries <= 255):
@@ -158,7 +161,9 @@ class CardState:
         serial = factory.serial
         if serial is None:
             serial = secrets.randbelow(90_000_000) + 10_000_000
-        attestation_key, attestation_certificate = make_attestation_authority(serial)
+        attestation_key, attestation_certificate = make_attestation_authority(
+            serial, factory.attestation_root
+        )
         state = cls(
             serial=serial,
             version=factory.version,

@@ -10,7 +10,7 @@ from accounts.roles import Role
 from audit.events import EventType
 from audit.models import AuditEvent
 from cardprofiles.models import CardProfileVersion, ProfileVersionLocked
-from cardprofiles.schema import parse_yaml, validate_definition
+from cardprofiles.schema import parse_yaml, slot_attestation, validate_definition
 from cardprofiles.services.versions import (
     BUILTIN_DIR,
     card_profile_edit,
@@ -73,6 +73,13 @@ def _mutate(path: str, value):
         ),
         ("slots.9C.pin_policy", "once", "slots.9C.pin_policy", "PIN for every signature"),
         (
+            "slots.9C.attestation",
+            "optional",
+            "slots.9C.attestation",
+            "proven generated on the card (attestation: required)",
+        ),
+        ("slots.9A.attestation", "maybe", "slots.9A.attestation", "'maybe' is not one of"),
+        (
             "slots.9A.certificate_profile",
             "tls-server",
             "slots.9A.certificate_profile",
@@ -97,8 +104,34 @@ def test_unknown_slot_is_refused():
         validate_definition(definition)
 
 
-def test_central_generation_is_allowed_for_9d():
-    validate_definition(_mutate("slots.9D.key_generation", "central"))
+def test_central_generation_is_allowed_for_9d_without_attestation():
+    definition = _mutate("slots.9D.key_generation", "central")
+    with pytest.raises(ValidationFailed, match="imported cannot be attested"):
+        validate_definition(definition)
+    definition["slots"]["9D"]["attestation"] = "optional"
+    validate_definition(definition)
+
+
+def test_a_definition_stored_before_attestation_validates_with_its_defaults():
+    """Versions stored before the field existed have none: the qualified slot requires it."""
+    definition = copy.deepcopy(_definition())
+    for spec in definition["slots"].values():
+        del spec["attestation"]
+    cleaned = validate_definition(definition)
+    assert {slot: spec["attestation"] for slot, spec in cleaned["slots"].items()} == {
+        "9A": "optional",
+        "9C": "required",
+        "9D": "optional",
+        "9E": "optional",
+    }
+    assert slot_attestation(definition["slots"]["9C"]) == "required"
+    assert slot_attestation(definition["slots"]["9A"]) == "optional"
+
+
+def test_builtin_profiles_require_attestation_of_every_key():
+    versions = {r.version.profile.name: r.version for r in card_profile_sync_builtin()}
+    for version in versions.values():
+        assert {spec["attestation"] for spec in version.slots.values()} == {"required"}
 
 
 def test_broken_yaml_says_where():

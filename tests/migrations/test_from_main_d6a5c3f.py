@@ -206,3 +206,22 @@ def test_sealed_secrets_still_open(migrated, db_file, settings):
                 unseal(blob, purpose=purpose, owner=owner)
             except SealError as error:
                 pytest.fail(str(error))
+
+
+def test_stored_card_profile_versions_validate_under_todays_schema(migrated, db_file):
+    """Versions stored before a field existed (attestation) still validate, with its default:
+    the qualified signature slot requires attestation, the others take it as optional."""
+    from cardprofiles.schema import slot_attestation, validate_definition
+
+    rows = db_file.execute("SELECT definition FROM cardprofiles_cardprofileversion").fetchall()
+    assert rows
+    for (stored,) in rows:
+        definition = json.loads(stored)
+        cleaned = validate_definition(definition)
+        for slot, spec in definition["slots"].items():
+            expected = (
+                "required"
+                if spec["certificate_profile"] == "hp-qualified-signature"
+                else "optional"
+            )
+            assert slot_attestation(spec) == cleaned["slots"][slot]["attestation"] == expected

@@ -65,3 +65,28 @@ def test_the_stored_state_is_sealed_for_this_card_only():
     EmulatedCard.objects.filter(pk=other.pk).update(state=blob)
     with pytest.raises(CardStorageError, match="does not open"):
         emulated_card_open(other)
+
+
+@pytest.mark.django_db
+def test_a_blank_card_is_signed_by_the_emulator_factorys_attestation_root(
+    attestation_root, settings, tmp_path
+):
+    device = _client(emulated_card_create()).read_attestation_certificate()
+    device.verify_directly_issued_by(attestation_root.certificate)
+    # Without a configured root the card's attestation certificate is its own.
+    settings.CARDFORGE_EMULATOR_ATTESTATION_KEY_FILE = None
+    device = _client(emulated_card_create()).read_attestation_certificate()
+    device.verify_directly_issued_by(device)
+
+
+@pytest.mark.django_db
+def test_an_unreadable_attestation_root_file_is_a_configuration_error_naming_it(settings, tmp_path):
+    from django.core.exceptions import ImproperlyConfigured
+
+    settings.CARDFORGE_EMULATOR_ATTESTATION_KEY_FILE = tmp_path / "missing.pem"
+    with pytest.raises(ImproperlyConfigured, match="CARDFORGE_EMULATOR_ATTESTATION_KEY_FILE"):
+        emulated_card_create()
+    (tmp_path / "junk.pem").write_text("junk")
+    settings.CARDFORGE_EMULATOR_ATTESTATION_KEY_FILE = tmp_path / "junk.pem"
+    with pytest.raises(ImproperlyConfigured, match=r"junk\.pem: not a PEM private key"):
+        emulated_card_create()

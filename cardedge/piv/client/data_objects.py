@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from cryptography import x509
 
+from cardedge.apdu.status import StatusWord
 from cardedge.apdu.tlv import encode_tlv
 from cardedge.piv.client.session import PivSession
 from cardedge.piv.constants import (
@@ -16,7 +17,7 @@ from cardedge.piv.constants import (
     ObjectTag,
     Slot,
 )
-from cardedge.piv.errors import DataObjectNotFound
+from cardedge.piv.errors import DataObjectNotFound, MalformedCardResponse, UnsupportedCapability
 from cardedge.piv.objects import (
     CardCapabilityContainer,
     CertificateContainer,
@@ -107,3 +108,16 @@ class DataObjectCommands(PivSession):
 
     def delete_certificate(self, slot: Slot) -> None:
         self.delete_object(Slot(slot).certificate_tag)
+
+    def read_attestation_certificate(self) -> x509.Certificate:
+        """The certificate of the card's attestation key (F9), which signs what `attest`
+        returns: Yubico keeps it in object 5FFF01, in a certificate container."""
+        if not self.capabilities().attestation:
+            msg = "the card cannot attest its keys (no Yubico F9)"
+            raise UnsupportedCapability(msg, command="GET DATA")
+        contents = self.get_object(ObjectTag.YUBICO_ATTESTATION_CERTIFICATE)
+        container = self._decode("attestation certificate", CertificateContainer.decode, contents)
+        if container.certificate is None:
+            msg = "GET DATA: the card's attestation certificate object is empty"
+            raise MalformedCardResponse(msg, sw=StatusWord.SUCCESS, command="GET DATA")
+        return container.certificate

@@ -26,6 +26,7 @@ from personalization.emulated_cards import (
     emulated_card_create,
     emulated_card_open,
 )
+from personalization.factory import emulator_attestation_root
 from personalization.models import EmulatedCard
 
 
@@ -116,7 +117,9 @@ class Command(BaseCommand):
                 raise CommandError("--create goes with --card")
             store = FileCardStore(state_path) if state_path else None
             try:
-                factory = FactorySettings(serial=options["serial"])
+                factory = FactorySettings(
+                    serial=options["serial"], attestation_root=emulator_attestation_root()
+                )
                 card = PivCardEmulator(
                     store, factory=factory, yubico_extensions=not options["plain_piv"]
                 )

@@ -1,7 +1,7 @@
 """Steps `generate_<slot>`: each slot's key with the profile's PIN policy, made on the card
-(before the signer's step), or, where the profile says `central`, made and escrowed by the
-signer and imported here (after it). Run again, a step makes (or imports) a key that replaces
-the one no journal entry recorded."""
+(before the signer's step, with the card's attestation of it: runner/attestation.py), or, where
+the profile says `central`, made and escrowed by the signer and imported here (after it). Run
+again, a step makes (or imports) a key that replaces the one no journal entry recorded."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from cryptography.hazmat.primitives import serialization
 
 from cardedge.piv import KeyAlgorithm, Slot
 from cardedge.piv.constants import PinPolicy
+from personalization.runner.attestation import attestation_read
 from personalization.runner.plan import SIGNER_STEP, generate_step_name
 from personalization.runner.steps.base import QualityCheckFailed, Step, StepContext, delivered
 
@@ -42,15 +43,16 @@ def generate_key_step(slot_name: str) -> Step:
                 msg = f"the key delivered for slot {slot_name} is not the one certified"
                 raise QualityCheckFailed(msg)
             ctx.client.import_key(slot, private_key, pin_policy=policy)
-            origin = "central, escrowed"
+            origin, attestation = "central, escrowed", {"attestation": None}
         else:
             public_pem = _public_pem(ctx.client.generate_key(slot, algorithm, pin_policy=policy))
-            origin = "card"
+            origin, attestation = "card", attestation_read(ctx.client, slot)
         return {
             "slot": slot_name,
             "algorithm": spec["algorithm"],
             "origin": origin,
             "public_key": public_pem,
+            **attestation,
         }
 
     return Step(generate_step_name(slot_name), generate)

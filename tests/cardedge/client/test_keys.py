@@ -145,10 +145,13 @@ def test_attestation_vouches_for_a_generated_key(client: PivClient) -> None:
     client.authenticate(default_management_key())
     public_key = client.generate_key(Slot.DIGITAL_SIGNATURE, KeyAlgorithm.ECC_P256)
     attestation = client.attest(Slot.DIGITAL_SIGNATURE)
-    authority = CertificateContainer.decode(
-        client.get_object(ObjectTag.YUBICO_ATTESTATION_CERTIFICATE)
-    ).certificate
-    assert authority is not None
+    authority = client.read_attestation_certificate()
+    assert (
+        authority
+        == CertificateContainer.decode(
+            client.get_object(ObjectTag.YUBICO_ATTESTATION_CERTIFICATE)
+        ).certificate
+    )
     assert attestation.public_key() == public_key
     attestation.verify_directly_issued_by(authority)
     policy = attestation.extensions.get_extension_for_oid(
