@@ -37,7 +37,7 @@ from issuance.services.imports import professionals_import
 from issuance.services.registry import professional_update
 from personalization.documents.render import card_face_pdf, carrier_pdf, pin_mailer_pdf
 from personalization.emulated_cards import emulated_card_open
-from personalization.models import PersonalizationJob
+from personalization.models import EncoderStation, PersonalizationJob
 from personalization.runner import engine
 from personalization.runner.engine import Outcome, job_run
 from personalization.services.documents import card_document_data
@@ -45,6 +45,7 @@ from personalization.services.stations import station_create
 from personalization.tasks import personalize_card
 from pki.models import Certificate
 from signer import requests as signer_requests
+from signer.stations import station_enrol_here
 from signer.tasks import sign_job
 from tests.factories import OrganisationFactory, ProfessionalFactory, make_user
 
@@ -302,15 +303,15 @@ def test_a_task_for_another_stations_job_is_refused(
     ]
     # Its own station runs it: up to the signer's step, which its worker hands to the signer's
     # worker; the signer sends it back; the station finishes it.
+    station_enrol_here(EncoderStation.objects.get(name="bench-1"))  # its key, its certificate
     to_signer, to_station = [], []
     monkeypatch.setattr(engine, "signer_request_send", to_signer.append)
     monkeypatch.setattr(signer_requests, "personalization_send", to_station.append)
     with django_capture_on_commit_callbacks(execute=True):  # sent once the lease is released
         assert _run_as_worker(job.pk, ["bench-1"], settings) == Outcome.AT_SIGNER.value
-    (message,) = to_signer
-    assert message == {"job": job.pk, "attempt": 1, "station": "bench-1", "lease": ""}
+    (envelope,) = to_signer
     with django_capture_on_commit_callbacks(execute=True):
-        assert sign_job.run(message) == "signed"
+        assert sign_job.run(envelope) == "signed"
     assert [sent.pk for sent in to_station] == [job.pk]
     assert _run_as_worker(job.pk, ["bench-1"], settings) == Outcome.DONE.value
 
