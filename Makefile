@@ -14,14 +14,19 @@ TEST_PACKAGES := $(RUN_PACKAGES) pcscd vsmartcard-vpcd opensc yubico-piv-tool so
 .PHONY: run test test-fast lint format check-migrations system-packages test-system-packages clean
 
 run: system-packages $(VENV)/.run-installed .env
-	scripts/write-dotenv .env  # an older .env: adds what is new (the emulator's attestation root)
+	scripts/write-dotenv .env  # an older .env: adds what is new (attestation root, signer.env)
 	scripts/run-demo
 
-test: test-system-packages $(VENV)/.dev-installed .env lint
-	$(PY) -m pytest $(PYTEST_ARGS)
+# The test process runs stations and the signer in one process (docs/signer.md): it reads the
+# signer's secrets file and says it is a shared host; the workers tests start get what their
+# role allows (tests/personalization/jobs/workers.py).
+TEST_ENV := CARDFORGE_SIGNER_SECRETS_FILE=$(CURDIR)/var/signer.env CARDFORGE_DEVELOPMENT_SHARED_HOST=1
 
-test-fast: $(VENV)/.dev-installed .env lint
-	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+test: test-system-packages $(VENV)/.dev-installed .env var/signer.env lint
+	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: $(VENV)/.dev-installed .env var/signer.env lint
+	$(TEST_ENV) $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed .env
 	$(VENV)/bin/ruff check .
@@ -53,6 +58,9 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(VENV)/bin/pyth
 	touch $@ $(VENV)/.run-installed
 
 .env:
+	scripts/write-dotenv .env
+
+var/signer.env: | .env
 	scripts/write-dotenv .env
 
 clean:

@@ -23,13 +23,21 @@ _INLINE_COMMENT = re.compile(r"(?:^|\s+)#")
 _FALSE = {"0", "false", "no", "off", ""}
 # KEY=value pairs of the .env file, consulted after os.environ by every reader below.
 _dotenv: dict[str, str] = {}
+# The signer's own secrets (docs/signer.md), from the file only the signer's process names in
+# CARDFORGE_SIGNER_SECRETS_FILE: consulted before .env, and only for these names.
+SIGNER_SECRET_NAMES = frozenset(
+    {
+        "CARDFORGE_KEK",
+        "CARDFORGE_KEK_FILE",
+        "CARDFORGE_PKCS11_PIN",
+        "CARDFORGE_PKCS11_PIN_FILE",
+    }
+)
+_signer_secrets: dict[str, str] = {}
 
 
-def load_dotenv(path: Path) -> None:
-    """Read `KEY=value` lines of `path` for the readers below (the environment wins over them);
-    os.environ is left as it is."""
-    if not path.is_file():
-        return
+def _pairs(path: Path):
+    """`(line number, KEY, value)` of each `KEY=value` line of `path`."""
     for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
@@ -43,13 +51,48 @@ def load_dotenv(path: Path) -> None:
             value = value[1:-1]
         else:
             value = _INLINE_COMMENT.split(value, maxsplit=1)[0]  # `KEY=value   # note`
-        _dotenv.setdefault(key.strip(), value)  # the first line for a name wins
+        yield number, key.strip(), value
+
+
+def load_dotenv(path: Path) -> None:
+    """Read `KEY=value` lines of `path` for the readers below (the environment wins over them);
+    os.environ is left as it is."""
+    if not path.is_file():
+        return
+    for _, key, value in _pairs(path):
+        _dotenv.setdefault(key, value)  # the first line for a name wins
+
+
+def load_signer_secrets(path: Path) -> None:
+    """Read the signer's secrets file (`KEY=value` lines naming only SIGNER_SECRET_NAMES): the
+    KEK or the HSM PIN that no other process has (docs/signer.md)."""
+    if not path.is_file():
+        msg = f"CARDFORGE_SIGNER_SECRETS_FILE: {path} is not a readable file"
+        raise ImproperlyConfigured(msg)
+    for number, key, value in _pairs(path):
+        if key not in SIGNER_SECRET_NAMES:
+            msg = (
+                f"{path.name} line {number}: {key} is not one of the signer's secrets "
+                f"({', '.join(sorted(SIGNER_SECRET_NAMES))})"
+            )
+            raise ImproperlyConfigured(msg)
+        _signer_secrets.setdefault(key, value)
+
+
+def signer_secrets_present() -> list[str]:
+    """The names of the signer's secrets this process can read, wherever from."""
+    return sorted(name for name in SIGNER_SECRET_NAMES if _get(name))
 
 
 def _get(name: str) -> str | None:
-    """The variable from the environment, else from .env, else None."""
+    """The variable from the environment, else from the signer's secrets file (for its names),
+    else from .env, else None."""
     value = os.environ.get(name)
-    return _dotenv.get(name) if value is None else value
+    if value is not None:
+        return value
+    if name in _signer_secrets:
+        return _signer_secrets[name]
+    return _dotenv.get(name)
 
 
 def env_str(name: str, default: str | None = None) -> str | None:

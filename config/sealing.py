@@ -1,5 +1,6 @@
-"""Sealing small secrets at rest (a PIN mailer's PIN and PUK, an emulated card's state, an
-escrowed key) under the key-encryption key.
+"""Sealing small secrets at rest (a PIN mailer's PIN and PUK, an escrowed key) under the
+key-encryption key that only the signer holds, and an emulated card's state under the emulator's
+own key (CARDFORGE_EMULATOR_KEK).
 
 AES-256-GCM with a key derived per purpose from the KEK (HKDF-SHA256), so the KEK itself never
 encrypts data and a blob sealed for one purpose does not open for another. The associated data
@@ -24,10 +25,22 @@ class SealError(Exception):
     """A blob could not be sealed or opened; the message never holds the secret."""
 
 
+# Emulated cards are cards, not platform secrets: their state is sealed under a key of their own,
+# which emulated stations hold (docs/signer.md), never under the signer's KEK (the KEK only for
+# databases made before that key existed).
+EMULATOR_PURPOSES = frozenset({"emulated-card-state"})
+
+
+def _root(purpose: str):
+    if purpose in EMULATOR_PURPOSES and settings.CARDFORGE_EMULATOR_KEK is not None:
+        return settings.CARDFORGE_EMULATOR_KEK, "CARDFORGE_EMULATOR_KEK"
+    return settings.CARDFORGE_KEK, "CARDFORGE_KEK"
+
+
 def _key(purpose: str) -> bytes:
-    kek = settings.CARDFORGE_KEK
+    kek, name = _root(purpose)
     if kek is None:
-        msg = "CARDFORGE_KEK is not set: secrets cannot be sealed at rest"
+        msg = f"{name} is not set: secrets cannot be sealed at rest"
         raise SealError(msg)
     return HKDF(
         algorithm=hashes.SHA256(),

@@ -3,6 +3,7 @@
 One module over 400 lines on purpose: Django reads settings from one module, and every value
 here is named, read from the environment once (config/env.py) and commented where it is set."""
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,11 +20,17 @@ from config.env import (
     env_secret,
     env_str,
     load_dotenv,
+    load_signer_secrets,
     sqlite_settings,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 load_dotenv(BASE_DIR / ".env")
+# The signer's process (manage.py run_signer) names its own secrets file; no other process does
+# (docs/signer.md). Only there are the KEK and the HSM PIN required.
+CARDFORGE_IS_SIGNER = bool(os.environ.get("CARDFORGE_SIGNER_SECRETS_FILE"))
+if CARDFORGE_IS_SIGNER:
+    load_signer_secrets(Path(os.environ["CARDFORGE_SIGNER_SECRETS_FILE"]))
 
 DEBUG = env_bool("DEBUG", default=False)
 
@@ -297,6 +304,9 @@ if not CARDFORGE_PKI_BASE_URL.startswith("http://"):
 # The software key backend encrypts CA keys under this 32-byte key (base64), from the
 # environment or CARDFORGE_KEK_FILE; never from a default. Held in a Secret so no repr shows it.
 CARDFORGE_KEK = env_key("CARDFORGE_KEK", length=32)
+# Emulated cards' state (config/sealing.py) is sealed under this key, held by emulated stations
+# and `emulate_card` (development and tests); unset, under CARDFORGE_KEK as before.
+CARDFORGE_EMULATOR_KEK = env_key("CARDFORGE_EMULATOR_KEK", length=32)
 PKI_DEFAULT_KEY_BACKEND = env_str("CARDFORGE_PKI_KEY_BACKEND", "software")
 # Key backends by alias, shaped like CACHES (django-ca's model): BACKEND is a dotted class path.
 PKI_KEY_BACKENDS = {
@@ -460,12 +470,17 @@ CARDFORGE_EMULATOR_ATTESTATION_KEY_FILE = _project_path(
 # The encoder stations whose jobs this worker process runs (run_station sets it to its one
 # station); empty for the web and other workers, which then run no personalization task.
 CARDFORGE_STATIONS = env_list("CARDFORGE_STATIONS", default=[])
+# The signer's queue (docs/signer.md); tests give each run its own.
+CARDFORGE_SIGNER_QUEUE = env_str("CARDFORGE_SIGNER_QUEUE", "signer")
 # Where a station host keeps its private key, one file per station (`<name>.key`, mode 0600;
 # docs/signer.md): it signs the station's requests to the signer and opens what the signer
 # makes for its cards. Never on the signer's or the web's host in production.
 CARDFORGE_STATION_KEYS_DIR = Path(
     env_str("CARDFORGE_STATION_KEYS_DIR") or BASE_DIR / "var" / "station-keys"
 )
+# A station's worker refuses to start where the signer's secrets (the KEK, the HSM PIN) can be
+# read, unless this says station and signer share a host on purpose (development only).
+CARDFORGE_DEVELOPMENT_SHARED_HOST = env_bool("CARDFORGE_DEVELOPMENT_SHARED_HOST", default=False)
 # How old a station's signed request may be when the signer reads it (its queue's latency).
 CARDFORGE_SIGNER_REQUEST_MAX_AGE_SECONDS = env_int(
     "CARDFORGE_SIGNER_REQUEST_MAX_AGE_SECONDS", default=300, minimum=5

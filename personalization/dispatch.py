@@ -12,11 +12,11 @@ import importlib
 from collections.abc import Callable
 
 from celery import current_app
+from django.conf import settings
 
 PERSONALIZE_CARD = "personalization.tasks.personalize_card"
 STATION_HEARTBEAT = "personalization.tasks.station_heartbeat_task"
 SIGN_JOB = "signer.tasks.sign_job"
-SIGNER_QUEUE = "signer"
 
 
 def eager_task(name: str):
@@ -66,4 +66,4 @@ def signer_request_here(request: dict) -> str:
 def signer_request_send(envelope: str) -> None:
     """Send a station's signed request (pki/envelopes.py) to the signer's worker (its own
     queue, docs/signer.md); it sends the job back to its station when done."""
-    _send(SIGN_JOB, args=[envelope], queue=SIGNER_QUEUE)
+    _send(SIGN_JOB, args=[envelope], queue=settings.CARDFORGE_SIGNER_QUEUE)

@@ -8,6 +8,7 @@ station's cards (personalization/deliveries.py); it never leaves the station's h
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography import x509
@@ -48,3 +49,30 @@ def station_certificate(station: EncoderStation) -> x509.Certificate:
         )
         raise StationNotEnrolled(msg)
     return x509.load_der_x509_certificate(bytes(station.certificate.der))
+
+
+_enrol_here: Callable[[EncoderStation], object] | None = None
+
+
+def station_enrol_here_register(enrol: Callable[[EncoderStation], object]) -> None:
+    """The signer's in-process enrolment (SignerConfig.ready()), for a host where station and
+    signer run together on purpose (CARDFORGE_DEVELOPMENT_SHARED_HOST)."""
+    global _enrol_here  # noqa: PLW0603 - one per process, registered at start-up
+    _enrol_here = enrol
+
+
+def station_identity_ensure(station: EncoderStation) -> None:
+    """The station can talk to the signer: its key on this host and its certificate. On a
+    shared development host a missing identity is made here; elsewhere StationNotEnrolled says
+    how to enrol the station."""
+    try:
+        station_key(station)
+        station_certificate(station)
+    except StationNotEnrolled:
+        if not (
+            settings.CARDFORGE_DEVELOPMENT_SHARED_HOST
+            and settings.CARDFORGE_IS_SIGNER
+            and _enrol_here is not None
+        ):
+            raise
+        _enrol_here(station)

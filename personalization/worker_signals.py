@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import logging
 
-from celery.signals import worker_ready, worker_shutdown
+from celery.signals import worker_init, worker_ready, worker_shutdown
+from django.conf import settings
 from django.db import DatabaseError
 
+from personalization.station_host import station_host_check
 from personalization.station_states import stations_worker_started, stations_worker_stopped
 
 logger = logging.getLogger(__name__)
@@ -22,6 +24,14 @@ def _station_names(app) -> list[str]:
         for name in app.amqp.queues.consume_from
         if name.startswith(STATION_QUEUE_PREFIX)
     ]
+
+
+@worker_init.connect(dispatch_uid="personalization.station_worker_init")
+def station_worker_init(sender, **kwargs) -> None:
+    """A worker that serves stations (CARDFORGE_STATIONS, set by run_station) does not start
+    where the signer's secrets are readable (personalization/station_host.py)."""
+    if settings.CARDFORGE_STATIONS:
+        station_host_check()
 
 
 @worker_ready.connect(dispatch_uid="personalization.station_worker_ready")

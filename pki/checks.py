@@ -15,10 +15,12 @@ DOCUMENTATION_ARC = "1.3.6.1.4.1.32473."
 
 
 @register(Tags.security)
-def check_key_backends(
+def check_key_backends(  # in the signer's process
     app_configs: Sequence[AppConfig] | None, **kwargs: object
 ) -> list[CheckMessage]:
     problems: list[CheckMessage] = []
+    if not settings.CARDFORGE_IS_SIGNER:
+        return problems  # only the signer holds key material (docs/signer.md)
     for alias, config in key_backend_settings().items():
         backend = config.get("BACKEND", "")
         if not isinstance(backend, str):

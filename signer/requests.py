@@ -27,6 +27,7 @@ from personalization.models import EncoderStation, JobStep, PersonalizationJob
 from personalization.runner.approval import approved_identity
 from personalization.runner.engine import job_fail
 from personalization.runner.plan import SIGNER_STEP
+from personalization.station_identity import station_key_path
 from pki.envelopes import EnvelopeError, request_verify
 from pki.selectors import station_ca_certificates
 from signer.making import making_prepare, making_record
@@ -93,7 +94,9 @@ def signer_request_here(request: dict) -> str:
     tests, eager execution, the benchmark). Nothing crossed a broker, so nothing is signed;
     a station that has no certificate yet is enrolled here, its key made on this host."""
     station = EncoderStation.objects.filter(name=request["station"]).first()
-    if station is not None and station.certificate_id is None:
+    if station is not None and (
+        station.certificate_id is None or not station_key_path(station.name).exists()
+    ):
         station_enrol_here(station)
     return signer_request_handle(request, resume=False).value
 

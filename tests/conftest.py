@@ -21,6 +21,19 @@ from tests.services import CHECKS
 SLOW_BY_NATURE = ("pcsc", "browser")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The suite runs stations and the signer in this one process (docs/signer.md), so it reads
+    the signer's secrets: `make test` names them; a bare `pytest` is told how."""
+    from django.conf import settings
+
+    if settings.CARDFORGE_KEK is None and not os.environ.get("CARDFORGE_KEK"):
+        pytest.exit(
+            "the tests need the signer's secrets: run `make test`, or set "
+            "CARDFORGE_SIGNER_SECRETS_FILE=var/signer.env CARDFORGE_DEVELOPMENT_SHARED_HOST=1",
+            returncode=2,
+        )
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if any(item.get_closest_marker(name) for name in SLOW_BY_NATURE):

@@ -5,13 +5,22 @@ from __future__ import annotations
 from pki.checks import check_key_backends, check_production_identity
 
 
-def test_software_backend_without_kek_is_an_error(settings):
+def test_software_backend_without_kek_is_an_error_in_the_signer(settings):
+    settings.CARDFORGE_IS_SIGNER = True
     assert check_key_backends(None) == []
     settings.CARDFORGE_KEK = None
     assert [problem.id for problem in check_key_backends(None)] == ["pki.E001"]
 
 
+def test_the_web_and_stations_need_no_kek(settings):
+    """Only the signer holds key material (docs/signer.md)."""
+    settings.CARDFORGE_IS_SIGNER = False
+    settings.CARDFORGE_KEK = None
+    assert check_key_backends(None) == []
+
+
 def test_pkcs11_backend_without_pin_is_an_error(settings):
+    settings.CARDFORGE_IS_SIGNER = True
     settings.PKI_KEY_BACKENDS = {
         "hsm": {
             "BACKEND": "pki.key_backends.pkcs11.Pkcs11KeyBackend",

@@ -10,12 +10,15 @@ import os
 import sys
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
 from config.errors import DomainError
 from personalization.models import EncoderStation
 from personalization.services.stations import station_ensure
+from personalization.station_host import station_host_check
+from personalization.station_identity import station_identity_ensure
 
 # What makes a station a station: its own queue, one card at a time, and a node name that is
 # its own (job leases name the worker node). Not for the caller to change.
@@ -74,6 +77,10 @@ class Command(BaseCommand):
                 "node name; run `celery -A config worker` yourself for anything else"
             )
             raise CommandError(msg)
+        try:
+            station_host_check()
+        except ImproperlyConfigured as refused:
+            raise CommandError(str(refused)) from None
         station = self._station(
             name,
             create=options["create"],
@@ -82,6 +89,7 @@ class Command(BaseCommand):
         )
         if station.transport == EncoderStation.Transport.PCSC:
             self._check_reader(station)
+        self._check_identity(station)
         argv = [
             sys.executable,
             "-m",
@@ -123,6 +131,15 @@ class Command(BaseCommand):
             msg = f"station {name} is disabled; enable it in the back office first"
             raise CommandError(msg)
         return station
+
+    def _check_identity(self, station: EncoderStation) -> None:
+        """A station talks to the signer with its key and certificate (docs/signer.md): without
+        them its jobs would stop at the signer's step. Say how to enrol it (on a shared
+        development host it is enrolled here)."""
+        try:
+            station_identity_ensure(station)
+        except DomainError as error:  # not enrolled, or no PKI to enrol it with yet
+            raise CommandError(error.message) from None
 
     def _check_reader(self, station: EncoderStation) -> None:
         """Say at once when the reader is not there; the worker starts anyway (pcscd or the

@@ -52,7 +52,7 @@ def execs(monkeypatch) -> list[list[str]]:
     return calls
 
 
-def test_run_station_becomes_the_stations_worker(station, execs):
+def test_run_station_becomes_the_stations_worker(pki, station, execs):
     out = io.StringIO()
     call_command("run_station", station.name, "--", "--loglevel", "INFO", stdout=out)
     assert execs == [
@@ -83,7 +83,9 @@ def test_run_station_refuses_a_missing_or_disabled_station_and_options_that_unma
 
 
 @pytest.mark.pcsc
-def test_run_station_create_makes_a_pcsc_station_and_warns_about_its_reader(pcsc_harness, execs):
+def test_run_station_create_makes_a_pcsc_station_and_warns_about_its_reader(
+    pki, pcsc_harness, execs
+):
     # This process's PC/SC library may only ever talk to the harness's pcscd: bound first.
     out, err = io.StringIO(), io.StringIO()
     call_command(
