@@ -25,29 +25,39 @@ class SealError(Exception):
     """A blob could not be sealed or opened; the message never holds the secret."""
 
 
-# Emulated cards are cards, not platform secrets: their state is sealed under a key of their own,
-# which emulated stations hold (docs/signer.md), never under the signer's KEK (the KEK only for
-# databases made before that key existed).
-EMULATOR_PURPOSES = frozenset({"emulated-card-state"})
+# Which key seals what (docs/signer.md). The signer's KEK seals what only the signer may open
+# (escrowed keys); the web's key what the web process prints (PIN mailers); the emulator's key an
+# emulated card's state (a card, not a platform secret: emulated stations hold it). A purpose
+# whose key is not set falls back to the KEK, as every blob was sealed before these keys existed.
+PURPOSE_KEYS = {
+    "pin-mailer": "CARDFORGE_WEB_KEK",
+    "emulated-card-state": "CARDFORGE_EMULATOR_KEK",
+}
 
 
-def _root(purpose: str):
-    if purpose in EMULATOR_PURPOSES and settings.CARDFORGE_EMULATOR_KEK is not None:
-        return settings.CARDFORGE_EMULATOR_KEK, "CARDFORGE_EMULATOR_KEK"
-    return settings.CARDFORGE_KEK, "CARDFORGE_KEK"
+def _roots(purpose: str) -> list[tuple[str, object]]:
+    """The keys a blob of `purpose` may be sealed under, the one to seal with first."""
+    names = [PURPOSE_KEYS[purpose]] if purpose in PURPOSE_KEYS else []
+    names.append("CARDFORGE_KEK")
+    return [(name, getattr(settings, name)) for name in names if getattr(settings, name, None)]
 
 
-def _key(purpose: str) -> bytes:
-    kek, name = _root(purpose)
-    if kek is None:
-        msg = f"{name} is not set: secrets cannot be sealed at rest"
-        raise SealError(msg)
+def _derive(kek, purpose: str) -> bytes:
     return HKDF(
         algorithm=hashes.SHA256(),
         length=32,
         salt=None,
         info=b"cardforge/seal/v1/" + purpose.encode(),
     ).derive(kek.reveal())
+
+
+def _key(purpose: str) -> bytes:
+    roots = _roots(purpose)
+    if not roots:
+        name = PURPOSE_KEYS.get(purpose, "CARDFORGE_KEK")
+        msg = f"{name} is not set: secrets cannot be sealed at rest"
+        raise SealError(msg)
+    return _derive(roots[0][1], purpose)
 
 
 def seal(plaintext: bytes, *, purpose: str, owner: str) -> bytes:
@@ -60,10 +70,15 @@ def unseal(blob: bytes, *, purpose: str, owner: str) -> bytes:
     if len(blob) < 1 + _NONCE + 16 or blob[:1] != _VERSION:
         msg = f"sealed {purpose} for {owner} is damaged"
         raise SealError(msg)
-    try:
-        return AESGCM(_key(purpose)).decrypt(
-            blob[1 : 1 + _NONCE], blob[1 + _NONCE :], owner.encode()
-        )
-    except InvalidTag:
-        msg = f"sealed {purpose} for {owner} does not open: wrong key-encryption key or altered"
-        raise SealError(msg) from None
+    roots = _roots(purpose)
+    if not roots:
+        _key(purpose)  # raises, naming the key to set
+    for _, kek in roots:  # the purpose's own key, then the KEK (blobs sealed before it existed)
+        try:
+            return AESGCM(_derive(kek, purpose)).decrypt(
+                blob[1 : 1 + _NONCE], blob[1 + _NONCE :], owner.encode()
+            )
+        except InvalidTag:
+            continue
+    msg = f"sealed {purpose} for {owner} does not open: wrong key-encryption key or altered"
+    raise SealError(msg)

@@ -304,6 +304,9 @@ if not CARDFORGE_PKI_BASE_URL.startswith("http://"):
 # The software key backend encrypts CA keys under this 32-byte key (base64), from the
 # environment or CARDFORGE_KEK_FILE; never from a default. Held in a Secret so no repr shows it.
 CARDFORGE_KEK = env_key("CARDFORGE_KEK", length=32)
+# What the web process needs for its own work, held by it and the signer (docs/signer.md): the
+# OCSP responders' keys (key backend "web") and the PIN mailers it prints, sealed under this key.
+CARDFORGE_WEB_KEK = env_key("CARDFORGE_WEB_KEK", length=32)
 # Emulated cards' state (config/sealing.py) is sealed under this key, held by emulated stations
 # and `emulate_card` (development and tests); unset, under CARDFORGE_KEK as before.
 CARDFORGE_EMULATOR_KEK = env_key("CARDFORGE_EMULATOR_KEK", length=32)
@@ -311,7 +314,14 @@ PKI_DEFAULT_KEY_BACKEND = env_str("CARDFORGE_PKI_KEY_BACKEND", "software")
 # Key backends by alias, shaped like CACHES (django-ca's model): BACKEND is a dotted class path.
 PKI_KEY_BACKENDS = {
     "software": {"BACKEND": "pki.key_backends.software.SoftwareKeyBackend", "OPTIONS": {}},
+    # OCSP responders' keys: the web process signs status answers with them, so they are not
+    # under the signer's KEK but under CARDFORGE_WEB_KEK (docs/signer.md).
+    "web": {
+        "BACKEND": "pki.key_backends.software.SoftwareKeyBackend",
+        "OPTIONS": {"kek_setting": "CARDFORGE_WEB_KEK"},
+    },
 }
+PKI_RESPONDER_KEY_BACKEND = env_str("CARDFORGE_PKI_RESPONDER_KEY_BACKEND", "web")
 if env_str("CARDFORGE_PKCS11_MODULE"):
     _pkcs11_pin = env_secret("CARDFORGE_PKCS11_PIN")
     PKI_KEY_BACKENDS["pkcs11"] = {
@@ -404,6 +414,10 @@ if PKI_CRL_REFRESH_MINUTES >= PKI_CRL_VALIDITY_HOURS * 60:
         "CARDFORGE_PKI_CRL_REFRESH_MINUTES must be shorter than CARDFORGE_PKI_CRL_VALIDITY_HOURS, "
         "or relying parties see expired CRLs between two runs"
     )
+# The signer's queue (docs/signer.md); tests give each run its own.
+CARDFORGE_SIGNER_QUEUE = env_str("CARDFORGE_SIGNER_QUEUE", "signer")
+# The PKI's tasks sign with CA keys: the signer's worker runs them (docs/signer.md).
+CELERY_TASK_ROUTES = {"pki.tasks.*": {"queue": CARDFORGE_SIGNER_QUEUE}}
 CELERY_BEAT_SCHEDULE = {
     "pki-generate-crls": {
         "task": "pki.tasks.crls_generate",
@@ -470,8 +484,6 @@ CARDFORGE_EMULATOR_ATTESTATION_KEY_FILE = _project_path(
 # The encoder stations whose jobs this worker process runs (run_station sets it to its one
 # station); empty for the web and other workers, which then run no personalization task.
 CARDFORGE_STATIONS = env_list("CARDFORGE_STATIONS", default=[])
-# The signer's queue (docs/signer.md); tests give each run its own.
-CARDFORGE_SIGNER_QUEUE = env_str("CARDFORGE_SIGNER_QUEUE", "signer")
 # Where a station host keeps its private key, one file per station (`<name>.key`, mode 0600;
 # docs/signer.md): it signs the station's requests to the signer and opens what the signer
 # makes for its cards. Never on the signer's or the web's host in production.

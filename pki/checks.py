@@ -25,11 +25,19 @@ def check_key_backends(  # in the signer's process
         backend = config.get("BACKEND", "")
         if not isinstance(backend, str):
             backend = ""
-        if backend.endswith(".SoftwareKeyBackend") and settings.CARDFORGE_KEK is None:
+        options = config.get("OPTIONS", {})
+        kek_setting = (
+            options.get("kek_setting", "CARDFORGE_KEK")
+            if isinstance(options, Mapping)
+            else "CARDFORGE_KEK"
+        )
+        if backend.endswith(".SoftwareKeyBackend") and (
+            getattr(settings, str(kek_setting), None) is None
+        ):
             problems.append(
                 Error(
                     f"key backend {alias!r} needs a key-encryption key",
-                    hint="Set CARDFORGE_KEK (or CARDFORGE_KEK_FILE) to 32 random bytes in "
+                    hint=f"Set {kek_setting} (or {kek_setting}_FILE) to 32 random bytes in "
                     "base64, e.g. `openssl rand -base64 32` (scripts/write-dotenv does it for "
                     "development).",
                     id="pki.E001",

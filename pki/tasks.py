@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.db import OperationalError
 from kombu.exceptions import OperationalError as KombuOperationalError
 
@@ -52,11 +53,16 @@ def ocsp_responders_renew() -> int:
 
 
 def queue_crl_regeneration(*, ca_id: int, requested_at: dt.datetime) -> None:
-    """Called on commit of a revocation. If the broker cannot take the message, the CRL is made
-    here and now instead: a revocation must reach the CRL without waiting for the schedule."""
+    """Called on commit of a revocation: the signer's worker makes the CRL (the CA key is
+    there). If the broker cannot take the message and this process holds the CA keys (the
+    signer, or a shared development host), the CRL is made here and now instead: a revocation
+    must reach the CRL without waiting for the schedule."""
     try:
         crl_regenerate.delay(ca_id, requested_at.isoformat())
     except (KombuOperationalError, OSError):
+        if not settings.CARDFORGE_IS_SIGNER:
+            logger.warning("broker unavailable; the CRL of CA %s waits for the schedule", ca_id)
+            return
         logger.warning("broker unavailable; generating the CRL of CA %s in process", ca_id)
         ca = CertificateAuthority.objects.filter(pk=ca_id).first()
         if ca is not None:

@@ -56,17 +56,25 @@ class SoftwareKeyBackend(KeyBackend):
 
     # --- the KEK -----------------------------------------------------------------------------
 
+    @property
+    def kek_setting(self) -> str:
+        """The setting holding this backend's key-encryption key (option `kek_setting`):
+        CARDFORGE_KEK, the signer's, unless the backend says another (the web's responders)."""
+        name = self.options.get("kek_setting", "CARDFORGE_KEK")
+        return name if isinstance(name, str) else "CARDFORGE_KEK"
+
     def _kek(self) -> bytes:
-        secret = settings.CARDFORGE_KEK
+        name = self.kek_setting
+        secret = getattr(settings, name, None)
         if secret is None:
             msg = (
-                f"key backend {self.alias!r} needs a key-encryption key: set CARDFORGE_KEK (or "
-                "CARDFORGE_KEK_FILE) to 32 random bytes in base64"
+                f"key backend {self.alias!r} needs a key-encryption key: set {name} (or "
+                f"{name}_FILE) to 32 random bytes in base64"
             )
             raise KeyBackendError(msg)
         kek = secret.reveal()
         if not isinstance(kek, bytes):
-            msg = f"key backend {self.alias!r}: CARDFORGE_KEK must hold the decoded key bytes"
+            msg = f"key backend {self.alias!r}: {name} must hold the decoded key bytes"
             raise KeyBackendError(msg)
         return kek
 
@@ -83,7 +91,7 @@ class SoftwareKeyBackend(KeyBackend):
         if row.kek_check != kek_check_value(kek):
             msg = (
                 f"key {self.alias}:{row.label} was encrypted under another key-encryption key "
-                "than the current CARDFORGE_KEK"
+                f"than the current {self.kek_setting}"
             )
             raise KeyBackendError(msg)
         blob = bytes(row.encrypted)

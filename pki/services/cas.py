@@ -279,7 +279,10 @@ def ocsp_responder_create(
         raise ValidationFailed([FieldError("ca", "the root CA answers by CRL only")])
     now = now or timezone.now()
     with transaction.atomic():
-        backend = key_backend(ca.key_backend)
+        # The web process signs with the responder's key (docs/signer.md): it lives in the
+        # responders' backend (PKI_RESPONDER_KEY_BACKEND), not under the signer's KEK.
+        alias = settings.PKI_RESPONDER_KEY_BACKEND or ca.key_backend
+        backend = _backend(alias)
         algorithm = KeyAlgorithm(ca.key_algorithm)
         handle = backend.create_key(label=_label("ocsp", ca.slug), algorithm=algorithm)
         public_key = backend.public_key(handle)
@@ -306,7 +309,7 @@ def ocsp_responder_create(
         )
         OcspResponder.objects.filter(ca=ca, is_current=True).update(is_current=False)
         responder = OcspResponder.objects.create(
-            ca=ca, certificate=row, key_backend=ca.key_backend, key_handle=handle
+            ca=ca, certificate=row, key_backend=backend.alias, key_handle=handle
         )
         audit_record(
             event=EventType.OCSP_RESPONDER_CREATED,

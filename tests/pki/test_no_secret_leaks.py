@@ -133,21 +133,23 @@ def activity(
 
 
 def test_ca_private_keys_appear_nowhere_in_clear(activity, caplog, capsys):
-    backend = key_backend("software")
     secret_blobs, secret_texts = set(), set()
-    rows = list(SoftwareKey.objects.filter(backend="software"))
+    # The signer's backend (CA keys, the master key) and the web's (OCSP responders' keys).
+    rows = list(SoftwareKey.objects.all())
     assert {row.kind for row in rows} == {"private", "secret"}
+    assert {row.backend for row in rows} == {"software", "web"}
     for row in rows:
+        backend = key_backend(row.backend)
         if row.kind == "private":
             blobs, texts = _private_key_material(backend._load_private(row.label))
         else:
             blobs, texts = _encodings(backend._decrypt(row))
         secret_blobs |= blobs
         secret_texts |= texts
-    kek = settings.CARDFORGE_KEK.reveal()
-    blobs, texts = _encodings(kek)
-    secret_blobs |= blobs
-    secret_texts |= texts
+    for kek in (settings.CARDFORGE_KEK, settings.CARDFORGE_WEB_KEK):
+        blobs, texts = _encodings(kek.reveal())
+        secret_blobs |= blobs
+        secret_texts |= texts
     assert len(secret_blobs) > 10
 
     stored_blobs, stored_texts = _everything_stored()
@@ -189,9 +191,8 @@ def test_api_answers_carry_no_key_material(activity, user_with_role):
         assert response.status_code == 200, (url, response.status_code)
         assert shown.encode() in response.content, url  # the answer is the object asked for
         answers.append(response.content)
-    backend = key_backend("software")
     for row in SoftwareKey.objects.filter(kind="private"):
-        _, texts = _private_key_material(backend._load_private(row.label))
+        _, texts = _private_key_material(key_backend(row.backend)._load_private(row.label))
         for answer in answers:
             for text in texts:
                 assert text.encode() not in answer

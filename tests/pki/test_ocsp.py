@@ -294,8 +294,9 @@ def test_an_unusable_responder_key_answers_internal_error(
         professional=professional,
     )
     body = _request(_certificate(row), _ca_certificate(ca), nonce=os.urandom(8))
-    key_backend("software").forget()
-    settings.CARDFORGE_KEK = Secret(os.urandom(32))  # the wrong key-encryption key
+    # The responder's key is in the web's backend (docs/signer.md), under the web's key.
+    key_backend(settings.PKI_RESPONDER_KEY_BACKEND).forget()
+    settings.CARDFORGE_WEB_KEK = Secret(os.urandom(32))  # the wrong key-encryption key
     answer = _post(client, ca.slug, body)
     assert answer.response_status == ocsp.OCSPResponseStatus.INTERNAL_ERROR
 

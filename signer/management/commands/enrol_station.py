@@ -15,7 +15,26 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from config.errors import DomainError
 from personalization.models import EncoderStation
+from personalization.station_identity import (
+    StationNotEnrolled,
+    station_certificate,
+    station_key,
+)
+from pki.models import Certificate
 from signer.stations import station_enrol, station_enrol_here
+
+
+def _enrolled_here(station: EncoderStation) -> bool:
+    """Its valid certificate names the key this host keeps for it."""
+    try:
+        key = station_key(station)
+        certificate = station_certificate(station)
+    except StationNotEnrolled:
+        return False
+    return (
+        station.certificate.status == Certificate.Status.VALID
+        and certificate.public_key() == key.public_key()
+    )
 
 
 class Command(BaseCommand):
@@ -31,6 +50,9 @@ class Command(BaseCommand):
         station = EncoderStation.objects.filter(name=options["name"]).first()
         if station is None:
             raise CommandError(f"no station named {options['name']!r}")
+        if options["here"] and _enrolled_here(station):
+            self.stdout.write(f"Station {station.name} is enrolled already (its key is here).")
+            return
         try:
             if options["here"]:
                 certificate = station_enrol_here(station)
