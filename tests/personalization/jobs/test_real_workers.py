@@ -1,14 +1,22 @@
 """End to end with real Celery worker processes on Redis: a professional imported from CSV, a
 request submitted and approved, a station's worker (`manage.py run_station`) personalizing the
-card — emulated, or through PC/SC (pyscard → private pcscd → vpcd → `emulate_card --card`) —
-and the card checked as a relying party and its holder would."""
+card with the signer's worker (`manage.py run_signer`) making its certificates and secrets —
+emulated, or through PC/SC (pyscard → private pcscd → vpcd → `emulate_card --card`) — and the
+card checked as a relying party and its holder would. In the PC/SC run the request is submitted
+and approved through a web process too, and neither the web's nor the station's environment
+holds the KEK (docs/signer.md)."""
 
 from __future__ import annotations
 
 import io
+import json
 import os
 import secrets
+import socket
 import subprocess
+import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -18,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding
 from django.core.management import call_command
 
 from accounts.roles import Role
+from accounts.services.tokens import api_token_create
 from audit.selectors import audit_chain_verify
 from cardedge.piv import PivClient, Slot
 from cardedge.piv.algorithms import algorithm_of
@@ -35,10 +44,14 @@ from personalization.services.stations import station_create
 from personalization.tasks import personalize_card
 from pki.models import Certificate
 from pki.x509util import der_to_pem
+from signer.stations import station_enrol_here
+from tests.cardedge.pcsc_harness import REPO_ROOT
 from tests.personalization.jobs.workers import (
+    SIGNER_ONLY,
     WorkerProcess,
     forget_run,
     run_id,
+    wait_until,
     worker_environment,
 )
 
@@ -77,6 +90,33 @@ def _approved_request_for_an_imported_professional(users, profiles, profile="hpc
     )
     # Approving queues the job on the station that takes approved requests, sent on commit.
     return card_request_approve(card_request=request, by=users[Role.APPROVING_OFFICER])
+
+
+def _imported_professional(users) -> Professional:
+    rpps = _rpps()
+    csv = (
+        "rpps,last_name,first_name,profession,email\n"
+        f"{rpps},Lefèvre,Anaïs,10,anais.{rpps}@example.org\n"
+    )
+    report = professionals_import(
+        content=csv.encode(), by=users[Role.ENROLMENT_OFFICER], file_name="w.csv"
+    )
+    assert (report.created, report.errors) == (1, [])
+    return Professional.objects.get(rpps=rpps)
+
+
+def _wait_done(request: CardRequest) -> PersonalizationJob:
+    wait_until(
+        lambda: PersonalizationJob.objects.filter(
+            card_request=request, status__in=["done", "failed"]
+        ).exists(),
+        120,
+        "the job to end",
+        interval=0.25,
+    )
+    job = PersonalizationJob.objects.get(card_request=request)
+    assert job.status == "done", (job.error_code, job.error_message)
+    return job
 
 
 def _personalize_and_wait(request: CardRequest, station_name: str) -> PersonalizationJob:
@@ -193,18 +233,49 @@ def names():
         used.append(f"{prefix}-{role}")
         return used[-1]
 
+    name.prefix = prefix
     yield name
-    forget_run(prefix, [f"station.{station}" for station in used])
+    forget_run(prefix, [f"station.{station}" for station in used] + [f"{prefix}-signer"])
+
+
+@pytest.fixture
+def signer(names, tmp_path):
+    """The signer's worker (`manage.py run_signer`), on a queue of this run's own: the queue
+    name, for the stations' environment. It alone is given the signer's secrets file."""
+    queue = f"{names.prefix}-signer"
+    worker = WorkerProcess.signer(
+        tmp_path / "signer.log", env=worker_environment(CARDFORGE_SIGNER_QUEUE=queue)
+    )
+    try:
+        worker.wait_ready()
+        yield queue
+    finally:
+        assert worker.stop() == 0, worker.log()[-3000:]
+
+
+def _without_the_signers_secrets(environment: dict[str, str]) -> dict[str, str]:
+    """A station's or the web's environment holds none of the signer's secrets, and neither
+    does the .env every process reads."""
+    assert not set(SIGNER_ONLY) & set(environment), sorted(set(SIGNER_ONLY) & set(environment))
+    dotenv = Path(REPO_ROOT) / ".env"
+    if dotenv.exists():
+        assert "CARDFORGE_KEK" not in dotenv.read_text()
+    return environment
 
 
 def test_an_imported_professional_gets_a_working_card_from_an_emulated_stations_worker(
-    pki, profiles, users, names, tmp_path
+    pki, profiles, users, names, signer, tmp_path
 ):
     station = station_create(
         name=names("emulated"), transport="emulated", takes_approved_requests=True
     )
+    station_enrol_here(station)  # its key on this host (the station's), its certificate
     request = _approved_request_for_an_imported_professional(users, profiles)
-    worker = WorkerProcess.station(station.name, tmp_path / "worker.log", env=worker_environment())
+    worker = WorkerProcess.station(
+        station.name,
+        tmp_path / "worker.log",
+        env=_without_the_signers_secrets(worker_environment(CARDFORGE_SIGNER_QUEUE=signer)),
+    )
     try:
         worker.wait_ready()
         station.refresh_from_db()  # online from the start, not only at the next ping
@@ -231,9 +302,59 @@ def test_an_imported_professional_gets_a_working_card_from_an_emulated_stations_
     )
 
 
+def _api(base: str, path: str, token: str, body: dict | None = None) -> dict:
+    request = urllib.request.Request(
+        f"{base}{path}",
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
+        method="POST" if body is not None else "GET",
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return json.loads(answer.read())
+
+
+@pytest.fixture
+def web(tmp_path, signer):
+    """The back office as its own process (`manage.py runserver`), without the signer's
+    secrets: its base URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environment = _without_the_signers_secrets(worker_environment(CARDFORGE_SIGNER_QUEUE=signer))
+    log = (tmp_path / "web.log").open("ab")
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        cwd=REPO_ROOT,
+        env=environment,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        try:
+            wait_until(lambda: _answers(base), 60, "the web process")
+        except AssertionError as late:
+            raise AssertionError(f"{late}:\n{(tmp_path / 'web.log').read_text()[-3000:]}") from None
+        yield base
+    finally:
+        process.terminate()
+        process.wait(20)
+        log.close()
+
+
+def _answers(base: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{base}/api/v1/", timeout=2):
+            return True
+    except urllib.error.HTTPError:
+        return True  # it answered
+    except (urllib.error.URLError, OSError):
+        return False
+
+
 @pytest.mark.pcsc
-def test_the_same_through_a_pcsc_station_and_opensc_lists_the_four_certificates(
-    pki, profiles, users, names, tmp_path, pcsc_harness, second_reader
+def test_the_same_through_a_web_process_and_a_pcsc_station_and_opensc_lists_the_four_certificates(
+    pki, profiles, users, names, tmp_path, pcsc_harness, second_reader, signer, web
 ):
     blank = emulated_card_create()  # in the reader: `emulate_card --card` on the test database
     second_reader.insert("--card", str(blank.serial), env=worker_environment())
@@ -243,14 +364,37 @@ def test_the_same_through_a_pcsc_station_and_opensc_lists_the_four_certificates(
         reader_pattern=second_reader.name,
         takes_approved_requests=True,
     )
-    request = _approved_request_for_an_imported_professional(users, profiles)
+    station_enrol_here(station)  # its key on this host (the station's), its certificate
     worker = WorkerProcess.station(
         station.name,
         tmp_path / "worker.log",
-        env=worker_environment(PCSCLITE_CSOCK_NAME=str(pcsc_harness.pcscd.socket_path)),
+        env=_without_the_signers_secrets(
+            worker_environment(
+                PCSCLITE_CSOCK_NAME=str(pcsc_harness.pcscd.socket_path),
+                CARDFORGE_SIGNER_QUEUE=signer,
+            )
+        ),
     )
     try:
-        job = _personalize_and_wait(request, station.name)
+        # Submitted and approved through the web process, by two officers with API tokens.
+        professional = _imported_professional(users)
+        _, submitter = api_token_create(user=users[Role.ENROLMENT_OFFICER])
+        _, approver = api_token_create(user=users[Role.APPROVING_OFFICER])
+        submitted = _api(
+            web,
+            "/api/v1/card-requests/",
+            submitter,
+            {"professional": professional.rpps, "profile": "hpc-physician"},
+        )
+        shown = _api(web, f"/api/v1/card-requests/{submitted['id']}/", approver)
+        _api(
+            web,
+            f"/api/v1/card-requests/{submitted['id']}/approve/",
+            approver,
+            {"identity_sha256": shown["identity_sha256"]},
+        )
+        request = CardRequest.objects.get(pk=submitted["id"])
+        job = _wait_done(request)
     finally:
         assert worker.stop() == 0, worker.log()[-3000:]
 

@@ -48,8 +48,20 @@ def test_database_url() -> str:
     return f"postgres://{credentials}@{host}{port}/{quote(db['NAME'], safe='')}"
 
 
+# What only the signer may read (docs/signer.md): a station's or the web's process gets none.
+SIGNER_ONLY = (
+    "CARDFORGE_SIGNER_SECRETS_FILE",
+    "CARDFORGE_DEVELOPMENT_SHARED_HOST",
+    "CARDFORGE_KEK",
+    "CARDFORGE_KEK_FILE",
+    "CARDFORGE_PKCS11_PIN",
+    "CARDFORGE_PKCS11_PIN_FILE",
+)
+
+
 def worker_environment(**extra: str) -> dict[str, str]:
-    """This process's environment, pointed at the test database and broker."""
+    """A station's (or the web's) environment: this process's, pointed at the test database
+    and broker, without anything only the signer may read."""
     environment = {
         **os.environ,
         "DATABASE_URL": test_database_url(),
@@ -58,8 +70,19 @@ def worker_environment(**extra: str) -> dict[str, str]:
         "PYTHONUNBUFFERED": "1",
     }
     environment.pop("CARDFORGE_TEST_CUE", None)
+    for name in SIGNER_ONLY:
+        environment.pop(name, None)
     environment.update(extra)
     return environment
+
+
+def signer_secrets_file() -> Path:
+    """The signer's secrets file this test run reads (make test names it)."""
+    name = os.environ.get("CARDFORGE_SIGNER_SECRETS_FILE")
+    if not name:
+        msg = "the tests run with CARDFORGE_SIGNER_SECRETS_FILE set (make test)"
+        raise RuntimeError(msg)
+    return Path(name)
 
 
 @dataclass
@@ -74,6 +97,28 @@ class WorkerProcess:
         """`manage.py run_station NAME -- OPTIONS`: exec'd into the worker, same PID."""
         return cls._start(
             [sys.executable, "manage.py", "run_station", name, "--", *QUIET, *celery_options],
+            log_path,
+            env,
+        )
+
+    @classmethod
+    def signer(cls, log_path: Path, *celery_options: str, env: dict[str, str]) -> WorkerProcess:
+        """`manage.py run_signer --secrets FILE -- OPTIONS` (the only process given the secrets
+        file), exec'd into the signer's worker, same PID; its queue from env's
+        CARDFORGE_SIGNER_QUEUE."""
+        return cls._start(
+            [
+                sys.executable,
+                "manage.py",
+                "run_signer",
+                "--secrets",
+                str(signer_secrets_file()),
+                "--",
+                *QUIET,
+                "--concurrency",
+                "1",
+                *celery_options,
+            ],
             log_path,
             env,
         )
