@@ -17,6 +17,7 @@ from personalization.models import PersonalizationJob
 from personalization.services.jobs import job_queue
 from personalization.services.stations import station_create
 from personalization.tasks import personalize_card, requeue_stale_jobs
+from signer.stations import station_enrol_here
 from tests.factories import ProfessionalFactory
 from tests.personalization.jobs.workers import (
     PrivateRedis,
@@ -54,7 +55,15 @@ def _send(task, broker: PrivateRedis, queue: str, *args) -> None:
 def test_jobs_come_through_a_broker_restart_that_loses_every_message(
     pki, profiles, users, broker, celery_messages, tmp_path
 ):
-    station = station_create(name=f"{run_id()}-broker", transport="emulated")
+    prefix = run_id()
+    station = station_create(name=f"{prefix}-broker", transport="emulated")
+    station_enrol_here(station)
+    signer_queue = f"{prefix}-signer"
+    # The signer's worker, on the same broker (it restarts under it too).
+    signer = WorkerProcess.signer(
+        tmp_path / "signer.log",
+        env=worker_environment(CELERY_BROKER_URL=broker.url, CARDFORGE_SIGNER_QUEUE=signer_queue),
+    )
     lost, running = (
         job_queue(
             card_request=card_request_approve(
@@ -83,10 +92,12 @@ def test_jobs_come_through_a_broker_restart_that_loses_every_message(
             CARDFORGE_TEST_CUE="generate_9c",
             CARDFORGE_TEST_CUE_ACTION="sleep:2",
             CARDFORGE_JOB_RESEND_SECONDS="1",
+            CARDFORGE_SIGNER_QUEUE=signer_queue,
         ),
     )
     try:
         worker.wait_ready()
+        signer.wait_ready()
         _send(personalize_card, broker, station.queue, running.pk)
         wait_until(
             lambda: PersonalizationJob.objects.filter(
@@ -114,6 +125,7 @@ def test_jobs_come_through_a_broker_restart_that_loses_every_message(
         assert worker.process.poll() is None
     finally:
         assert worker.stop() == 0, worker.log()[-3000:]
+        assert signer.stop() == 0, signer.log()[-3000:]
 
     for job in (lost, running):
         cards = Card.objects.filter(card_request=job.card_request)
