@@ -16,10 +16,12 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cardedge.piv import KeyAlgorithm, ManagementKey, Pin, Puk
 from cardedge.piv.algorithms import curve_for, rsa_bits_for
 from cards.services.secrets import escrowed_key_keep, pin_mailer_seal
+from config.errors import Conflict
 from personalization.deliveries import MANAGEMENT_KEY_ALGORITHMS, delivery_store
 from personalization.models import PersonalizationJob
 from personalization.runner.attestation import attestation_trust, journal_attestations_verify
 from personalization.runner.plan import central_slots, generate_step_name, on_card_slots
+from pki.models import Certificate
 from pki.services.certificates import (
     CertificateRequest,
     SignedCertificates,
@@ -65,6 +67,16 @@ def making_prepare(job: PersonalizationJob, journal: dict[str, dict], identity) 
     profile = job.card_request.profile_version.definition
     card = job.card
     slots = profile["slots"]
+    # Never a second certificate for a slot of this card (its journal entry would say so, but a
+    # row written another way must not be doubled either).
+    issued = sorted(
+        Certificate.objects.for_card(card)
+        .filter(card_slot__in=slots)
+        .values_list("card_slot", flat=True)
+    )
+    if issued:
+        msg = f"card {card.serial} already has certificates for slots {', '.join(issued)}"
+        raise Conflict(msg, code="already_issued")
     # Nothing is signed unless every key the card made is attested as the profile asks.
     attestations = journal_attestations_verify(
         journal=journal, profile=profile, trust=attestation_trust()

@@ -169,3 +169,25 @@ def test_a_request_for_a_job_held_by_a_worker_gets_nothing(waiting):
     PersonalizationJob.objects.filter(pk=job.pk).update(lease_owner="another-worker")
     assert sign_job.run(envelope) == "refused"
     assert not Certificate.objects.for_card(job.card).exists()
+
+
+def test_a_slot_already_certified_is_not_certified_again(waiting):
+    """Whatever wrote it, a certificate for one of the card's slots stops the signer: the job
+    fails and nothing more is issued."""
+    envelope, job = waiting
+    from pki.services.certificates import CertificateRequest, certificates_issue
+
+    public_key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    certificates_issue(
+        requests=[
+            CertificateRequest(public_key=public_key, profile="hp-authentication", slot="9A")
+        ],
+        professional=job.card.professional,
+        card=job.card,
+    )
+    assert sign_job.run(envelope) == "failed"
+    job.refresh_from_db()
+    assert (job.status, job.error_code) == ("failed", "Conflict")
+    assert "already has certificates for slots 9A" in job.error_message
+    assert Certificate.objects.for_card(job.card).count() == 1
+    assert not JobDelivery.objects.filter(job=job).exists()
