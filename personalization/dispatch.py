@@ -43,24 +43,25 @@ def station_ping_send(station) -> None:
     _send(STATION_HEARTBEAT, args=[station.pk], queue=station.queue, expires=15)
 
 
-_signer_here: Callable[[dict], str] | None = None
+_signer_here: Callable[..., str] | None = None
 
 
-def signer_here_register(handler: Callable[[dict], str]) -> None:
+def signer_here_register(handler: Callable[..., str]) -> None:
     """The signer's answer in this process, for in-process runs (SignerConfig.ready())."""
     global _signer_here  # noqa: PLW0603 - one handler per process, registered at start-up
     _signer_here = handler
 
 
-def signer_request_here(request: dict) -> str:
+def signer_request_here(request: dict, *, job=None, journal: dict | None = None) -> str:
     """The signer's answer to `request`, made in this process (station and signer in one
     process: tests, eager execution, the benchmark): "signed", "already signed", "refused" or
     "failed"; the caller's run goes on. No message, so nothing to sign: the request never
-    leaves the process."""
+    leaves the process. `job` and `journal`, as the caller loaded them, spare the signer reading
+    them again (it checks the job again on its locked row before it records anything)."""
     if _signer_here is None:
         msg = "no signer in this process: the signer app is not installed"
         raise RuntimeError(msg)
-    return _signer_here(request)
+    return _signer_here(request, job=job, journal=journal)
 
 
 def signer_request_send(envelope: str) -> None:

@@ -89,7 +89,7 @@ def _journal(job: PersonalizationJob) -> dict[str, dict]:
     return {step.name: step.detail for step in JobStep.objects.filter(job=job, attempt=job.attempt)}
 
 
-def signer_request_here(request: dict) -> str:
+def signer_request_here(request: dict, *, job=None, journal: dict | None = None) -> str:
     """A request from a station run in this very process (registered in SignerConfig.ready():
     tests, eager execution, the benchmark). Nothing crossed a broker, so nothing is signed;
     a station that has no certificate yet is enrolled here, its key made on this host."""
@@ -98,7 +98,9 @@ def signer_request_here(request: dict) -> str:
         station.certificate_id is None or not station_key_path(station.name).exists()
     ):
         station_enrol_here(station)
-    return signer_request_handle(request, resume=False).value
+        if job is not None:
+            job.station.refresh_from_db()  # the caller's copy: enrolled now
+    return signer_request_handle(request, resume=False, job=job, journal=journal).value
 
 
 def signer_envelope_handle(envelope: str) -> SignerOutcome:
@@ -127,19 +129,26 @@ def signer_envelope_handle(envelope: str) -> SignerOutcome:
     return signer_request_handle(request, resume=True)
 
 
-def signer_request_handle(request: dict, *, resume: bool) -> SignerOutcome:
+def signer_request_handle(
+    request: dict, *, resume: bool, job=None, journal: dict | None = None
+) -> SignerOutcome:
     """Answer a station's request; `resume`: send the job back to its station afterwards (a
-    worker's message; in one process the station's run goes on by itself)."""
-    job = _job(request["job"])
-    journal = _journal(job)
+    worker's message; in one process the station's run goes on by itself, and passes the `job`
+    and `journal` it loaded). Whatever was passed, the job is checked again on its locked row
+    before anything is recorded."""
+    from_message = job is None or journal is None
+    if from_message:
+        job = _job(request["job"])
+        journal = _journal(job)
     if SIGNER_STEP in journal:
         if resume:
             personalization_send(job)
         return SignerOutcome.ALREADY_SIGNED
-    try:
-        _check(job, request)
-    except RequestRefused as refused:
-        return _refused(request, str(refused))
+    if from_message:  # a message is checked before anything is made for it
+        try:
+            _check(job, request)
+        except RequestRefused as refused:
+            return _refused(request, str(refused))
     try:
         # Approved under four eyes, for the identity snapshot, as the database says now.
         identity = approved_identity(job.card_request_id)

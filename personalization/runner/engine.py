@@ -226,11 +226,11 @@ def _signed_request(job: PersonalizationJob) -> str:
     )
 
 
-def _sign_inline(job: PersonalizationJob, worker: str) -> dict | None:
+def _sign_inline(job: PersonalizationJob, worker: str, journal: dict) -> dict | None:
     """Station and signer in one process (an in-process caller: tests, eager execution, the
     benchmark): the signer answers now, under this worker's lease. Its step's journal entry,
     or None when the signer failed the job."""
-    outcome = signer_request_here(_signer_request(job, worker))
+    outcome = signer_request_here(_signer_request(job, worker), job=job, journal=dict(journal))
     if outcome == "failed":
         return None
     if outcome not in ("signed", "already signed"):
@@ -345,7 +345,7 @@ def job_run(*, job_id: int, worker: str, stations: Collection[str] | None = None
                     if stations is not None:
                         handed_over = True  # the signer's worker takes it from here
                         break
-                    detail = _sign_inline(job, worker)
+                    detail = _sign_inline(job, worker, journal)
                     if detail is None:
                         return Outcome.FAILED  # the signer failed the job (and audited why)
                     _beat(job, worker, current_step=following)  # as a record announces it
