@@ -9,10 +9,7 @@ import datetime as dt
 import json
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from django.utils import timezone
 
 from audit.events import EventType
@@ -30,6 +27,7 @@ from pki.services.revocation import certificate_revoke
 from signer import requests as signer_requests
 from signer.stations import station_enrol_here
 from signer.tasks import sign_job
+from tests.cardedge.certificates import ThrowawayCa
 
 pytestmark = pytest.mark.django_db
 
@@ -66,29 +64,6 @@ def _refusals() -> list[str]:
     ]
 
 
-def _self_signed_station(name: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    """A key and a certificate that look like a station's, made by someone with broker access
-    but no CardForge CA."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.KeyUsage(True, False, False, False, True, False, False, False, False), True
-        )
-        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), False)
-        .sign(key, hashes.SHA256())
-    )
-    return key, certificate
-
-
 def test_the_genuine_request_is_answered(waiting):
     envelope, job = waiting
     assert sign_job.run(envelope) == "signed"
@@ -101,7 +76,10 @@ def test_the_genuine_request_is_answered(waiting):
 
 def test_a_forged_request_not_signed_by_a_registered_station_gets_nothing(waiting):
     _, job = waiting
-    key, certificate = _self_signed_station("bench-1")
+    # A key and a certificate naming the station, from a CA that is not CardForge's: what
+    # someone with broker access but no CardForge CA can make.
+    key = ec.generate_private_key(ec.SECP256R1())
+    certificate = ThrowawayCa.create("Not CardForge").issue(key.public_key(), "bench-1")
     forged = request_sign(
         {"job": job.pk, "attempt": job.attempt, "lease": ""}, key=key, certificate=certificate
     )
