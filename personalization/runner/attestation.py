@@ -28,30 +28,54 @@ from pki.attestation import (
 from pki.conf import attestation_roots_directory
 
 
-def attestation_read(client: PivClient, slot: Slot) -> dict:
+def attestation_read(client: PivClient, slot: Slot, *, device: dict[str, str]) -> dict:
     """What the card says of the key it just generated in `slot`, for the step's journal entry:
     `{"attestation": {"device_certificate": b64, "slot_certificate": b64}}`, or
     `{"attestation": None, "attestation_refused": why}` when the card cannot or will not attest
-    (a card refuses to attest an imported key). Errors on the wire are not refusals: raised."""
+    (a card refuses to attest an imported key). Errors on the wire are not refusals: raised.
+    `device` keeps the card's F9 certificate for the run (read once, not once a slot)."""
     if not client.capabilities().attestation:
         return {"attestation": None, "attestation_refused": "the card cannot attest (no F9)"}
     try:
         statement = client.attest(slot)
-        device = client.read_attestation_certificate()
+        if "certificate" not in device:
+            device["certificate"] = _b64(
+                client.read_attestation_certificate().public_bytes(Encoding.DER)
+            )
     except (CardStatusError, UnsupportedCapability) as refusal:
         return {"attestation": None, "attestation_refused": f"the card refused: {refusal}"}
     return {
         "attestation": {
-            "device_certificate": _b64(device.public_bytes(Encoding.DER)),
+            "device_certificate": device["certificate"],
             "slot_certificate": _b64(statement.public_bytes(Encoding.DER)),
         }
     }
 
 
+_trust_cache: dict[tuple, AttestationTrust] = {}
+
+
 def attestation_trust() -> AttestationTrust:
-    """The configured roots (settings.CARDFORGE_ATTESTATION_ROOTS), read at each check: a root
-    added or withdrawn counts from the next job on."""
-    return attestation_trust_load(attestation_roots_directory())
+    """The configured roots (settings.CARDFORGE_ATTESTATION_ROOTS): a root added, changed or
+    withdrawn counts from the next job on. Parsed again only when a file of the directory
+    changed (its names, sizes and modification times are the cache's key)."""
+    directory = attestation_roots_directory()
+    try:
+        files = (
+            tuple(
+                (entry.name, entry.stat().st_mtime_ns, entry.stat().st_size)
+                for entry in sorted(directory.iterdir())
+            )
+            if directory is not None and directory.is_dir()
+            else ()
+        )
+    except OSError:
+        files = ()
+    key = (str(directory), files)
+    if key not in _trust_cache:
+        _trust_cache.clear()
+        _trust_cache[key] = attestation_trust_load(directory)
+    return _trust_cache[key]
 
 
 def journal_attestations_verify(

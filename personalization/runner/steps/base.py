@@ -33,6 +33,8 @@ class StepContext:
     # What the signer made for the card (its PIN and PUK, central keys, management key), once
     # opened in this run (see delivered).
     delivery: Delivery | None = field(default=None, repr=False)
+    # The card's attestation (F9) certificate, once read in this run (runner/attestation.py).
+    attestation_device: dict[str, str] = field(default_factory=dict, repr=False)
     # The identity the request was approved for (runner/approval.py), checked at the start of
     # this run; everything the card says about its holder comes from it.
     identity: Identity | None = field(default=None, repr=False)

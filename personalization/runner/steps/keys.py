@@ -46,7 +46,8 @@ def generate_key_step(slot_name: str) -> Step:
             origin, attestation = "central, escrowed", {"attestation": None}
         else:
             public_pem = _public_pem(ctx.client.generate_key(slot, algorithm, pin_policy=policy))
-            origin, attestation = "card", attestation_read(ctx.client, slot)
+            attestation = attestation_read(ctx.client, slot, device=ctx.attestation_device)
+            origin = "card"
         return {
             "slot": slot_name,
             "algorithm": spec["algorithm"],
