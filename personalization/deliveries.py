@@ -63,7 +63,8 @@ def delivery_store(
             slot: base64.b64encode(der).decode() for slot, der in central_keys.items()
         },
     }
-    JobDelivery.objects.filter(job=job, attempt=job.attempt).delete()
+    # One per attempt (a constraint): the signer's step makes it in the transaction that
+    # journals the step, so a step run again after a crash finds none.
     JobDelivery.objects.create(
         job=job,
         attempt=job.attempt,

@@ -49,7 +49,7 @@ class RequestRefused(Exception):
 
 def _job(job_id: int) -> PersonalizationJob:
     return PersonalizationJob.objects.select_related(
-        "station",
+        "station__certificate",
         "card__professional__organisation",
         "card_request__profile_version",
         "card_request__professional__organisation",
@@ -93,13 +93,16 @@ def signer_request_here(request: dict, *, job=None, journal: dict | None = None)
     """A request from a station run in this very process (registered in SignerConfig.ready():
     tests, eager execution, the benchmark). Nothing crossed a broker, so nothing is signed;
     a station that has no certificate yet is enrolled here, its key made on this host."""
-    station = EncoderStation.objects.filter(name=request["station"]).first()
+    station = (
+        job.station
+        if job is not None
+        else EncoderStation.objects.filter(name=request["station"]).first()
+    )
     if station is not None and (
         station.certificate_id is None or not station_key_path(station.name).exists()
     ):
         station_enrol_here(station)
-        if job is not None:
-            job.station.refresh_from_db()  # the caller's copy: enrolled now
+        station.refresh_from_db()  # enrolled now (the caller's copy, when it passed the job)
     return signer_request_handle(request, resume=False, job=job, journal=journal).value
 
 
@@ -154,7 +157,11 @@ def signer_request_handle(
         identity = approved_identity(job.card_request_id)
         making = making_prepare(job, journal, identity)
         with transaction.atomic():
-            locked = PersonalizationJob.objects.select_for_update().get(pk=job.pk)
+            locked = (
+                PersonalizationJob.objects.select_for_update(of=("self",))
+                .select_related("station")
+                .get(pk=job.pk)
+            )
             _check(locked, request)  # nothing changed while the card's making was prepared
             now = timezone.now()
             detail = making_record(job, making)

@@ -277,7 +277,7 @@ def job_run(*, job_id: int, worker: str, stations: Collection[str] | None = None
     if not job_claim(job_id, worker):
         return Outcome.NOT_CLAIMED
     job = PersonalizationJob.objects.select_related(
-        "station",
+        "station__certificate",  # the signer seals the card's delivery for it
         "card",
         "card__professional__organisation",
         "card_request__profile_version",
