@@ -35,8 +35,14 @@ from pki.models import (
     MasterKey,
     OcspResponder,
 )
-from pki.services import Actor, acting_user
-from pki.services.signing import ca_hash, ca_signing_key, forget_current_cas, issuer_context
+from pki.services import Actor
+from pki.services.signing import (
+    ca_hash,
+    ca_signing_key,
+    certificate_row,
+    forget_current_cas,
+    issuer_context,
+)
 from pki.x509util import fingerprint_sha256, serial_hex
 
 logger = logging.getLogger(__name__)
@@ -295,18 +301,8 @@ def ocsp_responder_create(
             issuer=issuer_context(ca),
             now=now,
         ).sign(ca_signing_key(ca), ca_hash(ca))
-        der = certificate.public_bytes(serialization.Encoding.DER)
-        row = Certificate.objects.create(
-            ca=ca,
-            serial=serial_hex(certificate.serial_number),
-            profile=Certificate.Profile.OCSP_RESPONDER,
-            subject=certificate.subject.rfc4514_string(),
-            not_before=certificate.not_valid_before_utc,
-            not_after=certificate.not_valid_after_utc,
-            fingerprint_sha256=fingerprint_sha256(der),
-            der=der,
-            issued_by=acting_user(by),
-        )
+        row = certificate_row(certificate, ca=ca, profile=Certificate.Profile.OCSP_RESPONDER, by=by)
+        row.save()
         OcspResponder.objects.filter(ca=ca, is_current=True).update(is_current=False)
         responder = OcspResponder.objects.create(
             ca=ca, certificate=row, key_backend=backend.alias, key_handle=handle

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
@@ -23,9 +22,15 @@ from issuance.identity import Identity, identity_of
 from pki import profiles
 from pki.key_backends.base import SupportedPublicKey
 from pki.models import Certificate, CertificateAuthority
-from pki.services import Actor, acting_user
-from pki.services.signing import ca_hash, ca_signing_key, current_ca, issuer_context
-from pki.x509util import fingerprint_sha256, load_public_key, serial_hex
+from pki.services import Actor
+from pki.services.signing import (
+    ca_hash,
+    ca_signing_key,
+    certificate_row,
+    current_ca,
+    issuer_context,
+)
+from pki.x509util import load_public_key
 
 if TYPE_CHECKING:
     from issuance.models import Professional
@@ -147,19 +152,13 @@ def _sign(
         now=now,
         professional=identity,
     ).sign(ca_signing_key(issuer), ca_hash(issuer))
-    der = certificate.public_bytes(serialization.Encoding.DER)
-    row = Certificate(
+    row = certificate_row(
+        certificate,
         ca=issuer,
-        serial=serial_hex(certificate.serial_number),
         profile=checked.profile.name,
-        subject=certificate.subject.rfc4514_string(),
-        not_before=certificate.not_valid_before_utc,
-        not_after=certificate.not_valid_after_utc,
-        fingerprint_sha256=fingerprint_sha256(der),
-        der=der,
+        by=by,
         card_slot=checked.profile.slot,
         professional=professional,
-        issued_by=acting_user(by),
         issued_at=now,
     )
     if card is not None:

@@ -7,6 +7,7 @@ import threading
 import time
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
@@ -16,8 +17,10 @@ from pki.key_backends.base import (
     SupportedPrivateKey,
     supported_public_key,
 )
-from pki.models import CertificateAuthority
+from pki.models import Certificate, CertificateAuthority
 from pki.profiles import IssuerContext
+from pki.services import Actor, acting_user
+from pki.x509util import fingerprint_sha256, serial_hex
 
 # The current CA of each purpose, looked up at most this often per process. A CA rotation made
 # in this process is seen at once (post_save below); other processes see it within this delay,
@@ -80,4 +83,29 @@ def issuer_context(ca: CertificateAuthority) -> IssuerContext:
         name=certificate.subject,
         public_key=public_key,
         not_after=certificate.not_valid_after_utc,
+    )
+
+
+def certificate_row(
+    certificate: x509.Certificate,
+    *,
+    ca: CertificateAuthority,
+    profile: str,
+    by: Actor,
+    **fields: object,
+) -> Certificate:
+    """The (unsaved) row of a certificate `ca` has just signed: what identifies it read from the
+    certificate itself, `fields` for the rest (issued_at, card slot, professional...)."""
+    der = certificate.public_bytes(serialization.Encoding.DER)
+    return Certificate(
+        ca=ca,
+        serial=serial_hex(certificate.serial_number),
+        profile=profile,
+        subject=certificate.subject.rfc4514_string(),
+        not_before=certificate.not_valid_before_utc,
+        not_after=certificate.not_valid_after_utc,
+        fingerprint_sha256=fingerprint_sha256(der),
+        der=der,
+        issued_by=acting_user(by),
+        **fields,
     )

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from django.db import transaction
@@ -22,9 +21,14 @@ from audit.services import audit_record
 from config.errors import Conflict, FieldError, NotFound, ValidationFailed
 from pki import profiles
 from pki.models import Certificate, CertificateAuthority
-from pki.services import Actor, acting_user
-from pki.services.signing import ca_hash, ca_signing_key, current_ca, issuer_context
-from pki.x509util import fingerprint_sha256, serial_hex
+from pki.services import Actor
+from pki.services.signing import (
+    ca_hash,
+    ca_signing_key,
+    certificate_row,
+    current_ca,
+    issuer_context,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -123,20 +127,11 @@ def station_certificate_issue(
         issuer=issuer_context(ca),
         now=now,
     ).sign(ca_signing_key(ca), ca_hash(ca))
-    der = certificate.public_bytes(serialization.Encoding.DER)
+    row = certificate_row(
+        certificate, ca=ca, profile=Certificate.Profile.ENCODER_STATION, by=by, issued_at=now
+    )
     with transaction.atomic():
-        row = Certificate.objects.create(
-            ca=ca,
-            serial=serial_hex(certificate.serial_number),
-            profile=Certificate.Profile.ENCODER_STATION,
-            subject=certificate.subject.rfc4514_string(),
-            not_before=certificate.not_valid_before_utc,
-            not_after=certificate.not_valid_after_utc,
-            fingerprint_sha256=fingerprint_sha256(der),
-            der=der,
-            issued_by=acting_user(by),
-            issued_at=now,
-        )
+        row.save()
         audit_record(
             event=EventType.STATION_CERTIFICATE_ISSUED,
             actor=by,
