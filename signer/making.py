@@ -21,6 +21,7 @@ from personalization.deliveries import MANAGEMENT_KEY_ALGORITHMS, delivery_store
 from personalization.models import PersonalizationJob
 from personalization.runner.attestation import attestation_trust, journal_attestations_verify
 from personalization.runner.plan import central_slots, generate_step_name, on_card_slots
+from personalization.runner.steps.keys import KEY_ALGORITHMS  # the profile's names, once
 from pki.models import Certificate
 from pki.services.certificates import (
     CertificateRequest,
@@ -29,12 +30,6 @@ from pki.services.certificates import (
     certificates_sign,
 )
 from pki.services.keys import card_management_key_derive
-
-KEY_ALGORITHMS = {
-    "rsa2048": KeyAlgorithm.RSA2048,
-    "eccp256": KeyAlgorithm.ECC_P256,
-    "eccp384": KeyAlgorithm.ECC_P384,
-}
 
 
 def _public_pem(public_key) -> str:
