@@ -77,11 +77,14 @@ class EnvelopeError(Exception):
 
 
 class VerifiedRequest(NamedTuple):
-    """What `request_verify` vouches for: the station (its certificate's common name) and the
-    payload it signed (with `station`, without `issued_at` and `nonce`)."""
+    """What `request_verify` vouches for: the station (its certificate's common name), the
+    SHA-256 fingerprint of the certificate that signed (hex; the caller checks it is the
+    station's current one) and the payload it signed (with `station`, without `issued_at` and
+    `nonce`)."""
 
     station: str
     payload: dict[str, object]
+    certificate_sha256: str = ""
 
 
 def canonical_json(value: Mapping[str, object]) -> bytes:
@@ -357,7 +360,11 @@ def request_verify(
     payload = {
         name: value for name, value in fields.items() if name not in {ISSUED_AT_FIELD, NONCE_FIELD}
     }
-    return VerifiedRequest(station=station, payload=payload)
+    return VerifiedRequest(
+        station=station,
+        payload=payload,
+        certificate_sha256=fingerprint_sha256(certificate_der),
+    )
 
 
 # --- secrets sealed for a station ------------------------------------------------------------

@@ -22,7 +22,7 @@ from audit.events import EventType
 from audit.services import audit_record
 from config.errors import DomainError
 from config.statements import insert_one
-from personalization.dispatch import personalization_send
+from personalization.dispatch import SignerAnswer, personalization_send
 from personalization.models import EncoderStation, JobStep, PersonalizationJob
 from personalization.runner.approval import approved_identity
 from personalization.runner.engine import job_fail
@@ -71,6 +71,14 @@ def _check(job: PersonalizationJob, request: dict) -> None:
     if job.card_id is None:
         msg = f"job {job.pk} has no card"
         raise RequestRefused(msg)
+    signed_by = request.get("certificate_sha256")
+    if signed_by is not None and (
+        job.station.certificate is None or job.station.certificate.fingerprint_sha256 != signed_by
+    ):
+        # Valid but not the station's current certificate: a key the station was enrolled with
+        # before (its certificate is revoked at re-enrolment; this holds even before the CRL).
+        msg = f"station {job.station.name} is no longer enrolled with the key that signed"
+        raise RequestRefused(msg)
 
 
 def _refused(request: dict, reason: str) -> SignerOutcome:
@@ -89,7 +97,7 @@ def _journal(job: PersonalizationJob) -> dict[str, dict]:
     return {step.name: step.detail for step in JobStep.objects.filter(job=job, attempt=job.attempt)}
 
 
-def signer_request_here(request: dict, *, job=None, journal: dict | None = None) -> str:
+def signer_request_here(request: dict, *, job=None, journal: dict | None = None) -> SignerAnswer:
     """A request from a station run in this very process (registered in SignerConfig.ready():
     tests, eager execution, the benchmark). Nothing crossed a broker, so nothing is signed;
     a station that has no certificate yet is enrolled here, its key made on this host."""
@@ -103,7 +111,7 @@ def signer_request_here(request: dict, *, job=None, journal: dict | None = None)
     ):
         station_enrol_here(station)
         station.refresh_from_db()  # enrolled now (the caller's copy, when it passed the job)
-    return signer_request_handle(request, resume=False, job=job, journal=journal).value
+    return signer_request_handle(request, resume=False, job=job, journal=journal)
 
 
 def signer_envelope_handle(envelope: str) -> SignerOutcome:
@@ -124,17 +132,18 @@ def signer_envelope_handle(envelope: str) -> SignerOutcome:
         "attempt": payload.get("attempt"),
         "lease": payload.get("lease"),
         "station": verified.station,
+        "certificate_sha256": verified.certificate_sha256,
     }
     if not isinstance(request["job"], int) or not isinstance(request["attempt"], int):
         return _refused(request, "the request names no job and attempt")
     if not PersonalizationJob.objects.filter(pk=request["job"]).exists():
         return _refused(request, f"no job {request['job']}")
-    return signer_request_handle(request, resume=True)
+    return SignerOutcome(signer_request_handle(request, resume=True).outcome)
 
 
 def signer_request_handle(
     request: dict, *, resume: bool, job=None, journal: dict | None = None
-) -> SignerOutcome:
+) -> SignerAnswer:
     """Answer a station's request; `resume`: send the job back to its station afterwards (a
     worker's message; in one process the station's run goes on by itself, and passes the `job`
     and `journal` it loaded). Whatever was passed, the job is checked again on its locked row
@@ -146,12 +155,12 @@ def signer_request_handle(
     if SIGNER_STEP in journal:
         if resume:
             personalization_send(job)
-        return SignerOutcome.ALREADY_SIGNED
+        return SignerAnswer(SignerOutcome.ALREADY_SIGNED.value)
     if from_message:  # a message is checked before anything is made for it
         try:
             _check(job, request)
         except RequestRefused as refused:
-            return _refused(request, str(refused))
+            return SignerAnswer(_refused(request, str(refused)).value)
     try:
         # Approved under four eyes, for the identity snapshot, as the database says now.
         identity = approved_identity(job.card_request_id)
@@ -159,7 +168,7 @@ def signer_request_handle(
         with transaction.atomic():
             locked = (
                 PersonalizationJob.objects.select_for_update(of=("self",))
-                .select_related("station")
+                .select_related("station__certificate")
                 .get(pk=job.pk)
             )
             _check(locked, request)  # nothing changed while the card's making was prepared
@@ -180,8 +189,8 @@ def signer_request_handle(
             if resume:
                 transaction.on_commit(lambda: personalization_send(job))
     except RequestRefused as refused:
-        return _refused(request, str(refused))
+        return SignerAnswer(_refused(request, str(refused)).value)
     except DomainError as error:
         job_fail(job, request["lease"], type(error).__name__, error.message)
-        return SignerOutcome.FAILED
-    return SignerOutcome.SIGNED
+        return SignerAnswer(SignerOutcome.FAILED.value)
+    return SignerAnswer(SignerOutcome.SIGNED.value, detail, making.signed_der())

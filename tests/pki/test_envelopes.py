@@ -115,11 +115,12 @@ def _fields(envelope: str) -> tuple[dict, bytes, bytes]:
 def test_a_stations_request_verifies_and_names_it(station_a):
     envelope = request_sign(PAYLOAD, key=station_a.key, certificate=station_a.certificate)
     assert isinstance(envelope, str)
-    station, payload = _verify(envelope)
-    assert station == "station-a"
-    assert payload == {**PAYLOAD, "station": "station-a"}
+    verified = _verify(envelope)
+    assert verified.station == "station-a"
+    assert verified.payload == {**PAYLOAD, "station": "station-a"}
     body, certificate_der, _ = _fields(envelope)
     assert certificate_der == bytes(station_a.row.der)
+    assert verified.certificate_sha256 == station_a.row.fingerprint_sha256
     assert body["issued_at"].endswith("Z")
     assert len(body["nonce"]) >= 16
 

@@ -19,7 +19,7 @@ from personalization.runner import engine
 from personalization.runner.engine import Outcome, job_run
 from personalization.runner.plan import SIGNER_STEP
 from personalization.services.stations import station_create
-from personalization.station_identity import station_certificate, station_key
+from personalization.station_identity import station_certificate, station_key, station_key_path
 from pki.envelopes import canonical_json, request_sign
 from pki.models import Certificate
 from pki.reasons import RevocationReason
@@ -169,3 +169,38 @@ def test_a_slot_already_certified_is_not_certified_again(waiting):
     assert "already has certificates for slots 9A" in job.error_message
     assert Certificate.objects.for_card(job.card).count() == 1
     assert not JobDelivery.objects.filter(job=job).exists()
+
+
+def test_a_station_enrolled_again_is_not_answered_for_its_former_key(waiting):
+    """A station's host replaced (or its key thought stolen) is enrolled again with a new key:
+    whoever kept the former key and its certificate gets nothing, and that certificate is
+    revoked (superseded), so the platform no longer vouches for it."""
+    _, job = waiting
+    station = EncoderStation.objects.get(pk=job.station_id)
+    former_certificate = station.certificate
+    former_key = station_key(station)
+    former = request_sign(
+        {"job": job.pk, "attempt": job.attempt, "lease": ""},
+        key=former_key,
+        certificate=station_certificate(station),
+    )
+    # The new host makes its own key; the former key is what an attacker kept.
+    station_key_path(station.name).unlink()
+    station_enrol_here(station)
+    station.refresh_from_db()
+    assert station.certificate_id != former_certificate.pk
+
+    assert sign_job.run(former) == "refused"
+    _nothing_made(job)
+    former_certificate.refresh_from_db()
+    assert (former_certificate.status, former_certificate.revocation_reason) == (
+        Certificate.Status.REVOKED,
+        RevocationReason.SUPERSEDED,
+    )
+    # The station's new key is answered.
+    renewed = request_sign(
+        {"job": job.pk, "attempt": job.attempt, "lease": ""},
+        key=station_key(station),
+        certificate=station_certificate(station),
+    )
+    assert sign_job.run(renewed) == "signed"
