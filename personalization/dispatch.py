@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from typing import NamedTuple
 
 from celery import current_app
 from django.conf import settings
@@ -43,21 +44,31 @@ def station_ping_send(station) -> None:
     _send(STATION_HEARTBEAT, args=[station.pk], queue=station.queue, expires=15)
 
 
-_signer_here: Callable[..., str] | None = None
+class SignerAnswer(NamedTuple):
+    """The signer's answer in this process: "signed", "already signed", "refused" or "failed";
+    when it signed now, its step's journal entry and the certificates it issued (DER by slot,
+    public), which spare the station's run reading them back."""
+
+    outcome: str
+    detail: dict | None = None
+    certificates: dict[str, bytes] | None = None
 
 
-def signer_here_register(handler: Callable[..., str]) -> None:
+_signer_here: Callable[..., SignerAnswer] | None = None
+
+
+def signer_here_register(handler: Callable[..., SignerAnswer]) -> None:
     """The signer's answer in this process, for in-process runs (SignerConfig.ready())."""
     global _signer_here  # noqa: PLW0603 - one handler per process, registered at start-up
     _signer_here = handler
 
 
-def signer_request_here(request: dict, *, job=None, journal: dict | None = None) -> str:
+def signer_request_here(request: dict, *, job=None, journal: dict | None = None) -> SignerAnswer:
     """The signer's answer to `request`, made in this process (station and signer in one
-    process: tests, eager execution, the benchmark): "signed", "already signed", "refused" or
-    "failed"; the caller's run goes on. No message, so nothing to sign: the request never
-    leaves the process. `job` and `journal`, as the caller loaded them, spare the signer reading
-    them again (it checks the job again on its locked row before it records anything)."""
+    process: tests, eager execution, the benchmark); the caller's run goes on. No message, so
+    nothing to sign: the request never leaves the process. `job` and `journal`, as the caller
+    loaded them, spare the signer reading them again (it checks the job again on its locked
+    row before it records anything)."""
     if _signer_here is None:
         msg = "no signer in this process: the signer app is not installed"
         raise RuntimeError(msg)

@@ -16,6 +16,7 @@ the station journalled, and its roots from `attestation_trust_load`). Every fail
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,12 +115,14 @@ def attestation_verify(
     one of `trust`'s roots, every certificate valid at `at` (now). AttestationInvalid otherwise."""
     slot = slot.upper()
     when = at or dt.datetime.now(dt.UTC)
-    device = _load(device_certificate, "the card's attestation (F9) certificate")
+    try:
+        device, chain = _device_chain(device_certificate, trust)
+    except AttestationInvalid as invalid:
+        raise AttestationInvalid(f"slot {slot}: {invalid.message}") from None
     statement = _load(slot_certificate, f"the slot {slot} attestation")
     if not _issued_by(statement, device):
         msg = f"slot {slot}: the attestation is not signed by the card's attestation (F9) key"
         raise AttestationInvalid(msg)
-    chain = _chain_to_root(device, trust, slot)
     for certificate, what in [
         (statement, "attestation"),
         (device, "card's attestation (F9) certificate"),
@@ -173,14 +176,23 @@ def _is_ca(certificate: x509.Certificate) -> bool:
     return constraints.value.ca
 
 
-def _chain_to_root(
-    device: x509.Certificate, trust: AttestationTrust, slot: str
-) -> list[x509.Certificate]:
+@functools.lru_cache(maxsize=16)
+def _device_chain(
+    device_certificate: bytes, trust: AttestationTrust
+) -> tuple[x509.Certificate, tuple[x509.Certificate, ...]]:
+    """The card's F9 certificate and its chain up to a trusted root, verified once for the
+    slots of a card (the slots of one card share it; the trust is immutable). Validity dates
+    are checked by the caller, at its own time."""
+    device = _load(device_certificate, "the card's attestation (F9) certificate")
+    return device, tuple(_chain_to_root(device, trust))
+
+
+def _chain_to_root(device: x509.Certificate, trust: AttestationTrust) -> list[x509.Certificate]:
     """The CA certificates from the F9 certificate's issuer up to a trusted root (the root
     last). Roots are matched by key and name, so a root re-issued with the same key counts."""
     if not trust.roots:
         msg = (
-            f"slot {slot}: no attestation root is configured (CARDFORGE_ATTESTATION_ROOTS), "
+            "no attestation root is configured (CARDFORGE_ATTESTATION_ROOTS), "
             "so no attestation can be trusted"
         )
         raise AttestationInvalid(msg)
@@ -203,7 +215,7 @@ def _chain_to_root(
         chain.append(issuer)
         current = issuer
     msg = (
-        f"slot {slot}: the card's attestation certificate ({_subject(device)}, issued by "
+        f"the card's attestation certificate ({_subject(device)}, issued by "
         f"{current.issuer.rfc4514_string()}) does not chain to a configured attestation root"
     )
     raise AttestationInvalid(msg)

@@ -55,6 +55,10 @@ class Making:
     puk: Puk = field(repr=False)
     management_key: ManagementKey = field(repr=False)
 
+    def signed_der(self) -> dict[str, bytes]:
+        """The card's certificates (public), DER by slot."""
+        return {row.card_slot: bytes(row.der) for row, _ in self.signed.pairs}
+
 
 def making_prepare(job: PersonalizationJob, journal: dict[str, dict], identity) -> Making:
     """Sign the certificates of the keys the card generated (the public keys its journal

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Collection
 from enum import Enum
 
+from cryptography import x509
 from django.db import transaction
 from django.utils import timezone
 
@@ -226,17 +227,27 @@ def _signed_request(job: PersonalizationJob) -> str:
     )
 
 
-def _sign_inline(job: PersonalizationJob, worker: str, journal: dict) -> dict | None:
+def _sign_inline(context: StepContext, worker: str) -> dict | None:
     """Station and signer in one process (an in-process caller: tests, eager execution, the
-    benchmark): the signer answers now, under this worker's lease. Its step's journal entry,
-    or None when the signer failed the job."""
-    outcome = signer_request_here(_signer_request(job, worker), job=job, journal=dict(journal))
-    if outcome == "failed":
+    benchmark): the signer answers now, under this worker's lease. Its step's journal entry
+    (the certificates it issued kept for the steps that write them), or None when the signer
+    failed the job."""
+    job = context.job
+    answer = signer_request_here(
+        _signer_request(job, worker), job=job, journal=dict(context.journal)
+    )
+    if answer.outcome == "failed":
         return None
-    if outcome not in ("signed", "already signed"):
+    if answer.outcome not in ("signed", "already signed"):
         msg = f"job {job.pk}: the signer refused this worker's request"
         raise RuntimeError(msg)
-    return JobStep.objects.get(job=job, attempt=job.attempt, name=SIGNER_STEP).detail
+    if answer.detail is None:  # signed before: its entry is in the journal's table
+        return JobStep.objects.get(job=job, attempt=job.attempt, name=SIGNER_STEP).detail
+    if answer.certificates is not None:
+        context.certificates = {
+            slot: x509.load_der_x509_certificate(der) for slot, der in answer.certificates.items()
+        }
+    return answer.detail
 
 
 def _hand_over(job: PersonalizationJob, worker: str) -> None:
@@ -345,7 +356,7 @@ def job_run(*, job_id: int, worker: str, stations: Collection[str] | None = None
                     if stations is not None:
                         handed_over = True  # the signer's worker takes it from here
                         break
-                    detail = _sign_inline(job, worker, journal)
+                    detail = _sign_inline(context, worker)
                     if detail is None:
                         return Outcome.FAILED  # the signer failed the job (and audited why)
                     _beat(job, worker, current_step=following)  # as a record announces it
