@@ -64,6 +64,7 @@ _PKI_VIEW_ALL = [
 ]
 _CARDS_VIEW = [
     "cards.view_card",
+    "cards.view_cardactionrequest",
     "personalization.view_personalizationjob",
     "personalization.view_jobbatch",
     "personalization.view_jobstep",
@@ -76,6 +77,8 @@ _ENCODING = [
     "personalization.abandon_personalizationjob",
     "cards.download_card_documents",
     "cards.download_pinmailer",
+    "cards.deliver_card",
+    "cards.destroy_card",
 ]
 _ENROLMENT = [
     "issuance.add_organisation",
@@ -97,6 +100,8 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "pki.view_revocationrequest",
         "pki.request_revocation",
         *_CARDS_VIEW,
+        "cards.deliver_card",
+        "cards.request_cardaction",
     ],
     Role.APPROVING_OFFICER: [
         *_REGISTRY_VIEW,
@@ -107,6 +112,7 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "pki.view_revocationrequest",
         "pki.decide_revocation",
         *_CARDS_VIEW,
+        "cards.decide_cardactionrequest",
     ],
     Role.ENCODING_OPERATOR: [
         *_REGISTRY_VIEW,
@@ -137,6 +143,9 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "pki.decide_revocation",
         *_CARDS_VIEW,
         *_ENCODING,
+        "cards.request_cardaction",
+        "cards.decide_cardactionrequest",
+        "cards.revoke_card_emergency",
         "cards.view_pinmailer",
         "personalization.add_encoderstation",
         "personalization.change_encoderstation",

@@ -40,13 +40,25 @@ class EventType(IntEnum):
     PERSONALIZATION_JOB_ABANDONED = 406
     PERSONALIZATION_JOB_REFUSED = 407  # a worker that is not the job's station received it
     CARD_PERSONALIZED = 410
-    CARD_REPLACED = 411
+    CARD_REPLACED = 411  # no longer written: a newer card activated revokes it (superseded)
     PIN_MAILER_DOWNLOADED = 420
     CARD_DOCUMENT_DOWNLOADED = 421
     STATION_CREATED = 430
     STATION_UPDATED = 431
     # The signer (docs/signer.md): 440 onwards.
     SIGNER_REQUEST_REFUSED = 440  # not a request of a registered station for its running job
+    # A card's life after personalization (cards/services/cards.py, card_actions.py): 450 on.
+    CARD_DELIVERED = 450
+    CARD_ACTIVATED = 451
+    CARD_ACTIVATION_REFUSED = 452  # a signature over the challenge that did not verify
+    CARD_SUSPENDED = 453
+    CARD_RESUMED = 454
+    CARD_REVOKED = 455
+    CARD_EXPIRED = 456
+    CARD_DESTROYED = 457
+    CARD_ACTION_REQUESTED = 460
+    CARD_ACTION_REJECTED = 461
+    CARD_ACTION_CANCELLED = 462
 
     CARD_PROFILE_CREATED = 500
     CARD_PROFILE_VERSION_CREATED = 501

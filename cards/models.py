@@ -149,15 +149,41 @@ class CardQuerySet(models.QuerySet):
     def personalized(self):
         return self.filter(status=Card.Status.PERSONALIZED)
 
+    def live(self):
+        """Made and not ended: personalized, delivered, active or suspended (its certificates
+        not revoked by the card's lifecycle)."""
+        return self.filter(status__in=Card.Status.live_values())
+
 
 class Card(models.Model):
     """A card made for a professional from an approved request."""
 
     class Status(models.TextChoices):
+        # The moves between them: cards/services/cards.py, TRANSITIONS (docs/card-lifecycle.md).
         PERSONALIZING = "personalizing", "Personalizing"
         PERSONALIZED = "personalized", "Personalized"
-        FAILED = "failed", "Failed (certificates revoked)"
-        REPLACED = "replaced", "Replaced by a newer card (certificates revoked)"
+        DELIVERED = "delivered", "Delivered"
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+        REVOKED = "revoked", "Revoked"
+        EXPIRED = "expired", "Expired"
+        DESTROYED = "destroyed", "Destroyed"
+        FAILED = "failed", "Personalization failed"
+
+        @classmethod
+        def live_values(cls) -> list[str]:
+            return [cls.PERSONALIZED, cls.DELIVERED, cls.ACTIVE, cls.SUSPENDED]
+
+    class RevocationReason(models.TextChoices):
+        # What happened to the card; each maps to the RFC 5280 reason its certificates are
+        # revoked with (cards/services/cards.py, CERTIFICATE_REASONS).
+        LOST = "lost", "Lost"
+        STOLEN = "stolen", "Stolen"
+        DAMAGED = "damaged", "Damaged"
+        KEY_COMPROMISE = "key_compromise", "Key compromise"
+        DECEASED = "deceased", "Holder deceased"
+        LEFT_PROFESSION = "left_profession", "Holder left the profession"
+        SUPERSEDED = "superseded", "Superseded by a newer card"
 
     serial = models.CharField(max_length=20, unique=True, help_text="Printed on the card.")
     uuid = models.UUIDField(
@@ -187,6 +213,13 @@ class Card(models.Model):
     issued_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revocation_reason = models.CharField(
+        max_length=20, choices=RevocationReason.choices, blank=True
+    )
+    destroyed_at = models.DateTimeField(null=True, blank=True)
 
     objects = CardQuerySet.as_manager()
 
@@ -195,13 +228,18 @@ class Card(models.Model):
     class Meta:
         db_table = "personalization_card"
         ordering = ["-created_at", "-pk"]
-        permissions = [("download_card_documents", "Can download card faces and carriers")]
+        permissions = [
+            ("download_card_documents", "Can download card faces and carriers"),
+            ("deliver_card", "Can record a card handed over to its holder"),
+            ("destroy_card", "Can record a returned card destroyed"),
+            ("revoke_card_emergency", "Can revoke a card at once, without a second officer"),
+        ]
         constraints = [
-            # Never two working cards of one profile for one professional.
-            models.UniqueConstraint(
-                fields=["professional", "card_profile"],
-                condition=Q(status="personalized"),
-                name="one_personalized_card_per_professional_and_profile",
+            # A revoked card says why and when.
+            models.CheckConstraint(
+                condition=~Q(status="revoked")
+                | (Q(revoked_at__isnull=False) & ~Q(revocation_reason="")),
+                name="card_revocation_has_reason_and_time",
             ),
             # One card per request gets personalized (a failed attempt leaves a failed card).
             models.UniqueConstraint(
@@ -213,6 +251,100 @@ class Card(models.Model):
 
     def __str__(self) -> str:
         return f"card {self.serial}"
+
+
+CARD_ACTION_FOUR_EYES = FourEyes(
+    noun="card action request",
+    asked_by="requested_by",
+    decide_permission="cards.decide_cardactionrequest",
+    own_message="you asked for this, so another officer must approve or reject it",
+)
+
+
+class CardActionRequestQuerySet(models.QuerySet):
+    def pending(self) -> "CardActionRequestQuerySet":
+        return self.filter(status=CardActionRequest.Status.PENDING)
+
+
+class CardActionRequest(models.Model):
+    """A card's suspension, resumption or revocation, asked by one officer and approved by
+    another (four eyes); approved, it takes effect at once (cards/services/card_actions.py)."""
+
+    four_eyes = CARD_ACTION_FOUR_EYES
+
+    class Action(models.TextChoices):
+        SUSPEND = "suspend", "Suspension"
+        RESUME = "resume", "Resumption"
+        REVOKE = "revoke", "Revocation"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        CANCELLED = "cancelled", "Cancelled"
+
+    card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="action_requests")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    # For a revocation: what happened to the card.
+    reason = models.CharField(max_length=20, choices=Card.RevocationReason.choices, blank=True)
+    comment = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField()
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_comment = models.TextField(blank=True)
+
+    objects = CardActionRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        permissions = [
+            ("request_cardaction", "Can ask for a card's suspension, resumption or revocation"),
+            ("decide_cardactionrequest", "Can approve or reject card action requests of others"),
+        ]
+        constraints = [
+            *four_eyes_constraints(
+                CARD_ACTION_FOUR_EYES,
+                name="card_action_decider_is_not_requester",
+                decided_name="card_action_decision_has_decider",
+                message="The requester of a card action cannot decide on it.",
+            ),
+            models.UniqueConstraint(
+                fields=["card"],
+                condition=Q(status="pending"),
+                name="card_action_one_pending_per_card",
+                violation_error_message="This card already has a pending action request.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(action="revoke") | ~Q(reason=""),
+                name="card_action_revocation_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.card} (request #{self.pk})"
+
+
+class ActivationChallenge(models.Model):
+    """A one-time challenge the holder's card signs with its authentication key (9A) to
+    activate it: proof that the holder has the card and its PIN (cards/services/cards.py)."""
+
+    card = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="activation_challenges")
+    challenge = models.BinaryField(editable=False)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"activation challenge #{self.pk} of {self.card}"
 
 
 class PinMailer(models.Model):

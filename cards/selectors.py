@@ -6,7 +6,7 @@ from collections.abc import Collection
 
 from django.db.models import Count, QuerySet
 
-from cards.models import CardRequest
+from cards.models import CardActionRequest, CardRequest
 from issuance.models import Organisation, Professional
 
 _QUERY_CHUNK = 900  # under SQLite's 999 host-parameter limit of old builds
@@ -55,3 +55,15 @@ def open_requests_holding(professional_ids: Collection[int]) -> dict[int, str]:
                 f"card request #{card_request.pk} ({card_request.get_status_display().lower()})",
             )
     return found
+
+
+def card_action_requests(*, status: str = "", card=None) -> QuerySet:
+    """Card action requests (suspension, resumption, revocation), newest first."""
+    rows = CardActionRequest.objects.select_related(
+        "card__professional", "card__card_profile", "requested_by", "decided_by"
+    )
+    if status:
+        rows = rows.filter(status=status)
+    if card is not None:
+        rows = rows.filter(card=card)
+    return rows

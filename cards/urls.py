@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from cards.views import card_requests, dashboard
+from cards.views import card_life, card_requests, dashboard
 
 urlpatterns = [
     path("", dashboard.dashboard_view, name="dashboard"),
@@ -27,5 +27,25 @@ urlpatterns = [
         "requests/<id:pk>/cancel/",
         card_requests.card_request_cancel_view,
         name="card-request-cancel",
+    ),
+    path("cards/<id:pk>/deliver/", card_life.card_deliver_view, name="card-deliver"),
+    path("cards/<id:pk>/destroy/", card_life.card_destroy_view, name="card-destroy"),
+    path("cards/<id:pk>/ask/", card_life.card_action_request_view, name="card-action-request"),
+    path(
+        "cards/<id:pk>/emergency-revocation/",
+        card_life.card_emergency_revoke_view,
+        name="card-emergency-revoke",
+    ),
+    path("card-actions/", card_life.card_action_list_view, name="card-action-list"),
+    path(
+        "card-actions/<id:pk>/approve/",
+        card_life.card_action_approve_view,
+        name="card-action-approve",
+    ),
+    path(
+        "card-actions/<id:pk>/reject/", card_life.card_action_reject_view, name="card-action-reject"
+    ),
+    path(
+        "card-actions/<id:pk>/cancel/", card_life.card_action_cancel_view, name="card-action-cancel"
     ),
 ]

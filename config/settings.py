@@ -249,6 +249,9 @@ SPECTACULAR_SETTINGS = {
         "RevocationRequestStatusEnum": "pki.models.RevocationRequest.Status",
         "RevocationReasonEnum": "pki.reasons.END_ENTITY_REASON_NAMES",
         "CardRequestReasonEnum": "cards.models.CardRequest.Reason",
+        # A card's life: what happened to a card, and what an officer asks for it.
+        "CardRevocationReasonEnum": "cards.models.Card.RevocationReason",
+        "CardActionEnum": "cards.models.CardActionRequest.Action",
         # Personalization: jobs, cards and stations each have a "status" of their own.
         "PersonalizationJobStatusEnum": "personalization.models.PersonalizationJob.Status",
         "CardStatusEnum": "cards.models.Card.Status",
@@ -524,6 +527,7 @@ CELERY_BEAT_SCHEDULE.update(
             "task": "personalization.tasks.ping_stations",
             "schedule": 15.0,
         },
+        "cards-expire": {"task": "cards.tasks.expire_cards", "schedule": 3600.0},
     }
 )
 

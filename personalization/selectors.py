@@ -251,7 +251,7 @@ class CardDocuments:
 
 
 def card_documents(card: Card) -> CardDocuments:
-    personalized = card.status == Card.Status.PERSONALIZED
+    personalized = card.status in (Card.Status.PERSONALIZED, Card.Status.DELIVERED)
     mailer = card_pin_mailer(card)
     return CardDocuments(
         card_face=personalized,

@@ -97,7 +97,7 @@ def _submit(professional, profile, version, *, reason: str, comment: str, by) ->
         .get(pk=professional.pk)
     )
     if reason == CardRequest.Reason.NEW and (
-        Card.objects.personalized().filter(professional=professional, card_profile=profile).exists()
+        Card.objects.live().filter(professional=professional, card_profile=profile).exists()
     ):
         raise Conflict(
             f"{professional.full_name} already has a {profile} card; ask for a renewal or a "

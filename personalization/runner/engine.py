@@ -133,7 +133,7 @@ def _finish(job: PersonalizationJob, worker: str, journal: dict) -> None:
         job_lease_renew(job, worker, now=now, current_step=FINISH_STEP)
         card = job.card  # recorded by identify_card, in this run or an earlier one
         card.card_request = job.card_request  # the same row, loaded with the job
-        replaced = card_personalized(
+        card_personalized(
             card=card,
             now=now,
             made={
@@ -151,7 +151,7 @@ def _finish(job: PersonalizationJob, worker: str, journal: dict) -> None:
                 "job_id": job.pk,
                 "attempt": job.attempt,
                 "name": FINISH_STEP,
-                "detail": {"card_serial": card.serial, "replaced": replaced},
+                "detail": {"card_serial": card.serial},
                 "apdus": 0,
                 "started_at": now,
                 "finished_at": now,

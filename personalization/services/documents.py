@@ -63,11 +63,16 @@ def _template(card: Card, kind: str) -> str:
     return card.profile_version.definition["documents"][key]
 
 
+# A card's documents go with it to its holder: made once it is personalized, until it is
+# activated (the holder has it, and has used the PIN of the mailer).
+DOCUMENT_STATES = (Card.Status.PERSONALIZED, Card.Status.DELIVERED)
+
+
 def _check_personalized(card: Card) -> None:
-    if card.status != Card.Status.PERSONALIZED:
+    if card.status not in DOCUMENT_STATES:
         raise Conflict(
             f"card {card.serial} is {card.get_status_display().lower()}; its documents are "
-            "made once it is personalized",
+            "made for a personalized card until it is activated",
             code="card_not_personalized",
         )
 

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from cards.models import Card
+from cards.selectors import card_action_requests
 from config.errors import DomainError
 from personalization.documents.responses import pdf_response
 from personalization.selectors import (
@@ -48,6 +49,7 @@ def card_list_view(request):
 @permission_required("cards.view_card", raise_exception=True)
 def card_detail_view(request, pk: int):
     card = get_object_or_404(card_list(), pk=pk)
+    action_requests = list(card_action_requests(card=card)[:20])
     return render(
         request,
         "personalization/card_detail.html",
@@ -57,6 +59,12 @@ def card_detail_view(request, pk: int):
             "job": card_job(card),
             "documents": card_documents(card),
             "pin_mailer": card_pin_mailer(card),
+            # The card's life (templates/cards/_card_life_panel.html)
+            "live": card.status in Card.Status.live_values(),
+            "ended_states": (Card.Status.REVOKED, Card.Status.EXPIRED, Card.Status.FAILED),
+            "action_requests": action_requests,
+            "pending_action": next((r for r in action_requests if r.status == "pending"), None),
+            "revocation_reasons": Card.RevocationReason.choices,
         },
     )
 

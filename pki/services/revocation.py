@@ -137,15 +137,25 @@ def card_certificates_revoke(
     comment: str,
     by: Actor = None,
 ) -> list[str]:
-    """Revoke every still-valid certificate issued for `card` (a personalization job that
-    failed or was abandoned, a card replaced by a renewal); their serials, in order."""
+    """Change every certificate of `card` that `reason` applies to, through `certificate_revoke`
+    (the one revocation path): certificateHold holds the valid ones, removeFromCRL releases the
+    held ones, any other reason revokes those valid or on hold (a card failed, replaced,
+    revoked). Expired certificates are left alone. Their serials, in order."""
     if card is None or card.pk is None:
         return []
-    revoked = []
-    for certificate in Certificate.objects.for_card(card).valid():
+    reason = parse_reason(reason)
+    certificates = Certificate.objects.for_card(card).filter(not_after__gt=timezone.now())
+    if reason == RevocationReason.CERTIFICATE_HOLD:
+        certificates = certificates.filter(status=Certificate.Status.VALID)
+    elif reason == RevocationReason.REMOVE_FROM_CRL:
+        certificates = certificates.filter(status=Certificate.Status.ON_HOLD)
+    else:
+        certificates = certificates.exclude(status=Certificate.Status.REVOKED)
+    changed = []
+    for certificate in certificates.order_by("pk"):
         certificate_revoke(certificate=certificate, reason=reason, by=by, comment=comment)
-        revoked.append(certificate.serial)
-    return revoked
+        changed.append(certificate.serial)
+    return changed
 
 
 def revocation_request_submit(

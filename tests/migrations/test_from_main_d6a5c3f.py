@@ -68,6 +68,17 @@ SEALED = {
     ),
 }
 
+# A state renamed since: a card replaced by a newer one (the only way a card ended then) is now
+# revoked, reason superseded (cards/0002). Such a row is read back under its former state.
+RENAMED_STATES = {
+    "personalization_card": (
+        "SELECT id FROM personalization_card WHERE status = 'revoked' "
+        "AND revocation_reason = 'superseded'",
+        "status",
+        "replaced",
+    )
+}
+
 pytestmark = pytest.mark.slow
 
 
@@ -154,7 +165,12 @@ def test_every_row_survives_unchanged(migrated, manifest, db_file, table):
         **{name: f"stale {name}" for name in MOVED_MODELS if _moved(name) != name},
         **{_moved(name): name for name in MOVED_MODELS},
     }
-    seen = snapshot.table_snapshot(db_file, now, kept["columns"], old_names=old_names)["rows"]
+    rows = snapshot.table_rows(db_file, now, kept["columns"], old_names=old_names)
+    if table in RENAMED_STATES:
+        query, column, former = RENAMED_STATES[table]
+        for (pk,) in db_file.execute(query):
+            rows[str(pk)][column] = former
+    seen = {pk: snapshot.row_digest(row) for pk, row in rows.items()}
     problems = [f"id {pk} missing" for pk in kept["rows"] if pk not in seen]
     problems += [f"id {pk} added" for pk in seen if pk not in kept["rows"]]
     problems += [
@@ -167,6 +183,21 @@ def test_every_row_survives_unchanged(migrated, manifest, db_file, table):
         f"{now} (was {table}): {kept['count']} rows kept, {len(seen)} now; "
         + "; ".join(problems[:20])
     )
+
+
+def test_a_replaced_card_is_now_revoked_as_superseded_when_it_was_replaced(migrated, db_file):
+    rows = db_file.execute(
+        "SELECT c.id, c.status, c.revocation_reason, c.revoked_at, e.created_at "
+        "FROM personalization_card c JOIN audit_auditevent e ON e.object_id = CAST(c.id AS TEXT) "
+        "AND e.event = 411 WHERE e.object_type IN ('personalization.card', 'cards.card')"
+    ).fetchall()
+    assert rows, "the fixture has a replaced card"
+    for _pk, status, reason, revoked_at, replaced_at in rows:
+        assert (status, reason) == ("revoked", "superseded")
+        assert revoked_at == replaced_at
+    assert not db_file.execute(
+        "SELECT 1 FROM personalization_card WHERE status = 'replaced'"
+    ).fetchall()
 
 
 def test_every_model_and_permission_still_exists(migrated, manifest, db_file):

@@ -92,7 +92,7 @@ def _refuse_a_card_in_use(card: Card, chip_serial: str) -> None:
     other = (
         Card.objects.filter(
             chip_serial=chip_serial,
-            status__in=[Card.Status.PERSONALIZING, Card.Status.PERSONALIZED],
+            status__in=[Card.Status.PERSONALIZING, *Card.Status.live_values()],
         )
         .exclude(pk=card.pk)
         .first()

@@ -27,6 +27,7 @@ from personalization.models import EmulatedCard, JobStep, PersonalizationJob
 from personalization.runner.engine import Outcome, job_run, step_names
 from personalization.services.jobs import job_cancel, job_retry
 from pki.models import Certificate
+from tests.cards.holder import hand_over_and_activate
 from tests.personalization.jobs.faults import Fault, SimulatedCrash, install
 
 pytestmark = pytest.mark.django_db
@@ -283,7 +284,9 @@ def test_cancel_only_waiting_jobs(approved, users):
         job_cancel(job=job, by=users[Role.ENCODING_OPERATOR])
 
 
-def test_a_renewal_replaces_the_old_card_and_revokes_its_certificates(approved, users, profiles):
+def test_a_renewal_replaces_the_old_card_once_activated_and_revokes_its_certificates(
+    approved, users, profiles
+):
     first = approved()
     job_run(job_id=_job(first).pk, worker="w")
     old = Card.objects.get(card_request=first, status=Card.Status.PERSONALIZED)
@@ -297,13 +300,16 @@ def test_a_renewal_replaces_the_old_card_and_revokes_its_certificates(approved, 
         )
     renewal = approved(reason="renewal", professional=professional)
     assert job_run(job_id=_job(renewal).pk, worker="w") is Outcome.DONE
-
+    new = _assert_one_good_card(renewal)
     old.refresh_from_db()
-    assert old.status == Card.Status.REPLACED
+    assert old.status == Card.Status.PERSONALIZED  # still the holder's until the new one works
+
+    hand_over_and_activate(new, officer=users[Role.ENCODING_OPERATOR])
+    old.refresh_from_db()
+    assert (old.status, old.revocation_reason) == (Card.Status.REVOKED, "superseded")
     assert set(Certificate.objects.for_card(old).values_list("revocation_reason", flat=True)) == {4}
     # The old card's PIN mailer was never downloaded: its PIN and PUK go with the card.
     assert PinMailer.objects.get(card=old).sealed is None
-    replaced = AuditEvent.objects.get(event=EventType.CARD_REPLACED)
-    assert replaced.payload["pin_mailer_destroyed"] is True
-    new = _assert_one_good_card(renewal)
-    assert Card.objects.filter(professional=professional, status="personalized").get() == new
+    revoked = AuditEvent.objects.get(event=EventType.CARD_REVOKED)
+    assert revoked.payload["pin_mailer_destroyed"] is True
+    assert Card.objects.filter(professional=professional, status="active").get() == new

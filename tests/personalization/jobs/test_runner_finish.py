@@ -1,10 +1,12 @@
-"""Finishing a job: the card is marked personalized, and a card it replaces is retired."""
+"""Finishing a job: the card is marked personalized; a card it replaces is retired when the new
+one is activated."""
 
 from __future__ import annotations
 
 import pytest
 from django.db import transaction
 
+from accounts.roles import Role
 from audit.events import EventType
 from audit.models import AuditEvent
 from audit.selectors import audit_chain_verify
@@ -14,6 +16,7 @@ from cards.services.cards import card_fail
 from personalization.models import PersonalizationJob
 from personalization.runner.engine import Outcome, job_run
 from pki.models import Certificate
+from tests.cards.holder import hand_over_and_activate
 from tests.personalization.jobs.faults import Fault, install
 
 pytestmark = pytest.mark.django_db
@@ -26,26 +29,34 @@ def _personalize(request) -> Card:
     return job.card
 
 
-def test_a_replacement_card_retires_the_previous_one_and_its_certificates(approved):
+def test_a_replacement_card_supersedes_the_previous_one_once_activated(approved, users):
+    """The holder keeps a working card until the new one is activated: personalizing the
+    replacement changes nothing on the first; activating it revokes the first (superseded)."""
     first = _personalize(approved("hpc-physician"))
+    first = hand_over_and_activate(first, officer=users[Role.ENCODING_OPERATOR])
     second = _personalize(
         approved("hpc-physician", reason="replacement", professional=first.professional)
     )
 
     first.refresh_from_db()
-    second.refresh_from_db()
-    assert (first.status, second.status) == (Card.Status.REPLACED, Card.Status.PERSONALIZED)
-    assert {c.status for c in Certificate.objects.for_card(first)} == {"revoked"}
-    assert {c.status for c in Certificate.objects.for_card(second)} == {"valid"}
-    replaced = AuditEvent.objects.get(event=EventType.CARD_REPLACED, object_id=str(first.pk))
-    assert replaced.payload["by_card"] == second.serial
-    assert len(replaced.payload["revoked"]) == 4
+    assert (first.status, second.status) == (Card.Status.ACTIVE, Card.Status.PERSONALIZED)
+    assert {c.status for c in Certificate.objects.for_card(first)} == {"valid"}
     personalized = AuditEvent.objects.get(
         event=EventType.CARD_PERSONALIZED, object_id=str(second.pk)
     )
     assert personalized.payload["professional"] == second.professional.rpps
     assert personalized.payload["profile"] == "hpc-physician"
     assert personalized.payload["profile_version"] == second.profile_version.number
+
+    second = hand_over_and_activate(second, officer=users[Role.ENCODING_OPERATOR])
+    first.refresh_from_db()
+    assert (first.status, first.revocation_reason) == (Card.Status.REVOKED, "superseded")
+    assert {c.status for c in Certificate.objects.for_card(first)} == {"revoked"}
+    assert {c.status for c in Certificate.objects.for_card(second)} == {"valid"}
+    activated = AuditEvent.objects.get(event=EventType.CARD_ACTIVATED, object_id=str(second.pk))
+    assert activated.payload["superseded"] == [first.serial]
+    revoked = AuditEvent.objects.get(event=EventType.CARD_REVOKED, object_id=str(first.pk))
+    assert (revoked.payload["reason"], len(revoked.payload["revoked"])) == ("superseded", 4)
     assert audit_chain_verify().intact
 
 

@@ -190,7 +190,7 @@ def test_a_failed_cards_pin_mailer_is_destroyed_unread(web, api, users, waiting)
 
     sign_in_verified(web, users[Role.ENCODING_OPERATOR])
     page = web.get(reverse("card-detail", args=[card.pk])).content.decode()
-    assert "This card is failed (certificates revoked): it gets no documents." in page
+    assert "Personalization failed: this card gets no documents." in page
     assert 'id="pin-mailer-destroyed"' in page
     assert 'id="pin-mailer-form"' not in page
     operator = api.as_user(users[Role.ENCODING_OPERATOR])

@@ -1,0 +1,13 @@
+"""The cards app's scheduled work (CELERY_BEAT_SCHEDULE in config/settings.py)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from cards.services.cards import cards_expire
+
+
+@shared_task(ignore_result=True)
+def expire_cards() -> list[str]:
+    """Live cards past their expiry become expired (hourly); the serials it expired."""
+    return cards_expire()
