@@ -61,6 +61,8 @@ SCHEMA: dict[str, Any] = {
         "description": {"type": "string"},
         "card_type": {"enum": ["piv"]},
         "validity_days": {"type": "integer", "minimum": 1, "maximum": 3650},
+        # How long before a card expires its renewal is due (docs/card-lifecycle.md).
+        "renewal_window_days": {"type": "integer", "minimum": 0, "maximum": 365},
         "pin": {
             **_secret_policy,
             "properties": {
@@ -102,6 +104,15 @@ SCHEMA: dict[str, Any] = {
         },
     },
 }
+
+DEFAULT_RENEWAL_WINDOW_DAYS = 90
+
+
+def renewal_window_days(definition: dict) -> int:
+    """Days before expiry a card of this profile version is due for renewal (90 when the
+    version does not say)."""
+    return int(definition.get("renewal_window_days", DEFAULT_RENEWAL_WINDOW_DAYS))
+
 
 DEFAULT_DOCUMENTS = {
     "card_face": "documents/card_face.html",

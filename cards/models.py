@@ -220,6 +220,8 @@ class Card(models.Model):
         max_length=20, choices=RevocationReason.choices, blank=True
     )
     destroyed_at = models.DateTimeField(null=True, blank=True)
+    # When the renewal task first found it inside its profile's renewal window (once a card).
+    renewal_due_at = models.DateTimeField(null=True, blank=True)
 
     objects = CardQuerySet.as_manager()
 

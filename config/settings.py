@@ -417,6 +417,12 @@ if PKI_CRL_REFRESH_MINUTES >= PKI_CRL_VALIDITY_HOURS * 60:
         "CARDFORGE_PKI_CRL_REFRESH_MINUTES must be shorter than CARDFORGE_PKI_CRL_VALIDITY_HOURS, "
         "or relying parties see expired CRLs between two runs"
     )
+# Cards inside their profile's renewal window (docs/card-lifecycle.md, "Renewal"): "notify"
+# (the holder is e-mailed, the dashboard lists them, an officer asks for the renewal) or
+# "request" (a renewal request is submitted as CARDFORGE_RENEWALS_SUBMITTED_BY, an account with
+# the enrolment officer's role; another officer approves it as any request).
+CARDFORGE_RENEWALS = env_str("CARDFORGE_RENEWALS", "notify")
+CARDFORGE_RENEWALS_SUBMITTED_BY = env_str("CARDFORGE_RENEWALS_SUBMITTED_BY", "")
 # The signer's queue (docs/signer.md); tests give each run its own.
 CARDFORGE_SIGNER_QUEUE = env_str("CARDFORGE_SIGNER_QUEUE", "signer")
 # The PKI's tasks sign with CA keys: the signer's worker runs them (docs/signer.md).
@@ -528,6 +534,7 @@ CELERY_BEAT_SCHEDULE.update(
             "schedule": 15.0,
         },
         "cards-expire": {"task": "cards.tasks.expire_cards", "schedule": 3600.0},
+        "cards-renewals-due": {"task": "cards.tasks.renewals_due", "schedule": 6 * 3600.0},
     }
 )
 

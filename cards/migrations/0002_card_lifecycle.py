@@ -95,6 +95,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='card',
+            name='renewal_due_at',
+            field=models.DateTimeField(blank=True, null=True),
+        ),
+        migrations.AddField(
+            model_name='card',
             name='revocation_reason',
             field=models.CharField(blank=True, choices=[('lost', 'Lost'), ('stolen', 'Stolen'), ('damaged', 'Damaged'), ('key_compromise', 'Key compromise'), ('deceased', 'Holder deceased'), ('left_profession', 'Holder left the profession'), ('superseded', 'Superseded by a newer card')], max_length=20),
         ),
