@@ -12,7 +12,10 @@ from datetime import datetime
 
 from django.db.models import Count, F, Q, QuerySet
 
-from cards.models import Card, CardRequest, PinMailer
+from audit.events import EventType
+from audit.labels import labels_of_model
+from audit.models import AuditEvent
+from cards.models import Card, CardActionRequest, CardRequest, PinMailer
 from config.errors import FieldError, ValidationFailed
 from issuance.models import Professional
 from personalization.models import EncoderStation, JobBatch, JobStep, PersonalizationJob
@@ -311,3 +314,87 @@ def latest_jobs_by_request(card_requests) -> dict[int, PersonalizationJob]:
 
 def stations_for_queueing() -> QuerySet:
     return EncoderStation.objects.filter(is_enabled=True)
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    what: str  # the event, in words ("Card revoked")
+    actor: str  # who, or "" for the system
+    about: str  # what it concerns: "card", "certificate 9A", "job #3", "request #2"…
+    details: str  # the payload's telling fields, as words
+    sequence: int  # its place in the audit trail
+
+
+# Payload fields worth a line on a card's history, in this order (never a secret: audit
+# payloads hold none).
+_TIMELINE_FIELDS = (
+    "reason",
+    "certificate_reason",
+    "action",
+    "emergency",
+    "step",
+    "error",
+    "message",
+    "document",
+    "station",
+    "attempt",
+    "comment",
+)
+
+
+def _timeline_details(payload: dict) -> str:
+    parts = []
+    for name in _TIMELINE_FIELDS:
+        value = payload.get(name)
+        if value in (None, "", False, [], {}):
+            continue
+        if value is True:
+            parts.append(name.replace("_", " "))
+        else:
+            parts.append(f"{name.replace('_', ' ')}: {value}")
+    return "; ".join(parts)
+
+
+def card_timeline(card: Card) -> list[TimelineEntry]:
+    """The card's whole history from the audit trail, oldest first: its request (submitted,
+    approved), its jobs, its certificates (issued, held, released, revoked), the card itself
+    (personalized, delivered, activated, suspended, revoked, documents, PIN mailer) and the
+    officers' requests about it."""
+    about: dict[tuple[str, str], str] = {}
+
+    def name(model, pk, label: str) -> None:
+        for type_label in labels_of_model(model):
+            about[type_label, str(pk)] = label
+
+    name(Card, card.pk, "card")
+    name(CardRequest, card.card_request_id, f"request #{card.card_request_id}")
+    for certificate in Certificate.objects.for_card(card).only("pk", "card_slot"):
+        name(Certificate, certificate.pk, f"certificate {certificate.card_slot}")
+    for job_pk in PersonalizationJob.objects.filter(card=card).values_list("pk", flat=True):
+        name(PersonalizationJob, job_pk, f"job #{job_pk}")
+    for action_pk in CardActionRequest.objects.filter(card=card).values_list("pk", flat=True):
+        name(CardActionRequest, action_pk, f"card action #{action_pk}")
+    wanted = Q()
+    by_type: dict[str, list[str]] = {}
+    for type_label, pk in about:
+        by_type.setdefault(type_label, []).append(pk)
+    for type_label, pks in by_type.items():
+        wanted |= Q(object_type=type_label, object_id__in=pks)
+    entries = []
+    for event in AuditEvent.objects.filter(wanted).order_by("sequence"):
+        try:
+            what = EventType(event.event).label
+        except ValueError:
+            what = f"event {event.event}"
+        entries.append(
+            TimelineEntry(
+                at=event.created_at,
+                what=what,
+                actor=event.actor,
+                about=about.get((event.object_type, event.object_id), event.object_type),
+                details=_timeline_details(event.payload or {}),
+                sequence=event.sequence,
+            )
+        )
+    return entries

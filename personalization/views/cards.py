@@ -17,6 +17,7 @@ from personalization.selectors import (
     card_job,
     card_list,
     card_pin_mailer,
+    card_timeline,
 )
 from personalization.services.documents import card_document_render, pin_mailer_download
 
@@ -65,6 +66,7 @@ def card_detail_view(request, pk: int):
             "action_requests": action_requests,
             "pending_action": next((r for r in action_requests if r.status == "pending"), None),
             "revocation_reasons": Card.RevocationReason.choices,
+            "timeline": card_timeline(card),
         },
     )
 

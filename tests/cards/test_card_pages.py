@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from accounts.roles import Role
 from cards.models import Card
-from cards.services.card_actions import card_action_request
+from cards.services.card_actions import card_action_approve, card_action_request
 from cards.services.cards import card_fail, card_new
 from tests.cards.holder import hand_over_and_activate
 from tests.factories import sign_in_verified
@@ -84,3 +84,43 @@ def test_a_card_that_failed_before_any_certificate_shows_no_expiry(approved, use
     assert "certificates revoked" not in page
     assert "<dt>Expires</dt><dd>—</dd>" in page
     assert "No certificate was issued for this card." in page
+
+
+def test_a_completed_request_says_when_its_card_was_revoked(personalized, users):
+    card = personalized()
+    page = _page(users[Role.ENROLMENT_OFFICER], "card-request-detail", card.card_request_id)
+    assert "The card is personalized." in page
+    Card.objects.filter(pk=card.pk).update(
+        status=Card.Status.REVOKED, revoked_at=card.issued_at, revocation_reason="stolen"
+    )
+    page = _page(users[Role.ENROLMENT_OFFICER], "card-request-detail", card.card_request_id)
+    state = page.split('id="request-card-state">', 1)[1].split("</p>", 1)[0]
+    assert "then <strong>revoked</strong> (stolen" in state
+    assert card.serial in state
+
+
+def test_the_card_page_tells_its_whole_history(personalized, users):
+    card = hand_over_and_activate(personalized(), officer=users[Role.ENCODING_OPERATOR])
+    asked = card_action_request(
+        card=card, action="revoke", reason="lost", by=users[Role.ENROLMENT_OFFICER]
+    )
+    card_action_approve(card_action=asked, by=users[Role.APPROVING_OFFICER])
+    page = _page(users[Role.AUDITOR], "card-detail", card.pk)
+    history = page.split('id="card-history"', 1)[1].split("</table>", 1)[0]
+    expected_in_order = [
+        "Card request submitted",
+        "Card request approved",
+        "Personalization job queued",
+        "Certificate issued",
+        "Card personalized",
+        "Card delivered",
+        "Card activated",
+        "Card action requested",
+        "Certificate revoked",
+        "Card revoked",
+    ]
+    positions = [history.index(text) for text in expected_in_order]
+    assert positions == sorted(positions), expected_in_order
+    assert history.count("Certificate revoked") == 4
+    assert "reason: lost" in history
+    assert users[Role.APPROVING_OFFICER].username in history
