@@ -36,6 +36,8 @@ class Delivery:
     puk: Puk = field(repr=False)
     management_key: ManagementKey = field(repr=False)
     central_keys: dict[str, bytes] = field(repr=False)  # slot -> PKCS#8 DER
+    # The holder's earlier escrowed encryption keys, PKCS#8 DER, for retired slots 82, 83, …
+    retired_keys: list[bytes] = field(repr=False, default_factory=list)
 
 
 def _context(job: PersonalizationJob, attempt: int) -> bytes:
@@ -52,6 +54,7 @@ def delivery_store(
     management_key: ManagementKey,
     management_key_algorithm: str,
     central_keys: dict[str, bytes],
+    retired_keys: list[bytes] | None = None,
 ) -> None:
     """In the signer's transaction that journals its step."""
     contents = {
@@ -62,6 +65,7 @@ def delivery_store(
         "central_keys": {
             slot: base64.b64encode(der).decode() for slot, der in central_keys.items()
         },
+        "retired_keys": [base64.b64encode(der).decode() for der in retired_keys or []],
     }
     # One per attempt (a constraint): the signer's step makes it in the transaction that
     # journals the step, so a step run again after a crash finds none.
@@ -96,6 +100,7 @@ def delivery_open(job: PersonalizationJob) -> Delivery:
         central_keys={
             slot: base64.b64decode(value) for slot, value in contents["central_keys"].items()
         },
+        retired_keys=[base64.b64decode(value) for value in contents.get("retired_keys", [])],
     )
 
 

@@ -15,12 +15,22 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from cardedge.piv import KeyAlgorithm, ManagementKey, Pin, Puk
 from cardedge.piv.algorithms import curve_for, rsa_bits_for
-from cards.services.secrets import escrowed_key_keep, pin_mailer_seal
+from cards.services.secrets import (
+    EarlierKey,
+    escrowed_key_keep,
+    escrowed_keys_of_holder,
+    pin_mailer_seal,
+)
 from config.errors import Conflict
 from personalization.deliveries import MANAGEMENT_KEY_ALGORITHMS, delivery_store
 from personalization.models import PersonalizationJob
 from personalization.runner.attestation import attestation_trust, journal_attestations_verify
-from personalization.runner.plan import central_slots, generate_step_name, on_card_slots
+from personalization.runner.plan import (
+    central_slots,
+    generate_step_name,
+    on_card_slots,
+    receives_retired_keys,
+)
 from personalization.runner.steps.keys import KEY_ALGORITHMS  # the profile's names, once
 from pki.models import Certificate
 from pki.services.certificates import (
@@ -54,10 +64,43 @@ class Making:
     pin: Pin = field(repr=False)
     puk: Puk = field(repr=False)
     management_key: ManagementKey = field(repr=False)
+    # The holder's earlier escrowed encryption keys for the retired slots, with what the journal
+    # says of each (public: the slot, the card, its 9D certificate and public key).
+    retired: list[tuple[EarlierKey, dict]] = field(repr=False, default_factory=list)
 
     def signed_der(self) -> dict[str, bytes]:
         """The card's certificates (public), DER by slot."""
         return {row.card_slot: bytes(row.der) for row, _ in self.signed.pairs}
+
+
+def _retired(card) -> list[tuple[EarlierKey, dict]]:
+    """The holder's earlier escrowed 9D keys, each with its card's 9D certificate, in the
+    order of the retired slots (82 first: the newest)."""
+    retired = []
+    for earlier in escrowed_keys_of_holder(card=card):
+        certificate = (
+            Certificate.objects.for_card(earlier.card)
+            .filter(card_slot=earlier.slot)
+            .order_by("-pk")
+            .only("pk", "serial", "der")
+            .first()
+        )
+        if certificate is None:  # an escrowed key is certified in the same transaction
+            continue
+        private_key = serialization.load_der_private_key(earlier.private_der, password=None)
+        retired.append(
+            (
+                earlier,
+                {
+                    "slot": f"{0x82 + len(retired):02X}",
+                    "from_card": earlier.card.serial,
+                    "certificate": certificate.pk,
+                    "certificate_serial": certificate.serial,
+                    "public_key": _public_pem(private_key.public_key()),
+                },
+            )
+        )
+    return retired
 
 
 def making_prepare(job: PersonalizationJob, journal: dict[str, dict], identity) -> Making:
@@ -114,6 +157,7 @@ def making_prepare(job: PersonalizationJob, journal: dict[str, dict], identity) 
         pin=Pin.generate(profile["pin"]["length"]),
         puk=Puk.generate(profile["puk"]["length"]),
         management_key=management_key,
+        retired=_retired(card) if receives_retired_keys(profile) else [],
     )
 
 
@@ -132,10 +176,12 @@ def making_record(job: PersonalizationJob, making: Making) -> dict:
         management_key=making.management_key,
         management_key_algorithm=card.management_key_algorithm,
         central_keys={slot: der for slot, (der, _) in making.central.items()},
+        retired_keys=[earlier.private_der for earlier, _ in making.retired],
     )
     return {
         "certificates": {cert.card_slot: cert.pk for cert in issued},
         "serials": {cert.card_slot: cert.serial for cert in issued},
         "central_public_keys": {slot: pem for slot, (_, pem) in making.central.items()},
         "attestations": making.attestations,
+        "retired": [said for _, said in making.retired],
     }

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass, field
 
 from django.utils import timezone
 
@@ -74,3 +75,43 @@ def escrowed_key_keep(*, card: Card, slot: str, private_der: bytes, public_pem: 
         ),
         public_key_sha256=hashlib.sha256(public_pem.encode()).hexdigest(),
     )
+
+
+# Retired-key slots a card has (SP 800-73-4: 82 to 95).
+RETIRED_SLOTS = 20
+
+
+@dataclass(frozen=True)
+class EarlierKey:
+    """An escrowed key of a holder's earlier card, opened for the signer: it goes to their new
+    card's retired-key slots. `private_der` is a secret (never logged, journalled or shown)."""
+
+    card: Card  # the earlier card
+    slot: str
+    private_der: bytes = field(repr=False)
+
+
+def escrowed_keys_of_holder(*, card: Card, slot: str = "9D") -> list[EarlierKey]:
+    """The escrowed `slot` keys of the holder's other cards (any profile), newest card first,
+    at most RETIRED_SLOTS: what `card` receives in its retired-key slots. Opened here, in the
+    signer's process: only it holds the key that unseals them."""
+    rows = (
+        EscrowedKey.objects.filter(card__professional_id=card.professional_id, slot=slot)
+        .exclude(card_id=card.pk)
+        # A card whose personalization failed never had documents encrypted to it.
+        .exclude(card__status__in=[Card.Status.FAILED, Card.Status.PERSONALIZING])
+        .select_related("card")
+        .order_by("-card__created_at", "-card_id")[:RETIRED_SLOTS]
+    )
+    return [
+        EarlierKey(
+            card=row.card,
+            slot=slot,
+            private_der=unseal(
+                bytes(row.sealed_private_key),
+                purpose=EscrowedKey.SEAL_PURPOSE,
+                owner=f"{row.card.serial}/{slot}",
+            ),
+        )
+        for row in rows
+    ]

@@ -14,6 +14,7 @@ STEP_LABELS = {
     "authenticate": "Authenticate with the management key",
     "set_pin_puk": "Set PIN and PUK",
     "issue_certificates": "Signer: certificates, PIN and PUK, escrowed keys, management key",
+    "import_retired_keys": "Import the holder's earlier encryption keys (retired slots)",
     "write_objects": "Write certificates, CHUID, CCC and printed information",
     "rotate_management_key": "Replace the management key",
     "quality_check": "Quality check: read back, verify the PIN, sign with every key",
@@ -23,6 +24,8 @@ STEP_LABELS = {
 
 # The one step the signer runs (docs/signer.md); every other step runs on the station.
 SIGNER_STEP = "issue_certificates"
+# A profile whose encryption key (9D) is escrowed gives a new card the holder's earlier ones.
+RETIRED_KEYS_STEP = "import_retired_keys"
 
 
 def on_card_slots(profile: dict) -> list[str]:
@@ -37,6 +40,12 @@ def central_slots(profile: dict) -> list[str]:
     return sorted(slot for slot in slots if slots[slot]["key_generation"] == "central")
 
 
+def receives_retired_keys(profile: dict) -> bool:
+    """Its cards receive the holder's earlier escrowed encryption keys (docs/card-lifecycle.md,
+    "Key recovery"): the profile escrows 9D."""
+    return "9D" in central_slots(profile)
+
+
 def step_names_for_profile(profile: dict) -> list[str]:
     """The steps a card of this profile definition goes through, in order, `finish` last: the
     card makes its keys, the signer certifies them and makes what the station needs (PIN and
@@ -48,6 +57,7 @@ def step_names_for_profile(profile: dict) -> list[str]:
         SIGNER_STEP,
         "set_pin_puk",
         *(generate_step_name(slot) for slot in central_slots(profile)),
+        *([RETIRED_KEYS_STEP] if receives_retired_keys(profile) else []),
         "write_objects",
         "rotate_management_key",
         "quality_check",

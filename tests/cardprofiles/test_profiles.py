@@ -128,10 +128,21 @@ def test_a_definition_stored_before_attestation_validates_with_its_defaults():
     assert slot_attestation(definition["slots"]["9A"]) == "optional"
 
 
-def test_builtin_profiles_require_attestation_of_every_key():
+def test_builtin_profiles_require_attestation_of_every_key_the_card_makes():
+    """Every key generated on a card must be proven so; a central key (the escrowed 9D of
+    hpc-recoverable) has no attestation to give, and its profile says so."""
     versions = {r.version.profile.name: r.version for r in card_profile_sync_builtin()}
     for version in versions.values():
-        assert {spec["attestation"] for spec in version.slots.values()} == {"required"}
+        for slot, spec in version.slots.items():
+            expected = "optional" if spec["key_generation"] == "central" else "required"
+            assert spec["attestation"] == expected, (version, slot)
+    central = {
+        (name, slot)
+        for name, version in versions.items()
+        for slot, spec in version.slots.items()
+        if spec["key_generation"] == "central"
+    }
+    assert central == {("hpc-recoverable", "9D")}
 
 
 def test_broken_yaml_says_where():
@@ -203,7 +214,7 @@ def test_api_lists_profiles_with_their_versions(api, users):
     card_profile_sync_builtin()
     client = api.as_user(users[Role.ENCODING_OPERATOR])
     names = [item["name"] for item in client.get("/api/v1/card-profiles/").json()["results"]]
-    assert names == ["hpc-physician", "hpc-rsa"]
+    assert names == ["hpc-physician", "hpc-recoverable", "hpc-rsa"]
     detail = client.get("/api/v1/card-profiles/hpc-rsa/").json()
     assert detail["current_version"]["definition"]["slots"]["9A"]["algorithm"] == "rsa2048"
     assert [v["number"] for v in detail["versions"]] == [1]

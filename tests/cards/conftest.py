@@ -7,7 +7,12 @@ import pytest
 from cards.models import Card
 from personalization.models import PersonalizationJob
 from personalization.runner.engine import Outcome, job_run
-from tests.personalization.jobs.conftest import approved, pki, station  # noqa: F401
+from tests.personalization.jobs.conftest import (  # noqa: F401
+    approved,
+    pki,
+    second_reader,
+    station,
+)
 
 
 @pytest.fixture

@@ -12,7 +12,13 @@ certificates, PIN and PUK, central keys and management key are the signer's (sig
 
 from __future__ import annotations
 
-from personalization.runner.plan import SIGNER_STEP, central_slots, on_card_slots
+from personalization.runner.plan import (
+    RETIRED_KEYS_STEP,
+    SIGNER_STEP,
+    central_slots,
+    on_card_slots,
+    receives_retired_keys,
+)
 from personalization.runner.steps.authentication import authenticate
 from personalization.runner.steps.base import QualityCheckFailed, Step, StepContext
 from personalization.runner.steps.data_objects import write_objects
@@ -21,6 +27,7 @@ from personalization.runner.steps.keys import generate_key_step
 from personalization.runner.steps.management_key import rotate_management_key
 from personalization.runner.steps.pin_puk import set_pin_puk
 from personalization.runner.steps.quality import quality_check
+from personalization.runner.steps.retired_keys import import_retired_keys
 
 __all__ = ["QualityCheckFailed", "Step", "StepContext", "plan"]
 
@@ -33,6 +40,7 @@ def plan(profile: dict) -> list[Step]:
         Step(SIGNER_STEP, None, on_signer=True),  # the signer's (docs/signer.md)
         Step("set_pin_puk", set_pin_puk),
         *(generate_key_step(slot) for slot in central_slots(profile)),
+        *([Step(RETIRED_KEYS_STEP, import_retired_keys)] if receives_retired_keys(profile) else []),
         Step("write_objects", write_objects),
         Step("rotate_management_key", rotate_management_key),
         Step("quality_check", quality_check),

@@ -12,6 +12,7 @@ from cardedge.piv import (
     PrintedInformation,
     Slot,
 )
+from personalization.runner.plan import RETIRED_KEYS_STEP
 from personalization.runner.steps.base import StepContext, card_certificates
 from pki.text import fit_utf8
 
@@ -54,6 +55,8 @@ def write_objects(ctx: StepContext) -> dict:
     client.write_chuid(chuid)
     client.write_card_capability_container(ccc)
     client.write_discovery(Discovery())
-    client.write_key_history(KeyHistory())
+    # The retired keys the step before imported, each with its certificate on the card.
+    retired = ctx.journal.get(RETIRED_KEYS_STEP, {}).get("retired", [])
+    client.write_key_history(KeyHistory(keys_with_on_card_certs=len(retired)))
     client.write_printed_information(printed)
     return {"objects": ["certificates", "CHUID", "CCC", "discovery", "key history", "printed"]}

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding
 from cardedge.piv import Discovery, Slot
 from cardedge.piv.algorithms import algorithm_of
 from cardedge.piv.errors import SecurityStatusNotSatisfied
+from personalization.runner.plan import RETIRED_KEYS_STEP
 from personalization.runner.steps.base import (
     QualityCheckFailed,
     StepContext,
@@ -38,11 +39,20 @@ def quality_check(ctx: StepContext) -> dict:
         if on_card is None or on_card != certificate:
             msg = f"the certificate in slot {slot_name} did not read back"
             raise QualityCheckFailed(msg)
+    # The holder's earlier encryption keys (import_retired_keys): each with its certificate.
+    retired = {
+        entry["slot"]: client.read_certificate(Slot(int(entry["slot"], 16)))
+        for entry in ctx.journal.get(RETIRED_KEYS_STEP, {}).get("retired", [])
+    }
+    if None in retired.values():
+        msg = "a retired slot's certificate did not read back"
+        raise QualityCheckFailed(msg)
     chuid, ccc, printed = card_data_objects(ctx)
     checks = {
         "CHUID": client.read_chuid() == chuid,
         "CCC": client.read_card_capability_container() == ccc,
         "discovery": client.read_discovery() == Discovery(),
+        "key history": client.read_key_history().keys_with_on_card_certs == len(retired),
     }
     pin = delivered(ctx).pin
     client.verify_pin(pin)
@@ -52,12 +62,12 @@ def quality_check(ctx: StepContext) -> dict:
         msg = f"{', '.join(failed)} did not read back"
         raise QualityCheckFailed(msg)
     signed = []
-    for slot_name, certificate in sorted(certificates.items()):
+    for slot_name, certificate in sorted({**certificates, **retired}.items()):
         slot = Slot(int(slot_name, 16))
         public_key = certificate.public_key()
         algorithm = algorithm_of(public_key)
         challenge = os.urandom(32)
-        if ctx.slots[slot_name]["pin_policy"] == "always":
+        if slot_name in ctx.slots and ctx.slots[slot_name]["pin_policy"] == "always":
             client.verify_pin(pin)  # SP 800-73-4: the signature key wants the PIN every time
         try:
             signature = client.sign(slot, challenge, algorithm=algorithm)
