@@ -113,6 +113,8 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "pki.decide_revocation",
         *_CARDS_VIEW,
         "cards.decide_cardactionrequest",
+        "cards.view_keyrecoveryrequest",
+        "cards.decide_keyrecovery",
     ],
     Role.ENCODING_OPERATOR: [
         *_REGISTRY_VIEW,
@@ -130,6 +132,7 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         *_PKI_VIEW_ALL,
         *_CARDS_VIEW,
         "cards.view_pinmailer",
+        "cards.view_keyrecoveryrequest",
     ],
     Role.ADMINISTRATOR: [
         *_REGISTRY_VIEW,
@@ -146,6 +149,9 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "cards.request_cardaction",
         "cards.decide_cardactionrequest",
         "cards.revoke_card_emergency",
+        "cards.view_keyrecoveryrequest",
+        "cards.request_keyrecovery",
+        "cards.decide_keyrecovery",
         "cards.view_pinmailer",
         "personalization.add_encoderstation",
         "personalization.change_encoderstation",

@@ -60,6 +60,10 @@ class EventType(IntEnum):
     CARD_ACTION_REQUESTED = 460
     CARD_ACTION_REJECTED = 461
     CARD_ACTION_CANCELLED = 462
+    KEY_RECOVERY_REQUESTED = 463  # an escrowed key asked for someone else than its holder
+    KEY_RECOVERY_APPROVED = 464  # payload "approval": 1 or 2
+    KEY_RECOVERY_REJECTED = 465
+    KEY_RECOVERED = 466  # exported once, as PKCS#12, where the signer's secrets are
 
     CARD_PROFILE_CREATED = 500
     CARD_PROFILE_VERSION_CREATED = 501

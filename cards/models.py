@@ -405,3 +405,64 @@ class EscrowedKey(models.Model):
 
     def __str__(self) -> str:
         return f"escrowed {self.slot} key of {self.card}"
+
+
+class KeyRecoveryRequest(models.Model):
+    """An escrowed key recovered to someone other than its holder's new card (a deceased
+    holder's documents, a court order): asked by one officer, approved by two others, then
+    exported where the signer's secrets are (`manage.py recover_key`), once
+    (cards/services/key_recovery.py)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for two approvals"
+        APPROVED = "approved", "Approved, not yet recovered"
+        REJECTED = "rejected", "Rejected"
+        RECOVERED = "recovered", "Recovered"
+
+    escrowed_key = models.ForeignKey(
+        EscrowedKey, on_delete=models.PROTECT, related_name="recovery_requests"
+    )
+    recipient = models.CharField(max_length=200, help_text="Who receives the key, and as what.")
+    reason = models.TextField(help_text="Why, with the reference of the order or decision.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField()
+    first_approver = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    first_approved_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_comment = models.TextField(blank=True)
+    recovered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        permissions = [
+            ("request_keyrecovery", "Can ask for an escrowed key to be recovered"),
+            ("decide_keyrecovery", "Can approve or reject key recovery requests of others"),
+        ]
+        constraints = [
+            # Three people: the one who asks and two different approvers.
+            models.CheckConstraint(
+                condition=Q(first_approver__isnull=True) | ~Q(first_approver=F("requested_by")),
+                name="key_recovery_first_approver_is_not_requester",
+            ),
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True)
+                | (~Q(decided_by=F("requested_by")) & ~Q(decided_by=F("first_approver"))),
+                name="key_recovery_second_approver_is_a_third_person",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["approved", "recovered"])
+                | Q(first_approver__isnull=False, decided_by__isnull=False),
+                name="key_recovery_approval_has_two_approvers",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"key recovery request #{self.pk} ({self.escrowed_key})"

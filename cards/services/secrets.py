@@ -77,6 +77,16 @@ def escrowed_key_keep(*, card: Card, slot: str, private_der: bytes, public_pem: 
     )
 
 
+def escrowed_key_open(escrowed: EscrowedKey) -> bytes:
+    """The escrowed private key, PKCS#8 DER: a secret, opened only where the signer's secrets
+    are (for a holder's new card, or a recovery approved by two officers)."""
+    return unseal(
+        bytes(escrowed.sealed_private_key),
+        purpose=EscrowedKey.SEAL_PURPOSE,
+        owner=f"{escrowed.card.serial}/{escrowed.slot}",
+    )
+
+
 # Retired-key slots a card has (SP 800-73-4: 82 to 95).
 RETIRED_SLOTS = 20
 
@@ -107,11 +117,7 @@ def escrowed_keys_of_holder(*, card: Card, slot: str = "9D") -> list[EarlierKey]
         EarlierKey(
             card=row.card,
             slot=slot,
-            private_der=unseal(
-                bytes(row.sealed_private_key),
-                purpose=EscrowedKey.SEAL_PURPOSE,
-                owner=f"{row.card.serial}/{slot}",
-            ),
+            private_der=escrowed_key_open(row),
         )
         for row in rows
     ]
