@@ -48,4 +48,19 @@ urlpatterns = [
     path(
         "card-actions/<id:pk>/cancel/", card_life.card_action_cancel_view, name="card-action-cancel"
     ),
+    path(
+        "cards/<id:pk>/key-recovery/",
+        card_life.key_recovery_request_view,
+        name="key-recovery-request",
+    ),
+    path(
+        "key-recoveries/<id:pk>/approve/",
+        card_life.key_recovery_approve_view,
+        name="key-recovery-approve",
+    ),
+    path(
+        "key-recoveries/<id:pk>/reject/",
+        card_life.key_recovery_reject_view,
+        name="key-recovery-reject",
+    ),
 ]

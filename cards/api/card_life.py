@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from cards.models import Card, CardActionRequest
+from cards.models import Card, CardActionRequest, EscrowedKey, KeyRecoveryRequest
 from cards.services.card_actions import (
     COMMENT_MAX_LENGTH,
     card_action_approve,
@@ -34,6 +34,11 @@ from cards.services.cards import (
     card_activation_challenge,
     card_deliver,
     card_destroy,
+)
+from cards.services.key_recovery import (
+    key_recovery_approve,
+    key_recovery_reject,
+    key_recovery_request,
 )
 from config.api import DecisionAPIView, ServiceAPIView
 from config.errors import FieldError, ValidationFailed
@@ -326,3 +331,95 @@ class CardActionCancelAPI(_CardActionDecision):
     required_permissions = {"POST": "cards.request_cardaction"}
     service = staticmethod(card_action_cancel)
     input_class = serializers.Serializer
+
+
+# --- key recovery to anyone but the holder's new card: one asks, two approve ----------------
+
+
+class KeyRecoveryOutput(serializers.ModelSerializer):
+    card = serializers.CharField(source="escrowed_key.card.serial")
+    slot = serializers.CharField(source="escrowed_key.slot")
+    requested_by = serializers.CharField(source="requested_by.username")
+    first_approver = serializers.CharField(source="first_approver.username", allow_null=True)
+    decided_by = serializers.CharField(source="decided_by.username", allow_null=True)
+
+    class Meta:
+        model = KeyRecoveryRequest
+        fields = [
+            "id",
+            "card",
+            "slot",
+            "recipient",
+            "reason",
+            "status",
+            "requested_by",
+            "requested_at",
+            "first_approver",
+            "first_approved_at",
+            "decided_by",
+            "decided_at",
+            "decision_comment",
+            "recovered_at",
+        ]
+
+
+class KeyRecoveryInput(serializers.Serializer):
+    card = serializers.IntegerField(help_text="the card whose escrowed key is recovered")
+    slot = serializers.CharField(default="9D")
+    recipient = serializers.CharField(max_length=200, help_text="who receives it, as what")
+    reason = serializers.CharField(max_length=COMMENT_MAX_LENGTH, help_text="why, with references")
+
+
+def _recoveries():
+    return KeyRecoveryRequest.objects.select_related(
+        "escrowed_key__card", "requested_by", "first_approver", "decided_by"
+    )
+
+
+@extend_schema_view(
+    get=extend_schema(responses=KeyRecoveryOutput(many=True)),
+    post=extend_schema(request=KeyRecoveryInput, responses={201: KeyRecoveryOutput}),
+)
+class KeyRecoveryListCreateAPI(ServiceAPIView):
+    """Ask for an escrowed key to be recovered to someone else than its holder's new card; two
+    other officers approve; it is then written once by `manage.py recover_key`."""
+
+    required_permissions = {
+        "GET": "cards.view_keyrecoveryrequest",
+        "POST": "cards.request_keyrecovery",
+    }
+
+    def get(self, request):
+        return self.paginate(request, _recoveries(), KeyRecoveryOutput)
+
+    def post(self, request):
+        data = KeyRecoveryInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        escrowed = EscrowedKey.objects.filter(
+            card_id=values.pop("card"), slot=values.pop("slot").upper()
+        ).first()
+        if escrowed is None:
+            raise ValidationFailed([FieldError("card", "no escrowed key of that card and slot")])
+        row = key_recovery_request(escrowed_key=escrowed, by=request.user, **values)
+        return Response(KeyRecoveryOutput(_recoveries().get(pk=row.pk)).data, status=201)
+
+
+class _KeyRecoveryDecision(DecisionAPIView):
+    model, object_name, output = KeyRecoveryRequest, "key_recovery", KeyRecoveryOutput
+    input_class = DecisionCommentInput
+    required_permissions = {"POST": "cards.decide_keyrecovery"}
+
+
+@_DECISION
+class KeyRecoveryApproveAPI(_KeyRecoveryDecision):
+    """The first or the second approval (by two officers other than the one who asked)."""
+
+    service = staticmethod(key_recovery_approve)
+
+
+@_DECISION
+class KeyRecoveryRejectAPI(_KeyRecoveryDecision):
+    """Reject, saying why (`comment` required)."""
+
+    service = staticmethod(key_recovery_reject)

@@ -24,4 +24,7 @@ urlpatterns = [
     path("card-actions/<id:pk>/approve/", card_life.CardActionApproveAPI.as_view()),
     path("card-actions/<id:pk>/reject/", card_life.CardActionRejectAPI.as_view()),
     path("card-actions/<id:pk>/cancel/", card_life.CardActionCancelAPI.as_view()),
+    path("key-recoveries/", card_life.KeyRecoveryListCreateAPI.as_view()),
+    path("key-recoveries/<id:pk>/approve/", card_life.KeyRecoveryApproveAPI.as_view()),
+    path("key-recoveries/<id:pk>/reject/", card_life.KeyRecoveryRejectAPI.as_view()),
 ]

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from cards.forms import CardActionForm, CommentForm, EmergencyRevocationForm
-from cards.models import Card, CardActionRequest
+from cards.models import Card, CardActionRequest, EscrowedKey, KeyRecoveryRequest
 from cards.selectors import card_action_requests
 from cards.services.card_actions import (
     card_action_approve,
@@ -20,6 +20,11 @@ from cards.services.card_actions import (
     card_revoke_emergency,
 )
 from cards.services.cards import card_deliver, card_destroy
+from cards.services.key_recovery import (
+    key_recovery_approve,
+    key_recovery_reject,
+    key_recovery_request,
+)
 from config.views import button
 
 PAGE_SIZE = 25
@@ -152,3 +157,52 @@ def card_action_list_view(request):
         "cards/card_action_list.html",
         {"page": page, "status": status, "statuses": CardActionRequest.Status.choices},
     )
+
+
+# --- key recovery to anyone but the holder's new card ------------------------------------------
+
+
+@login_required
+@permission_required("cards.request_keyrecovery", raise_exception=True)
+@require_POST
+def key_recovery_request_view(request, pk: int):
+    card = get_object_or_404(Card, pk=pk)
+    escrowed = get_object_or_404(EscrowedKey, card=card, slot="9D")
+    return button(
+        request,
+        lambda: key_recovery_request(
+            escrowed_key=escrowed,
+            recipient=request.POST.get("recipient", ""),
+            reason=request.POST.get("reason", ""),
+            by=request.user,
+        ),
+        done=lambda row: (
+            f"Recovery of the encryption key of card {card.serial} asked (request #{row.pk}); "
+            "two other officers must approve it."
+        ),
+        back=_back(card.pk),
+    )
+
+
+def _recovery_decision(request, pk: int, service, done: str):
+    row = get_object_or_404(KeyRecoveryRequest.objects.select_related("escrowed_key"), pk=pk)
+    return button(
+        request,
+        lambda: service(key_recovery=row, by=request.user, comment=_comment(request)),
+        done=f"Key recovery request #{row.pk} {done}.",
+        back=_back(row.escrowed_key.card_id),
+    )
+
+
+@login_required
+@permission_required("cards.decide_keyrecovery", raise_exception=True)
+@require_POST
+def key_recovery_approve_view(request, pk: int):
+    return _recovery_decision(request, pk, key_recovery_approve, "approved")
+
+
+@login_required
+@permission_required("cards.decide_keyrecovery", raise_exception=True)
+@require_POST
+def key_recovery_reject_view(request, pk: int):
+    return _recovery_decision(request, pk, key_recovery_reject, "rejected")

@@ -7,7 +7,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from cards.models import Card
+from cards.models import Card, KeyRecoveryRequest
 from cards.selectors import card_action_requests
 from config.errors import DomainError
 from personalization.documents.responses import pdf_response
@@ -67,6 +67,10 @@ def card_detail_view(request, pk: int):
             "pending_action": next((r for r in action_requests if r.status == "pending"), None),
             "revocation_reasons": Card.RevocationReason.choices,
             "timeline": card_timeline(card),
+            "escrowed_9d": card.escrowed_keys.filter(slot="9D").exists(),
+            "key_recoveries": KeyRecoveryRequest.objects.filter(escrowed_key__card=card)
+            .select_related("requested_by", "first_approver", "decided_by")
+            .order_by("-requested_at"),
         },
     )
 

@@ -124,3 +124,34 @@ def test_the_card_page_tells_its_whole_history(personalized, users):
     assert history.count("Certificate revoked") == 4
     assert "reason: lost" in history
     assert users[Role.APPROVING_OFFICER].username in history
+
+
+def test_key_recovery_from_the_card_page_takes_two_approvals(personalized, users):
+    from cards.models import KeyRecoveryRequest
+    from tests.factories import make_user
+
+    card = personalized("hpc-recoverable")
+    admin = users[Role.ADMINISTRATOR]
+    page = _page(admin, "card-detail", card.pk)
+    assert 'id="key-recovery-form"' in page
+    assert 'id="key-recovery-form"' not in _page(
+        users[Role.APPROVING_OFFICER], "card-detail", card.pk
+    )
+    client = Client()
+    sign_in_verified(client, admin)
+    client.post(
+        reverse("key-recovery-request", args=[card.pk]),
+        {"recipient": "Me Durand, notary", "reason": "estate; order 2026/118"},
+    )
+    asked = KeyRecoveryRequest.objects.get(escrowed_key__card=card)
+    assert "Give the first approval" not in _page(admin, "card-detail", card.pk)
+    for approver, label in (
+        (users[Role.APPROVING_OFFICER], "Give the first approval"),
+        (make_user(Role.APPROVING_OFFICER, username="second-approver"), "Give the second approval"),
+    ):
+        assert label in _page(approver, "card-detail", card.pk)
+        client = Client()
+        sign_in_verified(client, approver)
+        client.post(reverse("key-recovery-approve", args=[asked.pk]))
+    asked.refresh_from_db()
+    assert asked.status == "approved"

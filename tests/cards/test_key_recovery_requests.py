@@ -138,3 +138,30 @@ def test_a_rejected_request_is_never_recovered(asked, users, tmp_path, settings)
     settings.CARDFORGE_IS_SIGNER = False
     with pytest.raises(CommandError, match="where the signer's secrets are"):
         _recover(asked.pk, [PASSPHRASE, PASSPHRASE], tmp_path / "y.p12")
+
+
+def test_over_the_api(escrowed, users, api):
+    admin = users[Role.ADMINISTRATOR]
+    made = api.as_user(admin).post(
+        "/api/v1/key-recoveries/",
+        {"card": escrowed.card_id, "recipient": "Me Durand, notary", "reason": "order 2026/118"},
+        format="json",
+    )
+    assert made.status_code == 201, made.json()
+    row = made.json()
+    assert (row["card"], row["slot"], row["status"]) == (escrowed.card.serial, "9D", "pending")
+    own = api.as_user(admin).post(f"/api/v1/key-recoveries/{row['id']}/approve/")
+    assert (own.status_code, own.json()["code"]) == (403, "four_eyes")
+    first = api.as_user(users[Role.APPROVING_OFFICER]).post(
+        f"/api/v1/key-recoveries/{row['id']}/approve/"
+    )
+    assert first.json()["first_approver"] == users[Role.APPROVING_OFFICER].username
+    assert first.json()["status"] == "pending"
+    missing = api.as_user(admin).post(
+        "/api/v1/key-recoveries/",
+        {"card": escrowed.card_id, "slot": "9A", "recipient": "x", "reason": "y"},
+        format="json",
+    )
+    assert (missing.status_code, missing.json()["errors"][0]["field"]) == (400, "card")
+    refused = api.as_user(users[Role.ENCODING_OPERATOR]).get("/api/v1/key-recoveries/")
+    assert refused.status_code == 403
