@@ -63,6 +63,9 @@ SCHEMA: dict[str, Any] = {
         "validity_days": {"type": "integer", "minimum": 1, "maximum": 3650},
         # How long before a card expires its renewal is due (docs/card-lifecycle.md).
         "renewal_window_days": {"type": "integer", "minimum": 0, "maximum": 365},
+        # "one" (default): a new card is refused to a holder who has a live one of the profile
+        # (a renewal or a replacement is asked instead); "several": allowed.
+        "cards_per_holder": {"enum": ["one", "several"]},
         "pin": {
             **_secret_policy,
             "properties": {

@@ -96,14 +96,17 @@ def _submit(professional, profile, version, *, reason: str, comment: str, by) ->
         .select_related("organisation")
         .get(pk=professional.pk)
     )
-    if reason == CardRequest.Reason.NEW and (
-        Card.objects.live().filter(professional=professional, card_profile=profile).exists()
-    ):
-        raise Conflict(
-            f"{professional.full_name} already has a {profile} card; ask for a renewal or a "
-            "replacement instead",
-            code="card_exists",
-        )
+    one_card = version.definition.get("cards_per_holder", "one") == "one"
+    if reason == CardRequest.Reason.NEW and one_card:
+        live = Card.objects.live().filter(professional=professional, card_profile=profile).first()
+        if live is not None:
+            raise Conflict(
+                f"{professional.full_name} already has a {profile} card ({live.serial}, "
+                f"{live.get_status_display().lower()}); card profile {profile} allows one card "
+                "a holder: ask for a renewal or a replacement instead",
+                code="card_exists",
+                field="reason",
+            )
     if CardRequest.objects.open().filter(professional=professional, card_profile=profile).exists():
         raise Conflict(
             f"{professional.full_name} already has an open request for card profile {profile}",

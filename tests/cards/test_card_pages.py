@@ -155,3 +155,26 @@ def test_key_recovery_from_the_card_page_takes_two_approvals(personalized, users
         client.post(reverse("key-recovery-approve", args=[asked.pk]))
     asked.refresh_from_db()
     assert asked.status == "approved"
+
+
+def test_one_card_a_holder_unless_the_profile_allows_several(personalized, users, profiles):
+    from cardprofiles.services.versions import card_profile_edit
+    from cards.services.card_requests import card_request_submit
+    from config.errors import Conflict
+
+    card = personalized()
+    officer = users[Role.ENROLMENT_OFFICER]
+    with pytest.raises(Conflict) as refused:
+        card_request_submit(
+            professional=card.professional, profile=profiles["hpc-physician"], by=officer
+        )
+    assert refused.value.code == "card_exists"
+    assert f"({card.serial}, personalized)" in refused.value.message
+    assert "allows one card a holder" in refused.value.message
+
+    profile = profiles["hpc-physician"]
+    definition = {**profile.current_version.definition, "cards_per_holder": "several"}
+    card_profile_edit(profile=profile, definition=definition, by=users[Role.ADMINISTRATOR])
+    profile.refresh_from_db()
+    second = card_request_submit(professional=card.professional, profile=profile, by=officer)
+    assert second.reason == "new"
