@@ -79,6 +79,9 @@ SCHEMA: dict[str, Any] = {
                 **_secret_policy["properties"],
                 # SP 800-73-4 §2.4.3: the PUK is 8 bytes; digits keep it typeable from a mailer.
                 "length": {"type": "integer", "minimum": 6, "maximum": 8},
+                # true: the PUK is never printed; the signer keeps it sealed, for an unblock
+                # approved under four eyes (docs/card-lifecycle.md, "PIN unblock").
+                "managed": {"type": "boolean"},
             },
         },
         "slots": {
@@ -107,6 +110,13 @@ SCHEMA: dict[str, Any] = {
         },
     },
 }
+
+
+def puk_managed(definition: dict) -> bool:
+    """The profile keeps its cards' PUKs (sealed, for the signer) instead of giving them to the
+    holders on the PIN mailer."""
+    return bool(definition["puk"].get("managed", False))
+
 
 DEFAULT_RENEWAL_WINDOW_DAYS = 90
 

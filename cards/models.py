@@ -383,6 +383,20 @@ class PinMailer(models.Model):
         return self.sealed is not None
 
 
+class ManagedPuk(models.Model):
+    """The PUK of a card whose profile manages it (puk.managed): sealed under the KEK, opened
+    only by the signer for an approved unblock; never printed, shown or logged."""
+
+    SEAL_PURPOSE = "managed-puk"
+
+    card = models.OneToOneField(Card, on_delete=models.PROTECT, related_name="managed_puk")
+    sealed = models.BinaryField(editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"managed PUK of {self.card}"
+
+
 class EscrowedKey(models.Model):
     """A centrally generated key-management (9D) private key, sealed under the KEK, when the card
     profile asks for escrow so encrypted mail can be recovered."""

@@ -15,10 +15,12 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from cardedge.piv import KeyAlgorithm, ManagementKey, Pin, Puk
 from cardedge.piv.algorithms import curve_for, rsa_bits_for
+from cardprofiles.schema import puk_managed
 from cards.services.secrets import (
     EarlierKey,
     escrowed_key_keep,
     escrowed_keys_of_holder,
+    managed_puk_keep,
     pin_mailer_seal,
 )
 from config.errors import Conflict
@@ -168,7 +170,11 @@ def making_record(job: PersonalizationJob, making: Making) -> dict:
     issued = certificates_record(making.signed)
     for slot, (der, public_pem) in making.central.items():
         escrowed_key_keep(card=card, slot=slot, private_der=der, public_pem=public_pem)
-    pin_mailer_seal(card=card, pin=making.pin, puk=making.puk)
+    if puk_managed(job.card_request.profile_version.definition):
+        managed_puk_keep(card=card, puk=making.puk)
+        pin_mailer_seal(card=card, pin=making.pin, puk=None)  # the PUK is never printed
+    else:
+        pin_mailer_seal(card=card, pin=making.pin, puk=making.puk)
     delivery_store(
         job=job,
         pin=making.pin,

@@ -11,27 +11,30 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from cardedge.piv import Pin, Puk
-from cards.models import Card, EscrowedKey, PinMailer
+from cards.models import Card, EscrowedKey, ManagedPuk, PinMailer
 from config.errors import Conflict
 from config.sealing import seal, unseal
 
 
-def pin_mailer_seal(*, card: Card, pin: Pin, puk: Puk) -> PinMailer:
-    """Keep the card's new PIN and PUK until its mailer is downloaded (the runner seals them
-    before the card learns them, so a crash cannot lose them)."""
-    plaintext = json.dumps({"pin": pin.reveal().decode(), "puk": puk.reveal().decode()})
+def pin_mailer_seal(*, card: Card, pin: Pin, puk: Puk | None) -> PinMailer:
+    """Keep the card's new PIN and PUK until its mailer is downloaded (the signer seals them
+    before the card learns them, so a crash cannot lose them). `puk` None: the profile manages
+    the PUK (managed_puk_keep), and the mailer carries the PIN alone."""
+    plaintext = json.dumps(
+        {"pin": pin.reveal().decode(), "puk": puk.reveal().decode() if puk else None}
+    )
     blob = seal(plaintext.encode(), purpose=PinMailer.SEAL_PURPOSE, owner=card.serial)
     return PinMailer.objects.create(card=card, sealed=blob)
 
 
-def pin_mailer_secrets(mailer: PinMailer) -> tuple[Pin, Puk]:
+def pin_mailer_secrets(mailer: PinMailer) -> tuple[Pin, Puk | None]:
     values = json.loads(
         unseal(mailer.sealed, purpose=PinMailer.SEAL_PURPOSE, owner=mailer.card.serial)
     )
-    return Pin(values["pin"]), Puk(values["puk"])
+    return Pin(values["pin"]), Puk(values["puk"]) if values.get("puk") else None
 
 
-def pin_mailer_take(*, card: Card, by) -> tuple[Pin, Puk]:
+def pin_mailer_take(*, card: Card, by) -> tuple[Pin, Puk | None]:
     """The PIN and PUK, once: the sealed value is destroyed and the download recorded, in the
     caller's transaction (which makes the mailer and audits it); a second take is refused."""
     mailer = PinMailer.objects.select_for_update().filter(card=card).first()
@@ -61,6 +64,23 @@ def pin_mailer_destroy(card: Card) -> bool:
     personalized cards only), and a secret nobody can use is not kept. True if one was.
     Call it in the transaction that ends the card, which audits it."""
     return bool(PinMailer.objects.filter(card=card, sealed__isnull=False).update(sealed=None))
+
+
+def managed_puk_keep(*, card: Card, puk: Puk) -> ManagedPuk:
+    """Keep the PUK of a card whose profile manages it, sealed under the KEK for the signer
+    (replacing one kept by an interrupted run of the same job)."""
+    ManagedPuk.objects.filter(card=card).delete()
+    return ManagedPuk.objects.create(
+        card=card,
+        sealed=seal(puk.reveal(), purpose=ManagedPuk.SEAL_PURPOSE, owner=card.serial),
+    )
+
+
+def managed_puk_open(card: Card) -> Puk:
+    """The card's managed PUK: only where the signer's secrets are."""
+    row = ManagedPuk.objects.get(card=card)
+    sealed = bytes(row.sealed)
+    return Puk(unseal(sealed, purpose=ManagedPuk.SEAL_PURPOSE, owner=card.serial).decode())
 
 
 def escrowed_key_keep(*, card: Card, slot: str, private_der: bytes, public_pem: str) -> None:

@@ -103,7 +103,11 @@ def carrier_pdf(document: CardDocument, *, template: str = "documents/carrier.ht
 
 
 def pin_mailer_pdf(
-    document: CardDocument, *, pin: str, puk: str, template: str = "documents/pin_mailer.html"
+    document: CardDocument,
+    *,
+    pin: str,
+    puk: str | None,
+    template: str = "documents/pin_mailer.html",
 ) -> bytes:
     """The one-time PIN mailer. The only document, and the only template context, with secrets."""
     return _pdf(template, {"card": document, "pin": pin, "puk": puk})

@@ -111,7 +111,7 @@ def pin_mailer_download(*, card: Card, by) -> bytes:
     pdf = pin_mailer_pdf(
         card_document_data(card),
         pin=pin.reveal().decode(),
-        puk=puk.reveal().decode(),
+        puk=puk.reveal().decode() if puk else None,
         template=_template(card, "pin-mailer"),
     )
     audit_record(
