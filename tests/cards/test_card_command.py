@@ -98,3 +98,17 @@ def test_expire_now(personalized):
     card.refresh_from_db()
     assert card.status == Card.Status.EXPIRED
     assert _card("expire") == "0 card(s) expired.\n"
+
+
+def test_renewals_now(personalized, users):
+    import datetime as dt
+
+    card = personalized()
+    Card.objects.filter(pk=card.pk).update(
+        status=Card.Status.ACTIVE, expires_at=card.created_at + dt.timedelta(days=10)
+    )
+    assert (
+        _card("renewals")
+        == f"1 card(s) newly due for renewal: {card.serial}; 0 renewal request(s) submitted.\n"
+    )
+    assert _card("renewals").startswith("0 card(s) newly due")

@@ -10,6 +10,7 @@ services, checks and audit events as the back office and the API. Every change i
     card emergency-revoke SERIAL --reason R --comment TEXT --as-user U
     card destroy SERIAL --as-user U [--comment TEXT]
     card expire
+    card renewals
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from cards.services.card_actions import (
     card_revoke_emergency,
 )
 from cards.services.cards import card_deliver, card_destroy, cards_expire
+from cards.services.renewals import renewals_run
 from config.errors import DomainError
 from pki.models import Certificate
 
@@ -89,6 +91,11 @@ class Command(BaseCommand):
         _as_user(destroy)
 
         actions.add_parser("expire", help="expire the live cards past their expiry now")
+        actions.add_parser(
+            "renewals",
+            help="note the cards newly inside their renewal window now, and tell their holders "
+            "or submit their renewals (CARDFORGE_RENEWALS)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
@@ -187,3 +194,13 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{len(expired)} card(s) expired" + (f": {', '.join(expired)}." if expired else ".")
         )
+
+    def _renewals(self, options: dict) -> None:
+        run = renewals_run()
+        self.stdout.write(
+            f"{len(run.noticed)} card(s) newly due for renewal"
+            + (f": {', '.join(run.noticed)}" if run.noticed else "")
+            + f"; {len(run.requested)} renewal request(s) submitted."
+        )
+        for problem in run.problems:
+            self.stderr.write(problem)
