@@ -20,6 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from config.statements import update_where
+from personalization.dispatch import personalization_send
 from personalization.models import EncoderStation, PersonalizationJob
 
 FREE, BUSY = "free", "busy"
@@ -72,14 +73,34 @@ def station_take(job: PersonalizationJob, worker: str) -> None:
         )
 
 
+def _send_next_waiting(station_id: int) -> None:
+    """The station is free: its oldest waiting job is sent once this commits. A job that found
+    the station busy (its card waiting at the signer, or another's in the reader) retries later
+    anyway; this starts the next card as soon as the reader is free (a message sent twice is
+    harmless: the first delivery claims the job)."""
+    following = (
+        PersonalizationJob.objects.filter(
+            station_id=station_id, status=PersonalizationJob.Status.WAITING
+        )
+        .select_related("station")
+        .order_by("pk")
+        .first()
+    )
+    if following is not None:
+        transaction.on_commit(lambda: personalization_send(following))
+
+
 def station_free(job: PersonalizationJob) -> bool:
-    """The job has ended: its station is free (if it still held it). In the caller's
-    transaction, which ends the job."""
-    return bool(
+    """The job has ended: its station is free (if it still held it), and its next waiting job
+    is sent. In the caller's transaction, which ends the job."""
+    freed = bool(
         update_where(
             EncoderStation, {"busy_job_id": None}, {"id": job.station_id, "busy_job_id": job.pk}
         )
     )
+    if freed:
+        _send_next_waiting(job.station_id)
+    return freed
 
 
 def station_release(job: PersonalizationJob) -> None:
@@ -99,6 +120,7 @@ def station_release(job: PersonalizationJob) -> None:
         ):
             return
         update_where(EncoderStation, {"busy_job_id": None}, {"id": station.pk})
+        _send_next_waiting(station.pk)
 
 
 def station_beat(station: EncoderStation, now: dt.datetime) -> None:

@@ -47,3 +47,25 @@ def test_the_pki_benchmark_runs():
         "1",
     )
     assert "OCSP revocation visible          good -> revoked" in out
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_the_separated_workers_benchmark_runs_both_workers_and_checks_its_cards(settings):
+    """Two real workers (station, signer) on this run's PostgreSQL server and Redis."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    credentials = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    server = f"postgres://{credentials}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/postgres"
+    out = _run(
+        "benchmarks.separated_workers",
+        "--database-url",
+        server,
+        "--broker",
+        settings.CELERY_BROKER_URL,
+        "--cards",
+        "2",
+    )
+    assert "5 cards personalized" in out
+    assert "station worker + signer worker on Redis" in out
