@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from cardprofiles.models import CardProfile, CardProfileVersion
-from config.four_eyes import FourEyes, four_eyes_constraints
+from config.four_eyes import AskedRequest, FourEyes, four_eyes_constraints
 from issuance.identity import Identity
 from issuance.models import Professional
 
@@ -268,7 +268,7 @@ class CardActionRequestQuerySet(models.QuerySet):
         return self.filter(status=CardActionRequest.Status.PENDING)
 
 
-class CardActionRequest(models.Model):
+class CardActionRequest(AskedRequest):
     """A card's suspension, resumption or revocation, asked by one officer and approved by
     another (four eyes); approved, it takes effect at once (cards/services/card_actions.py)."""
 
@@ -279,27 +279,10 @@ class CardActionRequest(models.Model):
         RESUME = "resume", "Resumption"
         REVOKE = "revoke", "Revocation"
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        APPROVED = "approved", "Approved"
-        REJECTED = "rejected", "Rejected"
-        CANCELLED = "cancelled", "Cancelled"
-
     card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="action_requests")
     action = models.CharField(max_length=16, choices=Action.choices)
     # For a revocation: what happened to the card.
     reason = models.CharField(max_length=20, choices=Card.RevocationReason.choices, blank=True)
-    comment = models.TextField(blank=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
-    requested_at = models.DateTimeField()
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    decided_at = models.DateTimeField(null=True, blank=True)
-    decision_comment = models.TextField(blank=True)
 
     objects = CardActionRequestQuerySet.as_manager()
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -112,3 +113,30 @@ def four_eyes_decide(
         # Only the four-eyes constraint can fail here; the service checked it already.
         raise FourEyesViolation(f"the asker of a {rule.noun} cannot decide on it") from None
     return row
+
+
+class AskedRequest(models.Model):
+    """The bookkeeping of a request one officer asks and another decides (a certificate's
+    revocation, a card's suspension or revocation): who asked and when, the decision, who made
+    it and when. A model adds what is asked, its FourEyes rule and its constraints."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        CANCELLED = "cancelled", "Cancelled"
+
+    comment = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField()
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_comment = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True

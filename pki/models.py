@@ -22,7 +22,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from config.four_eyes import FourEyes, four_eyes_constraints
+from config.four_eyes import AskedRequest, FourEyes, four_eyes_constraints
 from pki.key_backends.base import KeyAlgorithm
 from pki.reasons import RevocationReason
 
@@ -284,32 +284,15 @@ class RevocationRequestQuerySet(models.QuerySet["RevocationRequest"]):
         )
 
 
-class RevocationRequest(models.Model):
+class RevocationRequest(AskedRequest):
     """A revocation (or hold, or release from hold) asked by one officer and decided by another."""
 
     four_eyes = REVOCATION_FOUR_EYES
-
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        APPROVED = "approved", "Approved"
-        REJECTED = "rejected", "Rejected"
-        CANCELLED = "cancelled", "Cancelled"
 
     certificate = models.ForeignKey(
         Certificate, on_delete=models.PROTECT, related_name="revocation_requests"
     )
     reason = models.PositiveSmallIntegerField(choices=RevocationReason.choices)
-    comment = models.TextField(blank=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
-    requested_at = models.DateTimeField()
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    decided_at = models.DateTimeField(null=True, blank=True)
-    decision_comment = models.TextField(blank=True)
 
     objects = RevocationRequestQuerySet.as_manager()
 
