@@ -16,17 +16,19 @@ from audit.events import EventType
 from audit.services import audit_record
 from cards.models import Card, CardActionRequest
 from cards.services.cards import (
+    NOTE_MAX_LENGTH,
     card_locked,
     card_resume,
     card_revoke,
     card_suspend,
     card_transition_check,
+    note_checked,
 )
 from config.errors import Conflict, FieldError, NotAllowed, ValidationFailed
 from config.four_eyes import four_eyes_decide, four_eyes_lock
 
 Action = CardActionRequest.Action
-COMMENT_MAX_LENGTH = 500
+COMMENT_MAX_LENGTH = NOTE_MAX_LENGTH
 # What each action makes of the card.
 TARGET = {
     Action.SUSPEND: Card.Status.SUSPENDED,
@@ -35,15 +37,6 @@ TARGET = {
 }
 # Only what a suspended card can become by resumption (delivered -> active is the holder's).
 FROM = {Action.RESUME: Card.Status.SUSPENDED, Action.SUSPEND: Card.Status.ACTIVE}
-
-
-def _comment(field: str, value: str, *, required: bool = False) -> str:
-    value = (value or "").strip()
-    if required and not value:
-        raise ValidationFailed([FieldError(field, "say why (it goes in the audit trail)")])
-    if len(value) > COMMENT_MAX_LENGTH:
-        raise ValidationFailed([FieldError(field, f"at most {COMMENT_MAX_LENGTH} characters")])
-    return value
 
 
 def _parse(action: str, reason: str) -> tuple[str, str]:
@@ -80,7 +73,7 @@ def card_action_request(
     """Ask for `action` on `card` ("suspend", "resume", "revoke" with a Card.RevocationReason);
     another officer approves."""
     action, reason = _parse(action, reason)
-    comment = _comment("comment", comment)
+    comment = note_checked("comment", comment)
     if not (getattr(by, "is_authenticated", False) and by.has_perm("cards.request_cardaction")):
         raise NotAllowed("you may not ask for card suspensions, resumptions or revocations")
     with transaction.atomic():
@@ -121,7 +114,7 @@ def card_action_approve(
 ) -> CardActionRequest:
     """Approve another officer's request: it takes effect now, with the card's certificates
     (held, released or revoked), in one transaction."""
-    comment = _comment("comment", comment)
+    comment = note_checked("comment", comment)
     with transaction.atomic():
         request = four_eyes_lock(
             CardActionRequest.objects.select_related("requested_by"),
@@ -152,7 +145,7 @@ def card_action_approve(
 def card_action_reject(
     *, card_action: CardActionRequest, by, comment: str = ""
 ) -> CardActionRequest:
-    comment = _comment("comment", comment, required=True)
+    comment = note_checked("comment", comment, required=True)
     with transaction.atomic():
         request = four_eyes_lock(
             CardActionRequest.objects.select_related("requested_by", "card"),
@@ -211,7 +204,7 @@ def card_revoke_emergency(*, card: Card, reason: str, by, comment: str) -> Card:
     struck off overnight): flagged `emergency` in the audit event, with the reason given. A
     pending request for the card is cancelled by it."""
     _, reason = _parse(Action.REVOKE, reason)
-    comment = _comment("comment", comment, required=True)
+    comment = note_checked("comment", comment, required=True)
     if not (getattr(by, "is_authenticated", False) and by.has_perm("cards.revoke_card_emergency")):
         raise NotAllowed("only an administrator may revoke a card without a second officer")
     with transaction.atomic():

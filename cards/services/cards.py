@@ -213,12 +213,17 @@ def card_fail(*, card: Card | None, comment: str, by=None) -> CardEnded:
     )
 
 
-def _text(field: str, value: str, *, required: bool = False, limit: int = 500) -> str:
+NOTE_MAX_LENGTH = 500
+
+
+def note_checked(field: str, value: str, *, required: bool = False) -> str:
+    """An officer's note (a comment, why): stripped, at most NOTE_MAX_LENGTH characters, and
+    there when `required`; ValidationFailed naming `field` otherwise."""
     value = (value or "").strip()
     if required and not value:
         raise ValidationFailed([FieldError(field, "say why (it goes in the audit trail)")])
-    if len(value) > limit:
-        raise ValidationFailed([FieldError(field, f"at most {limit} characters")])
+    if len(value) > NOTE_MAX_LENGTH:
+        raise ValidationFailed([FieldError(field, f"at most {NOTE_MAX_LENGTH} characters")])
     return value
 
 
@@ -228,7 +233,7 @@ def _text(field: str, value: str, *, required: bool = False, limit: int = 500) -
 def card_deliver(*, card: Card, by, comment: str = "") -> Card:
     """An officer handed the card to its holder (or posted it): delivered, waiting for the
     holder to activate it."""
-    comment = _text("comment", comment)
+    comment = note_checked("comment", comment)
     if by is None or not by.has_perm("cards.deliver_card"):
         raise NotAllowed("you may not record cards delivered")
     with transaction.atomic():
@@ -258,10 +263,10 @@ def card_activation_challenge(*, card: Card) -> ActivationChallenge:
     """A new one-time challenge for the holder's card to sign (valid ACTIVATION_CHALLENGE_TTL).
     Only for a delivered card, so nobody can collect challenges for cards not handed over; the
     oldest open ones (and expired ones) are withdrawn beyond ACTIVATION_CHALLENGES_OPEN."""
-    _check_activatable(card)
     now = timezone.now()
     with transaction.atomic():
         card = card_locked(card)
+        _check_activatable(card)
         open_challenges = list(
             ActivationChallenge.objects.filter(card=card, used_at__isnull=True, expires_at__gt=now)
             .order_by("-created_at", "-pk")
@@ -482,7 +487,7 @@ def cards_expire(*, now: dt.datetime | None = None) -> list[str]:
 def card_destroy(*, card: Card, by, comment: str = "") -> Card:
     """A card that can no longer be used (revoked, expired, failed) came back and was
     physically destroyed."""
-    comment = _text("comment", comment)
+    comment = note_checked("comment", comment)
     if by is None or not by.has_perm("cards.destroy_card"):
         raise NotAllowed("you may not record cards destroyed")
     with transaction.atomic():
