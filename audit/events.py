@@ -57,6 +57,7 @@ class EventType(IntEnum):
     CARD_EXPIRED = 456
     CARD_DESTROYED = 457
     CARD_RENEWAL_DUE = 458  # inside its profile's renewal window (cards/services/renewals.py)
+    CARD_PIN_UNBLOCKED = 459  # an approved unblock done at a station: a new PIN, a new mailer
     CARD_ACTION_REQUESTED = 460
     CARD_ACTION_REJECTED = 461
     CARD_ACTION_CANCELLED = 462

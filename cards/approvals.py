@@ -35,3 +35,18 @@ def approval_hooks_run(*, card_request: Any, by: Any, batch: Any = None) -> None
     by (personalization's JobBatch); cards passes it on without looking at it."""
     for hook in _hooks:
         hook(card_request=card_request, by=by, batch=batch)
+
+
+# An approved PIN unblock (cards/services/card_actions.py) is done at a station with the card
+# present: personalization registers the hook that makes its job, in the approval's transaction.
+_unblock_hooks: list[Callable[[Any, Any], None]] = []
+
+
+def unblock_hook_register(hook: Callable[[Any, Any], None]) -> None:
+    """Call `hook(card_action, by)` on every approved unblock, in the approval's transaction."""
+    if hook not in _unblock_hooks:
+        _unblock_hooks.append(hook)
+
+
+def unblock_hooks() -> tuple[Callable[[Any, Any], None], ...]:
+    return tuple(_unblock_hooks)

@@ -278,6 +278,7 @@ class CardActionRequest(AskedRequest):
         SUSPEND = "suspend", "Suspension"
         RESUME = "resume", "Resumption"
         REVOKE = "revoke", "Revocation"
+        UNBLOCK = "unblock", "PIN unblock"  # done at a station, the card present
 
     card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="action_requests")
     action = models.CharField(max_length=16, choices=Action.choices)

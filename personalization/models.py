@@ -133,8 +133,21 @@ class PersonalizationJob(models.Model):
         def active_values(cls) -> list[str]:
             return [cls.WAITING, cls.RUNNING]
 
+    class Kind(models.TextChoices):
+        PERSONALIZE = "personalize", "Personalization"
+        UNBLOCK = "unblock", "PIN unblock"  # an approved unblock of a card (card_action)
+
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.PERSONALIZE)
     card_request = models.ForeignKey(
         CardRequest, on_delete=models.PROTECT, related_name="personalization_jobs"
+    )
+    # An unblock job's approved request (cards.CardActionRequest, action "unblock").
+    card_action = models.ForeignKey(
+        "cards.CardActionRequest",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="jobs",
     )
     station = models.ForeignKey(EncoderStation, on_delete=models.PROTECT, related_name="jobs")
     batch = models.ForeignKey(
@@ -170,9 +183,19 @@ class PersonalizationJob(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["card_request"],
-                condition=Q(status__in=["waiting", "running", "done"]),
+                condition=Q(status__in=["waiting", "running", "done"], kind="personalize"),
                 name="one_live_job_per_request",
                 violation_error_message="This request already has a personalization job.",
+            ),
+            models.UniqueConstraint(
+                fields=["card_action"],
+                condition=Q(status__in=["waiting", "running", "done"], kind="unblock"),
+                name="one_live_unblock_job_per_action",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="personalize", card_action__isnull=True)
+                | Q(kind="unblock", card_action__isnull=False, card__isnull=False),
+                name="unblock_job_names_its_approval_and_card",
             ),
         ]
         indexes = [models.Index(fields=["status", "heartbeat_at"])]

@@ -21,6 +21,8 @@ from cards.services.secrets import (
     escrowed_key_keep,
     escrowed_keys_of_holder,
     managed_puk_keep,
+    managed_puk_open,
+    pin_mailer_renew,
     pin_mailer_seal,
 )
 from config.errors import Conflict
@@ -191,3 +193,42 @@ def making_record(job: PersonalizationJob, making: Making) -> dict:
         "attestations": making.attestations,
         "retired": [said for _, said in making.retired],
     }
+
+
+@dataclass
+class Unblocking:
+    """What the signer makes for an approved PIN unblock: a new PIN, and the card's managed PUK
+    and management key, for the station only. Its secrets never reach a repr."""
+
+    pin: Pin = field(repr=False)
+    puk: Puk = field(repr=False)
+    management_key: ManagementKey = field(repr=False)
+
+
+def unblocking_prepare(job: PersonalizationJob) -> Unblocking:
+    card = job.card
+    algorithm = MANAGEMENT_KEY_ALGORITHMS[card.management_key_algorithm]
+    return Unblocking(
+        pin=Pin.generate(card.profile_version.definition["pin"]["length"]),
+        puk=managed_puk_open(card),
+        management_key=ManagementKey(
+            algorithm,
+            card_management_key_derive(card_identity=card.uuid.bytes, length=algorithm.key_length),
+        ),
+    )
+
+
+def unblocking_record(job: PersonalizationJob, unblocking: Unblocking) -> dict:
+    """In the signer's transaction: the card's new PIN mailer (the PIN only) and the station's
+    delivery. The journal detail (public)."""
+    card = job.card
+    pin_mailer_renew(card=card, pin=unblocking.pin)
+    delivery_store(
+        job=job,
+        pin=unblocking.pin,
+        puk=unblocking.puk,
+        management_key=unblocking.management_key,
+        management_key_algorithm=card.management_key_algorithm,
+        central_keys={},
+    )
+    return {"card": card.serial, "pin_mailer": "renewed"}

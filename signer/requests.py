@@ -24,13 +24,18 @@ from config.errors import DomainError
 from config.statements import insert_one
 from personalization.dispatch import SignerAnswer, personalization_send
 from personalization.models import EncoderStation, JobStep, PersonalizationJob
-from personalization.runner.approval import approved_identity
+from personalization.runner.approval import job_approved
 from personalization.runner.engine import job_fail
-from personalization.runner.plan import SIGNER_STEP
+from personalization.runner.plan import signer_step_of
 from personalization.station_identity import station_key_path
 from pki.envelopes import EnvelopeError, request_verify
 from pki.selectors import station_ca_certificates
-from signer.making import making_prepare, making_record
+from signer.making import (
+    making_prepare,
+    making_record,
+    unblocking_prepare,
+    unblocking_record,
+)
 from signer.stations import station_enrol_here
 
 logger = logging.getLogger(__name__)
@@ -65,7 +70,7 @@ def _check(job: PersonalizationJob, request: dict) -> None:
     if job.status != PersonalizationJob.Status.RUNNING or job.attempt != request["attempt"]:
         msg = f"job {job.pk} is {job.status} at attempt {job.attempt}"
         raise RequestRefused(msg)
-    if job.current_step != SIGNER_STEP or job.lease_owner != request["lease"]:
+    if job.current_step != signer_step_of(job) or job.lease_owner != request["lease"]:
         msg = f"job {job.pk} is not waiting for the signer (at step {job.current_step or '-'})"
         raise RequestRefused(msg)
     if job.card_id is None:
@@ -152,7 +157,8 @@ def signer_request_handle(
     if from_message:
         job = _job(request["job"])
         journal = _journal(job)
-    if SIGNER_STEP in journal:
+    step = signer_step_of(job)
+    if step in journal:
         if resume:
             personalization_send(job)
         return SignerAnswer(SignerOutcome.ALREADY_SIGNED.value)
@@ -163,8 +169,9 @@ def signer_request_handle(
             return SignerAnswer(_refused(request, str(refused)).value)
     try:
         # Approved under four eyes, for the identity snapshot, as the database says now.
-        identity = approved_identity(job.card_request_id)
-        making = making_prepare(job, journal, identity)
+        identity = job_approved(job)
+        unblock = job.kind == PersonalizationJob.Kind.UNBLOCK
+        making = unblocking_prepare(job) if unblock else making_prepare(job, journal, identity)
         with transaction.atomic():
             locked = (
                 PersonalizationJob.objects.select_for_update(of=("self",))
@@ -173,13 +180,17 @@ def signer_request_handle(
             )
             _check(locked, request)  # nothing changed while the card's making was prepared
             now = timezone.now()
-            detail = making_record(job, making)
+            detail = (
+                unblocking_record(job, making)  # type: ignore[arg-type]
+                if unblock
+                else making_record(job, making)  # type: ignore[arg-type]
+            )
             insert_one(
                 JobStep,
                 {
                     "job_id": job.pk,
                     "attempt": job.attempt,
-                    "name": SIGNER_STEP,
+                    "name": step,
                     "detail": detail,
                     "apdus": 0,
                     "started_at": now,
@@ -193,4 +204,5 @@ def signer_request_handle(
     except DomainError as error:
         job_fail(job, request["lease"], type(error).__name__, error.message)
         return SignerAnswer(SignerOutcome.FAILED.value)
-    return SignerAnswer(SignerOutcome.SIGNED.value, detail, making.signed_der())
+    certificates = None if unblock else making.signed_der()  # type: ignore[union-attr]
+    return SignerAnswer(SignerOutcome.SIGNED.value, detail, certificates)

@@ -14,6 +14,8 @@ from django.utils import timezone
 
 from audit.events import EventType
 from audit.services import audit_record
+from cardprofiles.schema import puk_managed
+from cards.approvals import unblock_hooks
 from cards.models import Card, CardActionRequest
 from cards.services.cards import (
     NOTE_MAX_LENGTH,
@@ -56,7 +58,30 @@ def _parse(action: str, reason: str) -> tuple[str, str]:
     return action, reason
 
 
+UNBLOCKABLE = (Card.Status.ACTIVE, Card.Status.DELIVERED)
+
+
+def _check_unblock(card: Card) -> None:
+    """A card in use, whose profile keeps its PUK (a given PUK is the holder's: they unblock
+    with it themselves)."""
+    if card.status not in UNBLOCKABLE:
+        msg = (
+            f"card {card.serial} is {card.get_status_display().lower()}; only an active or "
+            "delivered card is unblocked"
+        )
+        raise Conflict(msg, code="card_transition_refused", field="status")
+    if not puk_managed(card.profile_version.definition):
+        msg = (
+            f"the PUK of card {card.serial} was given to its holder (profile "
+            f"{card.card_profile.name}): they unblock the card with it, or ask for a replacement"
+        )
+        raise Conflict(msg, code="puk_not_managed", field="action")
+
+
 def _check_state(card: Card, action: str) -> None:
+    if action == Action.UNBLOCK:
+        _check_unblock(card)
+        return
     card_transition_check(card, TARGET[action])
     expected = FROM.get(action)
     if expected is not None and card.status != expected:
@@ -136,6 +161,11 @@ def card_action_approve(
             card_suspend(card=card, by=by, comment=note, request=request)
         elif request.action == Action.RESUME:
             card_resume(card=card, by=by, comment=note, request=request)
+        elif request.action == Action.UNBLOCK:
+            # Done at a station with the card present: the job that does it is made now.
+            request.card = card
+            for hook in unblock_hooks():
+                hook(request, by)
         else:
             card_revoke(card=card, reason=request.reason, by=by, comment=note, request=request)
     request.card = card
@@ -225,3 +255,16 @@ def card_revoke_emergency(*, card: Card, reason: str, by, comment: str) -> Card:
                 },
             )
     return card
+
+
+# --- PIN unblock: asked and approved here, done at a station (personalization) ------------------
+
+
+def card_unblocked(*, card: Card, card_action_id: int, made: dict) -> None:
+    """An approved unblock was done at a station: the card has a new PIN (its new mailer is
+    sealed), its PUK is unchanged. In the caller's transaction (the job's finish)."""
+    audit_record(
+        event=EventType.CARD_PIN_UNBLOCKED,
+        obj=card,
+        payload={"serial": card.serial, "request": card_action_id, **made},
+    )

@@ -27,6 +27,18 @@ def pin_mailer_seal(*, card: Card, pin: Pin, puk: Puk | None) -> PinMailer:
     return PinMailer.objects.create(card=card, sealed=blob)
 
 
+def pin_mailer_renew(*, card: Card, pin: Pin) -> PinMailer:
+    """A new one-time PIN mailer for the card (the PIN only: an unblock keeps the managed PUK),
+    replacing the one it had, downloaded or not."""
+    plaintext = json.dumps({"pin": pin.reveal().decode(), "puk": None})
+    blob = seal(plaintext.encode(), purpose=PinMailer.SEAL_PURPOSE, owner=card.serial)
+    mailer, created = PinMailer.objects.get_or_create(card=card, defaults={"sealed": blob})
+    if not created:
+        mailer.sealed, mailer.downloaded_at, mailer.downloaded_by = blob, None, None
+        mailer.save(update_fields=["sealed", "downloaded_at", "downloaded_by"])
+    return mailer
+
+
 def pin_mailer_secrets(mailer: PinMailer) -> tuple[Pin, Puk | None]:
     values = json.loads(
         unseal(mailer.sealed, purpose=PinMailer.SEAL_PURPOSE, owner=mailer.card.serial)

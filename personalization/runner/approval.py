@@ -67,3 +67,41 @@ def approved_identity(card_request_id: int) -> Identity:
     except (TypeError, ValueError) as exc:
         msg = f"{prefix}: its identity snapshot cannot be read ({exc})"
         raise ApprovalMismatch(msg) from None
+
+
+UNBLOCKABLE = ("active", "delivered")
+
+
+def approved_unblock(job) -> None:
+    """An unblock job runs only for its approved request (four eyes, as the database says now)
+    on a card in use: ApprovalMismatch naming what is wrong otherwise."""
+    from cards.models import Card, CardActionRequest  # the job's own rows, read afresh
+
+    action = (
+        CardActionRequest.objects.filter(pk=job.card_action_id)
+        .only("pk", "action", "status", "card_id", "requested_by_id", "decided_by_id")
+        .first()
+    )
+    prefix = f"unblock request #{job.card_action_id}"
+    if action is None or action.action != CardActionRequest.Action.UNBLOCK:
+        msg = f"{prefix} is not an unblock request: nothing is unblocked"
+        raise ApprovalMismatch(msg)
+    if action.status != CardActionRequest.Status.APPROVED or action.decided_by_id in (
+        None,
+        action.requested_by_id,
+    ):
+        msg = f"{prefix} is {action.status}, not approved by a second officer"
+        raise ApprovalMismatch(msg)
+    status = Card.objects.filter(pk=job.card_id).values_list("status", flat=True).first()
+    if action.card_id != job.card_id or status not in UNBLOCKABLE:
+        msg = f"{prefix}: its card is {status or 'gone'}, not in use: nothing is unblocked"
+        raise ApprovalMismatch(msg)
+
+
+def job_approved(job) -> Identity | None:
+    """The check a job's runs make before they act on a card, by its kind: a personalization's
+    approved identity, or an unblock's approved request (then None)."""
+    if job.kind == "unblock":
+        approved_unblock(job)
+        return None
+    return approved_identity(job.card_request_id)

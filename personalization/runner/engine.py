@@ -24,6 +24,7 @@ from audit.events import EventType
 from audit.services import audit_record
 from cardedge.apdu.errors import CardError
 from cards.models import Card
+from cards.services.card_actions import card_unblocked
 from cards.services.cards import card_fail, card_personalized
 from config.errors import DomainError
 from config.sealing import SealError
@@ -41,11 +42,17 @@ from personalization.job_states import (
     job_unclaim,
 )
 from personalization.models import JobStep, PersonalizationJob
-from personalization.runner.approval import approved_identity
+from personalization.runner.approval import job_approved
 from personalization.runner.heartbeat import StepHeartbeat
-from personalization.runner.plan import FINISH_STEP, SIGNER_STEP, step_names
+from personalization.runner.plan import FINISH_STEP, signer_step_of, step_names
 from personalization.runner.session import CardSession
-from personalization.runner.steps import QualityCheckFailed, Step, StepContext, plan
+from personalization.runner.steps import (
+    QualityCheckFailed,
+    Step,
+    StepContext,
+    plan,
+    unblock_plan,
+)
 from personalization.runner.steps.base import delivered
 from personalization.station_identity import station_certificate, station_key
 from personalization.station_states import (
@@ -74,7 +81,11 @@ class Outcome(Enum):
 
 
 def steps_for(job: PersonalizationJob) -> list[Step]:
-    steps = plan(job.card_request.profile_version.definition)
+    steps = (
+        unblock_plan()
+        if job.kind == PersonalizationJob.Kind.UNBLOCK
+        else plan(job.card_request.profile_version.definition)
+    )
     # The steps that pages and the API announce (runner/plan.py) are the ones that run.
     if [step.name for step in steps] + [FINISH_STEP] != step_names(job):
         msg = "runner/plan.py and runner/steps/ name different steps"
@@ -132,17 +143,19 @@ def _finish(job: PersonalizationJob, worker: str, journal: dict) -> None:
     with transaction.atomic():
         job_lease_renew(job, worker, now=now, current_step=FINISH_STEP)
         card = job.card  # recorded by identify_card, in this run or an earlier one
-        card.card_request = job.card_request  # the same row, loaded with the job
-        card_personalized(
-            card=card,
-            now=now,
-            made={
-                "station": job.station.name,
-                "job": job.pk,
-                "attempt": job.attempt,
-                "certificates": journal.get("issue_certificates", {}).get("serials", {}),
-            },
-        )
+        made = {"station": job.station.name, "job": job.pk, "attempt": job.attempt}
+        if job.kind == PersonalizationJob.Kind.UNBLOCK:
+            card_unblocked(card=card, card_action_id=job.card_action_id, made=made)
+        else:
+            card.card_request = job.card_request  # the same row, loaded with the job
+            card_personalized(
+                card=card,
+                now=now,
+                made={
+                    **made,
+                    "certificates": journal.get("issue_certificates", {}).get("serials", {}),
+                },
+            )
         job_done(job, now=now)
         station_free(job)
         insert_one(
@@ -242,7 +255,7 @@ def _sign_inline(context: StepContext, worker: str) -> dict | None:
         msg = f"job {job.pk}: the signer refused this worker's request"
         raise RuntimeError(msg)
     if answer.detail is None:  # signed before: its entry is in the journal's table
-        return JobStep.objects.get(job=job, attempt=job.attempt, name=SIGNER_STEP).detail
+        return JobStep.objects.get(job=job, attempt=job.attempt, name=signer_step_of(job)).detail
     if answer.certificates is not None:
         context.certificates = {
             slot: x509.load_der_x509_certificate(der) for slot, der in answer.certificates.items()
@@ -332,7 +345,7 @@ def job_run(*, job_id: int, worker: str, stations: Collection[str] | None = None
         with StepHeartbeat(job, worker) as heartbeat:
             # Before the first key is made (or the next step resumed): approved, under four
             # eyes, for the identity the request carries.
-            context.identity = approved_identity(job.card_request_id)
+            context.identity = job_approved(job)
             for index, step in enumerate(missing):
                 if step.name != announced:
                     _beat(job, worker, current_step=step.name)

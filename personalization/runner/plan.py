@@ -18,12 +18,20 @@ STEP_LABELS = {
     "write_objects": "Write certificates, CHUID, CCC and printed information",
     "rotate_management_key": "Replace the management key",
     "quality_check": "Quality check: read back, verify the PIN, sign with every key",
+    "find_card": "Check the card in the reader is this card",
+    "unblock_secrets": "Signer: a new PIN and the card's PUK",
+    "reset_pin": "Unblock: reset the PIN with the PUK, verify the new PIN",
     FINISH_STEP: "Mark the card personalized",
 }
 
 
 # The one step the signer runs (docs/signer.md); every other step runs on the station.
 SIGNER_STEP = "issue_certificates"
+# An unblock job (docs/card-lifecycle.md, "PIN unblock"): the signer's step gives the station
+# the card's managed PUK and a new PIN.
+UNBLOCK_SIGNER_STEP = "unblock_secrets"
+UNBLOCK_STEPS = ["find_card", UNBLOCK_SIGNER_STEP, "reset_pin", FINISH_STEP]
+SIGNER_STEPS = frozenset({SIGNER_STEP, UNBLOCK_SIGNER_STEP})
 # A profile whose encryption key (9D) is escrowed gives a new card the holder's earlier ones.
 RETIRED_KEYS_STEP = "import_retired_keys"
 
@@ -70,8 +78,15 @@ def generate_step_name(slot: str) -> str:
 
 
 def step_names(job) -> list[str]:
-    """The steps of `job` (its request's profile version decides which keys are made)."""
+    """The steps of `job`: an unblock's, or a personalization's (its request's profile version
+    decides which keys are made)."""
+    if job.kind == "unblock":
+        return list(UNBLOCK_STEPS)
     return step_names_for_profile(job.card_request.profile_version.definition)
+
+
+def signer_step_of(job) -> str:
+    return UNBLOCK_SIGNER_STEP if job.kind == "unblock" else SIGNER_STEP
 
 
 def step_label(name: str) -> str:

@@ -35,6 +35,7 @@ def send_on_commit(job: PersonalizationJob) -> None:
 
 def _has_job(card_request: CardRequest) -> bool:
     return PersonalizationJob.objects.filter(
+        kind=PersonalizationJob.Kind.PERSONALIZE,
         card_request=card_request,
         status__in=[*PersonalizationJob.Status.active_values(), PersonalizationJob.Status.DONE],
     ).exists()
@@ -89,6 +90,37 @@ def job_create_on_approval(*, card_request: CardRequest, by, batch=None):
     if station is None:
         return None
     return _create(card_request, station, by=by, batch=batch, just_approved=True)
+
+
+def unblock_job_create(card_action, by) -> PersonalizationJob:
+    """Called by card_action_approve for an approved PIN unblock, in its transaction: the job
+    that does it at a station, with the card present. On the card's own station if it is
+    enabled (an emulated card lives there), else on the station that takes approved requests;
+    with neither, the approval is refused (nothing would do it)."""
+    card = card_action.card
+    station = (
+        EncoderStation.objects.filter(pk=card.station_id, is_enabled=True).first()
+        or EncoderStation.objects.filter(takes_approved_requests=True, is_enabled=True).first()
+    )
+    if station is None:
+        msg = "no enabled station can do the unblock: enable the card's station or another one"
+        raise Conflict(msg, code="no_station")
+    job = PersonalizationJob.objects.create(
+        kind=PersonalizationJob.Kind.UNBLOCK,
+        card_request_id=card.card_request_id,
+        card=card,
+        card_action=card_action,
+        station=station,
+        created_by=by if getattr(by, "is_authenticated", False) else None,
+    )
+    audit_record(
+        event=EventType.PERSONALIZATION_JOB_QUEUED,
+        actor=by,
+        obj=job,
+        payload={"kind": "unblock", "card": card.serial, "station": station.name},
+    )
+    send_on_commit(job)
+    return job
 
 
 @transaction.atomic

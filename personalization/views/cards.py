@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from cardprofiles.schema import puk_managed
 from cards.models import Card, KeyRecoveryRequest
 from cards.selectors import card_action_requests
 from config.errors import DomainError
@@ -68,6 +69,9 @@ def card_detail_view(request, pk: int):
             "revocation_reasons": Card.RevocationReason.choices,
             "timeline": card_timeline(card),
             "escrowed_9d": card.escrowed_keys.filter(slot="9D").exists(),
+            # A PIN unblock at a station: a card in use whose profile keeps its PUK.
+            "unblockable": card.status in (Card.Status.ACTIVE, Card.Status.DELIVERED)
+            and puk_managed(card.profile_version.definition),
             "key_recoveries": KeyRecoveryRequest.objects.filter(escrowed_key__card=card)
             .select_related("requested_by", "first_approver", "decided_by")
             .order_by("-requested_at"),

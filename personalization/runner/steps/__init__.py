@@ -15,6 +15,7 @@ from __future__ import annotations
 from personalization.runner.plan import (
     RETIRED_KEYS_STEP,
     SIGNER_STEP,
+    UNBLOCK_SIGNER_STEP,
     central_slots,
     on_card_slots,
     receives_retired_keys,
@@ -28,8 +29,17 @@ from personalization.runner.steps.management_key import rotate_management_key
 from personalization.runner.steps.pin_puk import set_pin_puk
 from personalization.runner.steps.quality import quality_check
 from personalization.runner.steps.retired_keys import import_retired_keys
+from personalization.runner.steps.unblock import find_card, reset_pin
 
-__all__ = ["QualityCheckFailed", "Step", "StepContext", "plan"]
+__all__ = ["QualityCheckFailed", "Step", "StepContext", "plan", "unblock_plan"]
+
+
+def unblock_plan() -> list[Step]:
+    return [
+        Step("find_card", find_card),
+        Step(UNBLOCK_SIGNER_STEP, None, on_signer=True),  # the signer's (docs/signer.md)
+        Step("reset_pin", reset_pin),
+    ]
 
 
 def plan(profile: dict) -> list[Step]:
