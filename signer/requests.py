@@ -31,6 +31,7 @@ from personalization.station_identity import station_key_path
 from pki.envelopes import EnvelopeError, request_verify
 from pki.selectors import station_ca_certificates
 from signer.making import (
+    Making,
     making_prepare,
     making_record,
     unblocking_prepare,
@@ -170,8 +171,10 @@ def signer_request_handle(
     try:
         # Approved under four eyes, for the identity snapshot, as the database says now.
         identity = job_approved(job)
-        unblock = job.kind == PersonalizationJob.Kind.UNBLOCK
-        making = unblocking_prepare(job) if unblock else making_prepare(job, journal, identity)
+        if job.kind == PersonalizationJob.Kind.UNBLOCK:
+            made, record = unblocking_prepare(job), unblocking_record
+        else:
+            made, record = making_prepare(job, journal, identity), making_record
         with transaction.atomic():
             locked = (
                 PersonalizationJob.objects.select_for_update(of=("self",))
@@ -180,11 +183,7 @@ def signer_request_handle(
             )
             _check(locked, request)  # nothing changed while the card's making was prepared
             now = timezone.now()
-            detail = (
-                unblocking_record(job, making)  # type: ignore[arg-type]
-                if unblock
-                else making_record(job, making)  # type: ignore[arg-type]
-            )
+            detail = record(job, made)
             insert_one(
                 JobStep,
                 {
@@ -204,5 +203,5 @@ def signer_request_handle(
     except DomainError as error:
         job_fail(job, request["lease"], type(error).__name__, error.message)
         return SignerAnswer(SignerOutcome.FAILED.value)
-    certificates = None if unblock else making.signed_der()  # type: ignore[union-attr]
+    certificates = made.signed_der() if isinstance(made, Making) else None
     return SignerAnswer(SignerOutcome.SIGNED.value, detail, certificates)

@@ -11,7 +11,7 @@ already issued for it revoked, and the failure audited with the reason.
 
 from __future__ import annotations
 
-from cards.models import CardRequest
+from cards.models import Card, CardActionRequest, CardRequest
 from config.errors import DomainError
 from issuance.identity import Identity, identity_sha256
 
@@ -75,8 +75,6 @@ UNBLOCKABLE = ("active", "delivered")
 def approved_unblock(job) -> None:
     """An unblock job runs only for its approved request (four eyes, as the database says now)
     on a card in use: ApprovalMismatch naming what is wrong otherwise."""
-    from cards.models import Card, CardActionRequest  # the job's own rows, read afresh
-
     action = (
         CardActionRequest.objects.filter(pk=job.card_action_id)
         .only("pk", "action", "status", "card_id", "requested_by_id", "decided_by_id")
