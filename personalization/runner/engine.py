@@ -137,8 +137,9 @@ def _record(
 
 def _finish(job: PersonalizationJob, worker: str, journal: dict) -> None:
     """The last step, in one transaction under the lease check: the card becomes personalized
-    (replacing earlier ones, completing its request: cards/services/cards.py), the job done and
-    its station free (job_states.py), and the finish journalled."""
+    and its request completed (cards/services/cards.py), or, for an unblock, the unblock is
+    audited (cards/services/card_actions.py); the job done and its station free
+    (job_states.py), and the finish journalled."""
     now = timezone.now()
     with transaction.atomic():
         job_lease_renew(job, worker, now=now, current_step=FINISH_STEP)
