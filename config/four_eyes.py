@@ -140,3 +140,10 @@ class AskedRequest(models.Model):
 
     class Meta:
         abstract = True
+
+    def withdraw(self) -> None:
+        """Pending -> cancelled, now: its asker withdrew it, or what it asked for was done
+        another way. The caller checked who may, in its transaction, and audits it."""
+        self.status = self.Status.CANCELLED
+        self.decided_at = timezone.now()
+        self.save(update_fields=["status", "decided_at"])

@@ -217,9 +217,7 @@ def card_action_cancel(*, card_action: CardActionRequest, by) -> CardActionReque
         if request.status != CardActionRequest.Status.PENDING:
             msg = f"card action request #{request.pk} is already {request.status}"
             raise Conflict(msg, code="already_decided")
-        request.status = CardActionRequest.Status.CANCELLED
-        request.decided_at = timezone.now()
-        request.save(update_fields=["status", "decided_at"])
+        request.withdraw()
         audit_record(
             event=EventType.CARD_ACTION_CANCELLED,
             actor=by,
@@ -241,9 +239,7 @@ def card_revoke_emergency(*, card: Card, reason: str, by, comment: str) -> Card:
         card = card_locked(card)
         card_revoke(card=card, reason=reason, by=by, comment=comment, emergency=True)
         for pending in CardActionRequest.objects.pending().filter(card=card):
-            pending.status = CardActionRequest.Status.CANCELLED
-            pending.decided_at = timezone.now()
-            pending.save(update_fields=["status", "decided_at"])
+            pending.withdraw()
             audit_record(
                 event=EventType.CARD_ACTION_CANCELLED,
                 actor=by,

@@ -284,9 +284,7 @@ def revocation_request_cancel(
         officer = acting_user(by)
         if officer is None or officer.pk != request.requested_by_id:
             raise NotAllowed("only the officer who asked for a revocation can cancel it")
-        request.status = RevocationRequest.Status.CANCELLED
-        request.decided_at = timezone.now()
-        request.save(update_fields=["status", "decided_at"])
+        request.withdraw()
         audit_record(
             event=EventType.REVOCATION_REQUEST_CANCELLED,
             actor=by,
