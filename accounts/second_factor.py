@@ -74,7 +74,7 @@ def _check_code(request, user, device: TOTPDevice, code: str) -> None:
     _refuse_if_locked(request, user)
     code = (code or "").strip().replace(" ", "")
     with transaction.atomic():
-        device = TOTPDevice.objects.select_for_update().get(pk=device.pk)
+        device = TOTPDevice.objects.select_for_update(no_key=True).get(pk=device.pk)
         allowed, _ = device.verify_is_allowed()
         if not allowed:
             # django-otp's own back-off after wrong codes (1 s, 2 s, 4 s, ...): not a new guess.

@@ -43,7 +43,7 @@ def _lock_head() -> tuple[int, str]:
             )
     except IntegrityError:
         pass  # another writer created it first; lock theirs
-    head = AuditChainHead.objects.select_for_update().get(pk=1)
+    head = AuditChainHead.objects.select_for_update(no_key=True).get(pk=1)
     return head.sequence, head.hash
 
 

@@ -107,6 +107,23 @@ def _wait_done(job_ids: list[int], timeout: float) -> float:
         time.sleep(0.05)
 
 
+def _explain(job_ids: list[int], workers: list[Worker]) -> None:
+    """What a stalled run needs to be understood: each job unfinished, its journal, and the
+    end of each worker's log (printed to stderr before the error)."""
+    from personalization.models import JobStep, PersonalizationJob
+
+    for job in PersonalizationJob.objects.filter(pk__in=job_ids).exclude(status="done"):
+        steps = list(JobStep.objects.filter(job=job).order_by("pk").values_list("attempt", "name"))
+        print(
+            f"job {job.pk}: {job.status} attempt {job.attempt} step {job.current_step!r} "
+            f"lease {job.lease_owner!r} heartbeat {job.heartbeat_at}; journal {steps}",
+            file=sys.stderr,
+        )
+    for worker in workers:
+        print(f"--- {worker.log.name}", file=sys.stderr)
+        print(worker.log.read_text(errors="replace")[-4000:], file=sys.stderr)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--database-url", required=True, help="a PostgreSQL server's URL")
@@ -211,7 +228,11 @@ def run(args, tag: str, scratch: Path, workers: list[Worker]) -> None:
             "pk", flat=True
         )
     )
-    separated_seconds = _wait_done(jobs, 60 + 5 * count) - started
+    try:
+        separated_seconds = _wait_done(jobs, 60 + 5 * count) - started
+    except RuntimeError:
+        _explain(jobs, workers)
+        raise
 
     cards = bench.verify_cards([*in_process, *separated, warm.pk], world.ca_keys)
     print(f"# CardForge separated-signer benchmark — PostgreSQL, Redis, {os.cpu_count()} CPUs")

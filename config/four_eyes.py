@@ -83,7 +83,7 @@ def four_eyes_lock(queryset: models.QuerySet, pk, *, by, not_allowed: str):
     rule: FourEyes = queryset.model.four_eyes
     if not (getattr(by, "is_authenticated", False) and by.has_perm(rule.decide_permission)):
         raise NotAllowed(not_allowed)
-    row = queryset.select_for_update(of=("self",)).get(pk=pk)
+    row = queryset.select_for_update(no_key=True, of=("self",)).get(pk=pk)
     refusal = rule.may_not_decide(row, by)
     if refusal:
         raise FourEyesViolation(refusal)

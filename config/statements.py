@@ -122,7 +122,11 @@ def _select(
     table = quote(model._meta.db_table)
     sql = f"SELECT {names} FROM {table} WHERE {_where(model, keys)}"  # noqa: S608
     if lock and connection.features.has_select_for_update:
-        sql += " FOR UPDATE"  # SQLite has none: its writers take the database at BEGIN IMMEDIATE
+        # SQLite has none: its writers take the database at BEGIN IMMEDIATE. On PostgreSQL, as
+        # every select_for_update here: NO KEY UPDATE, which does not block a row being
+        # inserted that refers to the locked one (FOR UPDATE did, and deadlocked with a
+        # transaction holding the audit trail's head; see docs/architecture.md).
+        sql += " FOR NO KEY UPDATE" if vendor == "postgresql" else " FOR UPDATE"
     return sql, [column_adapter(field, vendor) for field in _fields(model, keys)]
 
 

@@ -80,7 +80,7 @@ def job_unclaim(job: PersonalizationJob, worker: str) -> None:
 
 def job_locked(job: PersonalizationJob, worker: str) -> PersonalizationJob:
     """The job row, locked, if this worker still holds it; LeaseLost otherwise."""
-    row = PersonalizationJob.objects.select_for_update().get(pk=job.pk)
+    row = PersonalizationJob.objects.select_for_update(no_key=True).get(pk=job.pk)
     if row.lease_owner != worker or row.status != Status.RUNNING:
         raise LeaseLost
     return row

@@ -55,7 +55,7 @@ def station_take(job: PersonalizationJob, worker: str) -> None:
     caller's transaction if there is one (job_run's, which also starts the job).
     """
     with transaction.atomic(savepoint=False):
-        station = EncoderStation.objects.select_for_update().get(pk=job.station_id)
+        station = EncoderStation.objects.select_for_update(no_key=True).get(pk=job.station_id)
         if station.busy_job_id != job.pk:
             if not station.is_enabled:
                 raise StationDisabled
@@ -109,7 +109,7 @@ def station_release(job: PersonalizationJob) -> None:
     job over."""
     with transaction.atomic():
         station = (
-            EncoderStation.objects.select_for_update()
+            EncoderStation.objects.select_for_update(no_key=True)
             .filter(pk=job.station_id, busy_job=job)
             .first()
         )

@@ -177,7 +177,7 @@ def signer_request_handle(
             made, record = making_prepare(job, journal, identity), making_record
         with transaction.atomic():
             locked = (
-                PersonalizationJob.objects.select_for_update(of=("self",))
+                PersonalizationJob.objects.select_for_update(no_key=True, of=("self",))
                 .select_related("station__certificate")
                 .get(pk=job.pk)
             )

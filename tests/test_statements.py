@@ -4,6 +4,7 @@ have written it (aware datetimes, JSON, NULL foreign keys), on SQLite and Postgr
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from django.db import transaction
@@ -16,6 +17,18 @@ from personalization.models import EncoderStation
 from personalization.services.stations import station_create
 
 pytestmark = pytest.mark.django_db
+APPLICATION_PACKAGES = (
+    "accounts",
+    "audit",
+    "cardprofiles",
+    "cards",
+    "config",
+    "demo",
+    "issuance",
+    "personalization",
+    "pki",
+    "signer",
+)
 
 
 def test_insert_one_writes_a_row_the_orm_reads_back_unchanged():
@@ -92,3 +105,17 @@ def test_pks_where_finds_the_rows_that_match_every_condition():
     assert pks_where(EncoderStation, {"worker": "nobody"}) == []
     with pytest.raises(ValueError, match="busy_job_id"):
         pks_where(EncoderStation, {"busy_job_id": None})
+
+
+def test_the_application_locks_rows_without_blocking_the_rows_that_refer_to_them():
+    """docs/architecture.md, audit trail: a plain FOR UPDATE deadlocked a station worker with an
+    approval; every lock in the application is FOR NO KEY UPDATE."""
+    root = Path(__file__).resolve().parent.parent
+    plain = [
+        f"{path.relative_to(root)}:{number}"
+        for app in APPLICATION_PACKAGES
+        for path in sorted((root / app).rglob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if "select_for_update(" in line and "no_key=True" not in line
+    ]
+    assert plain == []

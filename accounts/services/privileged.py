@@ -91,7 +91,7 @@ def privileged_change_request(
 
 def _lock_pending(change: PrivilegedChange) -> PrivilegedChange:
     locked = (
-        PrivilegedChange.objects.select_for_update(of=("self",))
+        PrivilegedChange.objects.select_for_update(no_key=True, of=("self",))
         .select_related("target", "role", "requested_by")
         .get(pk=change.pk)
     )

@@ -30,7 +30,9 @@ def card_profile_save_definition(*, definition: dict, by=None, source: str = "")
     """
     definition = validate_definition(definition)
     digest = definition_digest(definition)
-    profile = CardProfile.objects.select_for_update().filter(name=definition["name"]).first()
+    profile = (
+        CardProfile.objects.select_for_update(no_key=True).filter(name=definition["name"]).first()
+    )
     if profile is None:
         profile = CardProfile.objects.create(
             name=definition["name"], display_name=definition["display_name"]
@@ -95,7 +97,7 @@ def card_profile_sync_builtin(*, by=None) -> list[VersionResult]:
 @transaction.atomic
 def card_profile_set_active(*, profile: CardProfile, active: bool, by) -> CardProfile:
     """An inactive profile keeps its versions and requests but takes no new request."""
-    profile = CardProfile.objects.select_for_update().get(pk=profile.pk)
+    profile = CardProfile.objects.select_for_update(no_key=True).get(pk=profile.pk)
     if profile.is_active == active:
         return profile
     profile.is_active = active

@@ -208,7 +208,7 @@ def card_action_cancel(*, card_action: CardActionRequest, by) -> CardActionReque
     """The officer who asked withdraws their pending request."""
     with transaction.atomic():
         request = (
-            CardActionRequest.objects.select_for_update(of=("self",))
+            CardActionRequest.objects.select_for_update(no_key=True, of=("self",))
             .select_related("card")
             .get(pk=card_action.pk)
         )

@@ -92,7 +92,7 @@ def _submit(professional, profile, version, *, reason: str, comment: str, by) ->
     # Lock the professional so two officers submitting at once queue here, and so the snapshot
     # is taken from the row as it is now (an edit waits for this transaction).
     professional = (
-        Professional.objects.select_for_update(of=("self",))
+        Professional.objects.select_for_update(no_key=True, of=("self",))
         .select_related("organisation")
         .get(pk=professional.pk)
     )
@@ -241,7 +241,7 @@ def card_request_cancel(*, card_request: CardRequest, by, reason: str = "") -> C
         raise NotAllowed("you are not allowed to cancel card requests")
     reason = _text("reason", reason)
     locked = (
-        CardRequest.objects.select_for_update(of=("self",))
+        CardRequest.objects.select_for_update(no_key=True, of=("self",))
         .select_related("professional", "card_profile", "profile_version", "submitted_by")
         .get(pk=card_request.pk)
     )

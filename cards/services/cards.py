@@ -110,7 +110,7 @@ def card_transition_check(card: Card, to: str) -> None:
 def card_locked(card: Card) -> Card:
     """The card's row, locked for a move, in the caller's transaction."""
     return (
-        Card.objects.select_for_update(of=("self",))
+        Card.objects.select_for_update(no_key=True, of=("self",))
         .select_related("professional", "card_profile")
         .get(pk=card.pk)
     )
@@ -318,7 +318,7 @@ def card_activate(*, card: Card, challenge_id: int, signature: bytes) -> Card:
         _check_activatable(card)
         now = timezone.now()
         challenge = (
-            ActivationChallenge.objects.select_for_update()
+            ActivationChallenge.objects.select_for_update(no_key=True)
             .filter(pk=challenge_id, card=card)
             .first()
         )
@@ -350,7 +350,7 @@ def card_activate(*, card: Card, challenge_id: int, signature: bytes) -> Card:
                 for earlier in Card.objects.live()
                 .filter(professional_id=card.professional_id, card_profile_id=card.card_profile_id)
                 .exclude(pk=card.pk)
-                .select_for_update(of=("self",))
+                .select_for_update(no_key=True, of=("self",))
                 .order_by("pk")
             ]
             audit_record(
@@ -467,7 +467,7 @@ def cards_expire(*, now: dt.datetime | None = None) -> list[str]:
         for card in (
             Card.objects.live()
             .filter(expires_at__lte=now)
-            .select_for_update(of=("self",))
+            .select_for_update(no_key=True, of=("self",))
             .order_by("pk")
         ):
             _move(card, Status.EXPIRED)

@@ -68,7 +68,7 @@ def key_recovery_request(
 
 def _locked(request: KeyRecoveryRequest) -> KeyRecoveryRequest:
     return (
-        KeyRecoveryRequest.objects.select_for_update(of=("self",))
+        KeyRecoveryRequest.objects.select_for_update(no_key=True, of=("self",))
         .select_related("escrowed_key__card")
         .get(pk=request.pk)
     )

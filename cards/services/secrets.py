@@ -49,7 +49,7 @@ def pin_mailer_secrets(mailer: PinMailer) -> tuple[Pin, Puk | None]:
 def pin_mailer_take(*, card: Card, by) -> tuple[Pin, Puk | None]:
     """The PIN and PUK, once: the sealed value is destroyed and the download recorded, in the
     caller's transaction (which makes the mailer and audits it); a second take is refused."""
-    mailer = PinMailer.objects.select_for_update().filter(card=card).first()
+    mailer = PinMailer.objects.select_for_update(no_key=True).filter(card=card).first()
     if mailer is None or mailer.sealed is None:
         when = (
             f" on {timezone.localtime(mailer.downloaded_at):%Y-%m-%d %H:%M} by "

@@ -207,7 +207,7 @@ def _existing(rpps_numbers: list[str]) -> dict[str, Professional]:
     for start in range(0, len(rpps_numbers), _QUERY_CHUNK):
         chunk = rpps_numbers[start : start + _QUERY_CHUNK]
         # Locked: a card request submitted meanwhile snapshots them before or after the import.
-        rows = Professional.objects.select_for_update().filter(rpps__in=chunk)
+        rows = Professional.objects.select_for_update(no_key=True).filter(rpps__in=chunk)
         for professional in rows.only("pk", *_MODEL_FIELDS):
             found[professional.rpps] = professional
     return found

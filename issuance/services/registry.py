@@ -75,7 +75,7 @@ def professional_update(
     Fields an open card request's identity snapshot holds are refused while it is open."""
     cleaned = _validated(data, partial=True)
     # Locked, so a request submitted meanwhile takes its snapshot before or after this edit.
-    professional = Professional.objects.select_for_update().get(pk=professional.pk)
+    professional = Professional.objects.select_for_update(no_key=True).get(pk=professional.pk)
     changed = [field for field, value in cleaned.items() if getattr(professional, field) != value]
     if photo is not None:
         changed.append("photo")

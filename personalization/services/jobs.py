@@ -130,7 +130,7 @@ def job_queue(*, card_request: CardRequest, station: EncoderStation, by, batch=N
         raise NotAllowed("you are not allowed to queue personalization jobs")
     if not station.is_enabled:
         raise ValidationFailed([FieldError("station", f"station {station} is disabled")])
-    card_request = CardRequest.objects.select_for_update().get(pk=card_request.pk)
+    card_request = CardRequest.objects.select_for_update(no_key=True).get(pk=card_request.pk)
     return _create(card_request, station, by=by, batch=batch)
 
 
@@ -156,7 +156,7 @@ def job_retry(*, job: PersonalizationJob, by) -> PersonalizationJob:
     """A failed job runs again from the start, on a new blank card."""
     if not by.has_perm("personalization.retry_personalizationjob"):
         raise NotAllowed("you are not allowed to retry personalization jobs")
-    job = PersonalizationJob.objects.select_for_update().get(pk=job.pk)
+    job = PersonalizationJob.objects.select_for_update(no_key=True).get(pk=job.pk)
     if job.status != PersonalizationJob.Status.FAILED:
         raise Conflict(
             f"only failed jobs can be retried; job #{job.pk} is {job.status}", code="not_failed"
@@ -181,7 +181,7 @@ def job_cancel(*, job: PersonalizationJob, by) -> PersonalizationJob:
     """Withdraw a job no worker has started; its request stays approved, ready to queue again."""
     if not by.has_perm("personalization.cancel_personalizationjob"):
         raise NotAllowed("you are not allowed to cancel personalization jobs")
-    job = PersonalizationJob.objects.select_for_update().get(pk=job.pk)
+    job = PersonalizationJob.objects.select_for_update(no_key=True).get(pk=job.pk)
     if job.status != PersonalizationJob.Status.WAITING:
         raise Conflict(
             f"only waiting jobs can be cancelled; job #{job.pk} is {job.status}", code="not_waiting"
@@ -251,12 +251,16 @@ def job_abandon(*, job: PersonalizationJob, by, reason: str) -> PersonalizationJ
     if not by.has_perm("personalization.abandon_personalizationjob"):
         raise NotAllowed("you are not allowed to abandon personalization jobs")
     reason = _abandon_reason(reason)
-    job = PersonalizationJob.objects.select_for_update().get(pk=job.pk)
+    job = PersonalizationJob.objects.select_for_update(no_key=True).get(pk=job.pk)
     now = timezone.now()
     _check_stalled(job, now)
     worker, heartbeat_at = job.lease_owner, job.heartbeat_at
 
-    card = Card.objects.select_for_update().filter(pk=job.card_id).first() if job.card_id else None
+    card = (
+        Card.objects.select_for_update(no_key=True).filter(pk=job.card_id).first()
+        if job.card_id
+        else None
+    )
     ended = card_fail(card=card, by=by, comment=f"personalization job #{job.pk} abandoned")
 
     job_failed(job, code="abandoned", message=reason, now=now)

@@ -159,7 +159,7 @@ def station_update(*, station: EncoderStation, by, **changes) -> EncoderStation:
     errors = _check_changes(changes)
     if errors:
         raise ValidationFailed(errors)
-    station = EncoderStation.objects.select_for_update().get(pk=station.pk)
+    station = EncoderStation.objects.select_for_update(no_key=True).get(pk=station.pk)
     new = {field: changes.get(field, getattr(station, field)) for field in STATION_CHANGEABLE}
     try:
         _validate(
@@ -192,7 +192,7 @@ def station_update(*, station: EncoderStation, by, **changes) -> EncoderStation:
         with transaction.atomic():
             if new["takes_approved_requests"] and "takes_approved_requests" in changed:
                 previous = list(
-                    EncoderStation.objects.select_for_update()
+                    EncoderStation.objects.select_for_update(no_key=True)
                     .filter(takes_approved_requests=True)
                     .exclude(pk=station.pk)
                 )

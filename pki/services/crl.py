@@ -56,7 +56,7 @@ def crl_generate(
     """Issue `ca`'s next CRL and make it the one served. With `requested_at`, return the current
     CRL unchanged if its generation began at or after that moment."""
     with transaction.atomic():
-        ca = CertificateAuthority.objects.select_for_update().get(pk=ca.pk)
+        ca = CertificateAuthority.objects.select_for_update(no_key=True).get(pk=ca.pk)
         current = CertificateRevocationList.objects.filter(ca=ca).first()
         if (
             requested_at is not None

@@ -79,7 +79,9 @@ def certificate_revoke(
     reason = parse_reason(reason)
     with transaction.atomic():
         certificate = (
-            Certificate.objects.select_for_update().select_related("ca").get(pk=certificate.pk)
+            Certificate.objects.select_for_update(no_key=True)
+            .select_related("ca")
+            .get(pk=certificate.pk)
         )
         _check_transition(certificate, reason)
         now = timezone.now().replace(microsecond=0)
@@ -174,7 +176,9 @@ def revocation_request_submit(
         raise NotAllowed("you may not ask for revocations")
     with transaction.atomic():
         certificate = (
-            Certificate.objects.select_for_update().select_related("ca").get(pk=certificate.pk)
+            Certificate.objects.select_for_update(no_key=True)
+            .select_related("ca")
+            .get(pk=certificate.pk)
         )
         _check_transition(certificate, reason)
         if RevocationRequest.objects.pending().filter(certificate=certificate).exists():
@@ -205,7 +209,7 @@ def revocation_request_submit(
 
 def _lock_pending(revocation_request: RevocationRequest) -> RevocationRequest:
     request = (
-        RevocationRequest.objects.select_for_update()
+        RevocationRequest.objects.select_for_update(no_key=True)
         .select_related("certificate", "requested_by")
         .get(pk=revocation_request.pk)
     )

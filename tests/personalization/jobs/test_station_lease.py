@@ -10,9 +10,14 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts.roles import Role
+from audit.events import EventType
+from audit.services import audit_record
+from cards.services.card_requests import card_request_approve, card_request_submit
 from personalization.models import EncoderStation, PersonalizationJob
 from personalization.runner.engine import Outcome, job_run
 from personalization.station_states import StationBusy, station_take
+from tests.factories import OrganisationFactory, ProfessionalFactory
 from tests.personalization.jobs.cues import SimulatedCrash
 
 
@@ -108,3 +113,55 @@ def test_two_jobs_racing_for_a_station_cannot_both_get_it(approved, station, cel
     assert taken == {"first": "taken", "second": "busy"}
     station.refresh_from_db()
     assert station.busy_job_id == first.pk
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_station_taken_does_not_deadlock_with_an_approval_queueing_a_job_on_it(
+    approved, station, profiles, users, celery_messages
+):
+    """Found by the separated-workers benchmark under load: a station worker took its station
+    (row locked) then wrote the job's start to the audit trail, while an approval held the
+    trail's head and inserted a job for that station (its foreign key waits for the station's
+    row). PostgreSQL killed one of them as a deadlock and the job stayed running, stranded.
+    Taking the station must not block a row that merely refers to it."""
+    running = _job(approved())
+    PersonalizationJob.objects.filter(pk=running.pk).update(status="running")
+    submitted = card_request_submit(
+        professional=ProfessionalFactory(organisation=OrganisationFactory()),
+        profile=profiles["hpc-physician"],
+        by=users[Role.ENROLMENT_OFFICER],
+    )
+    errors: list[BaseException] = []
+    station_held = threading.Event()
+
+    def station_worker() -> None:
+        try:
+            with transaction.atomic():
+                station_take(running, "worker")
+                station_held.set()
+                threading.Event().wait(1.5)  # the approval now holds the trail's head
+                audit_record(event=EventType.PERSONALIZATION_JOB_STARTED, obj=running)
+        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+        finally:
+            station_held.set()
+            connection.close()
+
+    def approving_officer() -> None:
+        station_held.wait(10)
+        try:
+            card_request_approve(card_request=submitted, by=users[Role.APPROVING_OFFICER])
+        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=station_worker), threading.Thread(target=approving_officer)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert errors == []
+    assert PersonalizationJob.objects.filter(card_request=submitted, station=station).exists()
