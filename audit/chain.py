@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 GENESIS_HASH = "0" * 64
 
@@ -78,6 +79,13 @@ def event_hash(
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
 
+class Anchored(Protocol):
+    """What the walk needs of a verified checkpoint (audit/checkpoints.Anchor)."""
+
+    head_hash: str
+    time: datetime
+
+
 @dataclass(frozen=True)
 class ChainReport:
     checked: int
@@ -85,6 +93,8 @@ class ChainReport:
     reason: str = ""
     first_hash: str | None = None
     last_hash: str | None = None
+    # The verified signed checkpoints (audit/checkpoints.Anchor), oldest first.
+    checkpoints: tuple = ()
 
     @property
     def intact(self) -> bool:
@@ -92,13 +102,21 @@ class ChainReport:
 
 
 def verify_events(
-    events: Iterable, *, head_sequence: int | None = None, head_hash: str | None = None
+    events: Iterable,
+    *,
+    head_sequence: int | None = None,
+    head_hash: str | None = None,
+    anchors: Mapping[int, Anchored] | None = None,
 ) -> ChainReport:
     """Walk events in sequence order; report the first one that does not fit the chain.
 
     `head_sequence` is the last sequence number the chain head recorded; events missing after the
     last stored one (a truncated tail) are reported as broken at the first missing number.
+    `anchors` are the verified signed checkpoints (audit/checkpoints.py) by sequence number: the
+    event each one names must hash to what it states, and the trail must reach the last one.
+    A chain consistent with itself but not with a checkpoint was rewritten.
     """
+    anchors = anchors or {}
     expected_sequence = 1
     prev_hash = GENESIS_HASH
     first_hash = None
@@ -127,10 +145,25 @@ def verify_events(
         if recomputed != row.hash:
             reason = f"event {row.sequence} was altered (its hash does not match its content)"
             return ChainReport(checked, row.sequence, reason, first_hash, prev_hash)
+        anchor = anchors.get(row.sequence)
+        if anchor is not None and anchor.head_hash != row.hash:
+            reason = (
+                f"event {row.sequence} does not match the signed checkpoint at event "
+                f"{row.sequence} ({canonical_time(anchor.time)}): the trail up to it was rewritten"
+            )
+            return ChainReport(checked, row.sequence, reason, first_hash, prev_hash)
         first_hash = first_hash or row.hash
         prev_hash = row.hash
         checked += 1
         expected_sequence += 1
+    beyond = [sequence for sequence in anchors if sequence >= expected_sequence]
+    if beyond:
+        last = max(beyond)
+        reason = (
+            f"the trail ends at event {checked} but the signed checkpoint at event {last} "
+            f"({canonical_time(anchors[last].time)}) records {last} events: events were deleted"
+        )
+        return ChainReport(checked, expected_sequence, reason, first_hash, prev_hash)
     if head_sequence is not None and head_sequence >= expected_sequence:
         reason = (
             f"event {expected_sequence} is missing: the chain head records {head_sequence} events"

@@ -29,6 +29,7 @@ class EventType(IntEnum):
     OCSP_RESPONDER_CREATED = 311
     MASTER_KEY_CREATED = 312
     STATION_CERTIFICATE_ISSUED = 313  # an encoder station's certificate (pki/services)
+    PLATFORM_SIGNER_CREATED = 314  # a key of the platform and its certificate (audit, reports)
     CRL_GENERATED = 320
 
     PERSONALIZATION_JOB_QUEUED = 400

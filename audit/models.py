@@ -97,3 +97,28 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"audit chain head at {self.sequence}"
+
+
+class AuditCheckpoint(models.Model):
+    """A signed checkpoint written to the store outside the database (audit/checkpoints.py):
+    listed here for reports and so that a checkpoint file removed from the store is noticed.
+    The store, not this table, is what verification trusts."""
+
+    sequence = models.BigIntegerField(unique=True, editable=False)
+    head_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(editable=False)
+    file_name = models.CharField(max_length=40, editable=False)
+    file_sha256 = models.CharField(max_length=64, editable=False)
+    certificate_sha256 = models.CharField(max_length=64, editable=False)
+
+    class Meta:
+        ordering = ["sequence"]
+
+    def __str__(self) -> str:
+        return f"audit checkpoint at event {self.sequence}"
+
+    @property
+    def path(self):
+        from audit.checkpoints import store_dir
+
+        return store_dir() / self.file_name

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from audit.chain import GENESIS_HASH, check_payload, event_hash
 from audit.events import EventType
-from audit.models import AuditChainHead, AuditEvent
+from audit.models import AuditChainHead, AuditCheckpoint, AuditEvent
 from config.bulk import insert_rows
 from config.statements import insert_one, update_where, values_where
 
@@ -26,21 +26,28 @@ class PendingEvent:
     object_id: str = ""
 
 
+class AuditChainHeadMissing(RuntimeError):
+    """Events are stored but the chain head row is gone: nothing is chained until an
+    administrator has looked (docs/audit.md, "The chain head is missing")."""
+
+
 def _lock_head() -> tuple[int, str]:
     """The chain head's (sequence, hash), its row locked until the transaction ends."""
     # In SQL (config/statements.py): every audited change runs this and the head's UPDATE.
     rows = values_where(AuditChainHead, ("sequence", "hash"), {"id": 1}, for_update=True)
     if rows:
         return rows[0][0], rows[0][1]
-    # First event ever (or after a test flush): start the chain from whatever is stored.
-    last = AuditEvent.objects.order_by("-sequence").first()
+    # The head is made with the first event only. Rebuilding it from whatever is stored would
+    # hide events deleted from the end together with the head: refuse, verify_audit says why.
+    if AuditEvent.objects.exists():
+        msg = (
+            "the audit chain head is missing while events are stored: no event is recorded "
+            "until an administrator has run `manage.py verify_audit` (docs/audit.md)"
+        )
+        raise AuditChainHeadMissing(msg)
     try:
         with transaction.atomic():
-            AuditChainHead.objects.create(
-                pk=1,
-                sequence=last.sequence if last else 0,
-                hash=last.hash if last else GENESIS_HASH,
-            )
+            AuditChainHead.objects.create(pk=1, sequence=0, hash=GENESIS_HASH)
     except IntegrityError:
         pass  # another writer created it first; lock theirs
     head = AuditChainHead.objects.select_for_update(no_key=True).get(pk=1)
@@ -145,3 +152,27 @@ def audit_record(
     )
     (row,) = _chained_rows([pending])
     insert_one(AuditEvent, dict(zip(_COLUMNS, row, strict=True)))
+
+
+def audit_checkpoint_recorded(*, checkpoint, file_sha256: str) -> AuditCheckpoint:
+    """List a checkpoint just written to the store (audit/checkpoints.py) in the database."""
+    return AuditCheckpoint.objects.create(
+        sequence=checkpoint.sequence,
+        head_hash=checkpoint.head_hash,
+        created_at=checkpoint.time,
+        file_name=checkpoint.file_name,
+        file_sha256=file_sha256,
+        certificate_sha256=checkpoint.certificate_sha256,
+    )
+
+
+def audit_head() -> tuple[int, str]:
+    """The chain's committed (sequence, hash): the head row moves in the transaction that
+    appends, so the event it names is committed too. (0, genesis) before the first event."""
+    rows = values_where(AuditChainHead, ("sequence", "hash"), {"id": 1})
+    if rows:
+        return rows[0][0], rows[0][1]
+    if AuditEvent.objects.exists():
+        msg = "the audit chain head is missing while events are stored (docs/audit.md)"
+        raise AuditChainHeadMissing(msg)
+    return 0, GENESIS_HASH

@@ -436,6 +436,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "pki.tasks.ocsp_responders_renew",
         "schedule": 24 * 3600.0,
     },
+    "pki-audit-checkpoint": {"task": "pki.tasks.audit_checkpoint", "schedule": 30.0},
 }
 
 
@@ -450,6 +451,22 @@ def _project_path(value: str | None) -> Path | None:
 # Unset or missing: no attestation is trusted, and no slot that requires one is certified.
 CARDFORGE_ATTESTATION_ROOTS = _project_path(env_str("CARDFORGE_ATTESTATION_ROOTS"))
 # --- end PKI ---------------------------------------------------------------------------------
+
+# The audit trail's signed checkpoints (audit/checkpoints.py, docs/audit.md): written by the
+# signer's worker to this write-once store outside the database, read by verify_audit, at most
+# every CARDFORGE_AUDIT_CHECKPOINT_EVENTS events and at least every ..._MINUTES while events come.
+CARDFORGE_AUDIT_CHECKPOINT_DIR = _project_path(
+    env_str("CARDFORGE_AUDIT_CHECKPOINT_DIR", str(VAR_DIR / "audit-checkpoints"))
+)
+CARDFORGE_AUDIT_CHECKPOINT_EVENTS = env_int(
+    "CARDFORGE_AUDIT_CHECKPOINT_EVENTS", default=1000, minimum=1
+)
+CARDFORGE_AUDIT_CHECKPOINT_MINUTES = env_int(
+    "CARDFORGE_AUDIT_CHECKPOINT_MINUTES", default=5, minimum=1
+)
+# PostgreSQL: the role the application connects as when it is not the tables' owner; the audit
+# migration grants it read and append on the trail, never change (audit/guards.py).
+CARDFORGE_DATABASE_APP_ROLE = env_str("CARDFORGE_DATABASE_APP_ROLE", "")
 
 CARDFORGE_REQUIRE_SERVICES = env_bool("CARDFORGE_REQUIRE_SERVICES", default=False)
 

@@ -156,6 +156,8 @@ class Certificate(models.Model):
         HP_CARD_AUTHENTICATION = "hp-card-authentication", "Card authentication (9E)"
         OCSP_RESPONDER = "ocsp-responder", "OCSP responder"
         ENCODER_STATION = "encoder-station", "Encoder station"
+        AUDIT_SIGNING = "audit-signing", "Audit checkpoints (platform)"
+        DOCUMENT_SIGNING = "document-signing", "Reports (platform)"
 
     class Slot(models.TextChoices):
         # SP 800-73-4 Part 1 §3.1: the PIV key references.
@@ -232,9 +234,16 @@ class Certificate(models.Model):
                 name="pki_certificate_revoked_reason_final",
             ),
             # A card's certificate names its holder; a platform certificate (an OCSP responder,
-            # an encoder station) has none.
+            # an encoder station, the platform's own signing keys) has none.
             models.CheckConstraint(
-                condition=Q(profile__in=["ocsp-responder", "encoder-station"])
+                condition=Q(
+                    profile__in=[
+                        "ocsp-responder",
+                        "encoder-station",
+                        "audit-signing",
+                        "document-signing",
+                    ]
+                )
                 | Q(professional__isnull=False),
                 name="pki_certificate_professional_required",
             ),
@@ -375,6 +384,43 @@ class OcspResponder(models.Model):
 
     def __str__(self) -> str:
         return f"OCSP responder for {self.ca.slug}"
+
+
+class PlatformSignerQuerySet(models.QuerySet["PlatformSigner"]):
+    def current(self) -> PlatformSignerQuerySet:
+        return self.filter(is_current=True)
+
+
+class PlatformSigner(models.Model):
+    """A signing key of the platform itself, in a key backend, with its certificate from the
+    authentication CA: it signs the audit trail's checkpoints, or the auditor reports."""
+
+    class Purpose(models.TextChoices):
+        AUDIT_CHECKPOINTS = "audit-checkpoints", "Audit trail checkpoints"
+        REPORTS = "reports", "Auditor reports"
+
+    purpose = models.CharField(max_length=32, choices=Purpose.choices)
+    certificate = models.OneToOneField(
+        Certificate, on_delete=models.PROTECT, related_name="platform_signer"
+    )
+    key_backend = models.CharField(max_length=64)
+    key_handle = models.CharField(max_length=100)
+    is_current = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = PlatformSignerQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["purpose"],
+                condition=Q(is_current=True),
+                name="pki_platform_signer_one_current_per_purpose",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"platform signer for {self.get_purpose_display().lower()}"
 
 
 class MasterKey(models.Model):

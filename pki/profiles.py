@@ -98,12 +98,13 @@ class CertificateProfile:
     ocsp_no_check: bool = False
     for_professional: bool = True
     for_station: bool = False
+    for_platform: bool = False  # a key of the platform itself (pki/services/platform_signers.py)
     key_algorithms: frozenset[KeyAlgorithm] = _ALL_END_ENTITY_ALGORITHMS
 
     def validity_days(self) -> int:
         if self.name == OCSP_RESPONDER:
             return settings.PKI_OCSP_RESPONDER_VALIDITY_DAYS
-        if self.for_station:
+        if self.for_station or self.for_platform:
             return settings.PKI_STATION_CERTIFICATE_VALIDITY_DAYS
         if self.is_ca:
             msg = "CA certificates take their validity from PKI_HIERARCHY"
@@ -145,6 +146,10 @@ HP_QUALIFIED_SIGNATURE = "hp-qualified-signature"
 HP_ENCRYPTION = "hp-encryption"
 HP_CARD_AUTHENTICATION = "hp-card-authentication"
 ENCODER_STATION = "encoder-station"
+AUDIT_SIGNING = "audit-signing"
+DOCUMENT_SIGNING = "document-signing"
+# RFC 9336: id-kp-documentSigning, for the platform's own signatures on its documents.
+DOCUMENT_SIGNING_EKU = ObjectIdentifier("1.3.6.1.5.5.7.3.36")
 
 PROFILES: dict[str, CertificateProfile] = {
     profile.name: profile
@@ -220,6 +225,21 @@ PROFILES: dict[str, CertificateProfile] = {
             for_professional=False,
             for_station=True,
             key_algorithms=frozenset({KeyAlgorithm.EC_P256}),
+        ),
+        *(
+            CertificateProfile(
+                name=name,
+                description=description,
+                ca_purpose="authentication",
+                key_usage=lambda _key: _key_usage(digital_signature=True, content_commitment=True),
+                extended_key_usage=(DOCUMENT_SIGNING_EKU,),
+                for_professional=False,
+                for_platform=True,
+            )
+            for name, description in (
+                (AUDIT_SIGNING, "The platform's signature on the audit trail's checkpoints"),
+                (DOCUMENT_SIGNING, "The platform's signature on its auditor reports (PAdES)"),
+            )
         ),
     )
 }
@@ -298,6 +318,12 @@ def station_policy_oid() -> str:
     (CARDFORGE_PKI_POLICY_OID). The platform owns the arc under its own policy, so the station
     policy needs no setting of its own, and no professional's certificate carries it."""
     return required_setting("PKI_POLICY_OID", settings.PKI_POLICY_OID) + ".1"
+
+
+def platform_policy_oid() -> str:
+    """The policy of the platform's own signing certificates (audit checkpoints, reports): arc 2
+    under the platform's policy OID, as stations have arc 1."""
+    return required_setting("PKI_POLICY_OID", settings.PKI_POLICY_OID) + ".2"
 
 
 def professional_common_name(first_name: str, last_name: str) -> str:
@@ -413,7 +439,7 @@ def build_certificate(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key), critical=False
         )
         builder = _add_revocation_pointers(builder, profile, issuer)
-    if profile.for_professional or profile.for_station:
+    if profile.for_professional or profile.for_station or profile.for_platform:
         builder = builder.add_extension(_policies(profile), critical=False)
     if profile.ocsp_no_check:
         builder = builder.add_extension(x509.OCSPNoCheck(), critical=False)
@@ -499,6 +525,10 @@ def _admission(professional: Identity) -> x509.Admissions:
 
 
 def _policies(profile: CertificateProfile) -> x509.CertificatePolicies:
+    if profile.for_platform:
+        return x509.CertificatePolicies(
+            [x509.PolicyInformation(ObjectIdentifier(platform_policy_oid()), None)]
+        )
     if profile.for_station:
         return x509.CertificatePolicies(
             [x509.PolicyInformation(ObjectIdentifier(station_policy_oid()), None)]

@@ -11,9 +11,11 @@ from django.db import OperationalError
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from pki.models import CertificateAuthority
+from pki.services.audit_checkpoints import audit_checkpoint_write
 from pki.services.cas import ocsp_responders_renew_due
 from pki.services.crl import crl_generate
 from pki.services.crl import crls_generate as crls_generate_service
+from pki.services.platform_signers import platform_signers_ensure
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +52,22 @@ def crls_generate() -> int:
 def ocsp_responders_renew() -> int:
     """Beat schedule: replace OCSP responder certificates close to expiry."""
     return len(ocsp_responders_renew_due())
+
+
+@shared_task(  # type: ignore[untyped-decorator]  # celery is untyped
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+    expires=25,  # the next beat sends another
+)
+def audit_checkpoint() -> int | None:
+    """Beat schedule, every 30 s: a signed checkpoint of the audit trail when one is due
+    (docs/audit.md); the platform keys are renewed first when close to expiry. Returns the
+    sequence number anchored, or None."""
+    platform_signers_ensure()
+    checkpoint = audit_checkpoint_write()
+    return checkpoint.sequence if checkpoint else None
 
 
 def queue_crl_regeneration(*, ca_id: int, requested_at: dt.datetime) -> None:

@@ -120,6 +120,8 @@ def _fresh_cache():
 @pytest.fixture(autouse=True)
 def _private_media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+    # Each test's own store of audit checkpoints (audit/checkpoints.py), as its own database.
+    settings.CARDFORGE_AUDIT_CHECKPOINT_DIR = tmp_path / "audit-checkpoints"
 
 
 @pytest.fixture

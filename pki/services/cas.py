@@ -36,6 +36,7 @@ from pki.models import (
     OcspResponder,
 )
 from pki.services import Actor
+from pki.services.platform_signers import platform_signers_ensure
 from pki.services.signing import (
     ca_hash,
     ca_signing_key,
@@ -184,6 +185,8 @@ def pki_bootstrap(
                     created.append(f"first CRL of {ca.slug}")
             if _master_key_ensure(backend=chosen, by=by):
                 created.append(f"card-management master key in {chosen.alias}")
+            for signer in platform_signers_ensure(by=by, now=now):
+                created.append(f"platform key for {signer.get_purpose_display().lower()}")
     except IntegrityError:
         # Two bootstraps at once: the other one won; running again finds its hierarchy.
         raise Conflict("another bootstrap of the PKI ran at the same time; run it again") from None

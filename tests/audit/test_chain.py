@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection, transaction
+from django.db import transaction
 
 from audit.chain import PayloadError
 from audit.events import EventType
 from audit.models import AppendOnlyError, AuditEvent
 from audit.selectors import audit_chain_verify
 from audit.services import audit_record
+from tests.audit.tampering import database_administrator
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +30,7 @@ def _write(count: int) -> None:
 def _raw_update(row: int, **columns) -> None:
     """Tamper with a row behind the ORM's back, as someone with database access would."""
     assignments = ", ".join(f"{name} = %s" for name in columns)
-    with connection.cursor() as cursor:
+    with database_administrator() as cursor:
         cursor.execute(
             f"UPDATE audit_auditevent SET {assignments} WHERE sequence = %s",
             [*columns.values(), row],
@@ -69,7 +70,7 @@ def test_edited_actor_is_detected(capsys):
 
 def test_deleted_row_is_detected(capsys):
     _write(5)
-    with connection.cursor() as cursor:
+    with database_administrator() as cursor:
         cursor.execute("DELETE FROM audit_auditevent WHERE sequence = 4")
     code, output = _verify_exit(capsys)
     assert code == 1
@@ -79,7 +80,7 @@ def test_deleted_row_is_detected(capsys):
 
 def test_deleted_last_row_is_detected_through_the_chain_head(capsys):
     _write(5)
-    with connection.cursor() as cursor:
+    with database_administrator() as cursor:
         cursor.execute("DELETE FROM audit_auditevent WHERE sequence = 5")
     code, output = _verify_exit(capsys)
     assert code == 1
