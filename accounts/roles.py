@@ -62,6 +62,8 @@ _PKI_VIEW_ALL = [
     "pki.view_certificaterevocationlist",
     "pki.view_ocspresponder",
 ]
+# Auditor reports (reports/): asking for one reads the platform and changes nothing of it.
+_REPORTS = ["reports.view_auditreport", "reports.add_auditreport"]
 _CARDS_VIEW = [
     "cards.view_card",
     "cards.view_cardactionrequest",
@@ -133,6 +135,7 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         *_CARDS_VIEW,
         "cards.view_pinmailer",
         "cards.view_keyrecoveryrequest",
+        *_REPORTS,
     ],
     Role.ADMINISTRATOR: [
         *_REGISTRY_VIEW,
@@ -141,6 +144,7 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         *_ENROLMENT,
         "cards.decide_cardrequest",
         "audit.view_auditevent",
+        *_REPORTS,
         *_PKI_VIEW_ALL,
         "pki.request_revocation",
         "pki.decide_revocation",

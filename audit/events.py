@@ -67,6 +67,12 @@ class EventType(IntEnum):
     KEY_RECOVERY_REJECTED = 465
     KEY_RECOVERED = 466  # exported once, as PKCS#12, where the signer's secrets are
 
+    # Auditor reports (reports/services.py): 600 onwards.
+    REPORT_REQUESTED = 600
+    REPORT_READY = 601  # built and signed; payload: the PDF's SHA-256
+    REPORT_FAILED = 602
+    REPORT_DOWNLOADED = 603
+
     CARD_PROFILE_CREATED = 500
     CARD_PROFILE_VERSION_CREATED = 501
     CARD_PROFILE_STATUS_CHANGED = 502

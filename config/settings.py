@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "cards",
     "personalization",
     "signer",
+    "reports",  # auditor reports: reads every app above, none of them imports it
     "demo",  # bootstrap_demo: sets up every app listed before it; none of them imports it
     "accounts",  # last: syncs role permissions after every other app's post_migrate
 ]
@@ -426,7 +427,11 @@ CARDFORGE_RENEWALS_SUBMITTED_BY = env_str("CARDFORGE_RENEWALS_SUBMITTED_BY", "")
 # The signer's queue (docs/signer.md); tests give each run its own.
 CARDFORGE_SIGNER_QUEUE = env_str("CARDFORGE_SIGNER_QUEUE", "signer")
 # The PKI's tasks sign with CA keys: the signer's worker runs them (docs/signer.md).
-CELERY_TASK_ROUTES = {"pki.tasks.*": {"queue": CARDFORGE_SIGNER_QUEUE}}
+CELERY_TASK_ROUTES = {
+    "pki.tasks.*": {"queue": CARDFORGE_SIGNER_QUEUE},
+    # A report is signed with the platform's reports key, which only the signer can use.
+    "reports.tasks.report_sign": {"queue": CARDFORGE_SIGNER_QUEUE},
+}
 CELERY_BEAT_SCHEDULE = {
     "pki-generate-crls": {
         "task": "pki.tasks.crls_generate",

@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("cards.api.urls")),
     path("", include("cardprofiles.api")),
     path("", include("audit.api")),
+    path("", include("reports.api")),
     path("", include("personalization.api.urls")),
 ]
 
@@ -25,6 +26,7 @@ urlpatterns = [
     path("", include("personalization.urls")),
     path("profiles/", include("cardprofiles.urls")),
     path("audit/", include("audit.urls")),
+    path("reports/", include("reports.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -142,18 +143,17 @@ def professional_import_view(request):
 @permission_required("issuance.view_organisation", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def organisation_list_view(request):
+    if request.method == "POST" and not request.user.has_perm("issuance.add_organisation"):
+        raise PermissionDenied  # 403, as every write a role may not make
     form = OrganisationForm(request.POST or None)
-    if request.method == "POST":
-        if not request.user.has_perm("issuance.add_organisation"):
-            messages.error(request, "You are not allowed to add organisations.")
-        elif form.is_valid():
-            try:
-                organisation = organisation_create(**form.cleaned_data, by=request.user)
-            except DomainError as error:
-                show_domain_error(request, form, error)
-            else:
-                messages.success(request, f"{organisation} added.")
-                return redirect("organisation-list")
+    if request.method == "POST" and form.is_valid():
+        try:
+            organisation = organisation_create(**form.cleaned_data, by=request.user)
+        except DomainError as error:
+            show_domain_error(request, form, error)
+        else:
+            messages.success(request, f"{organisation} added.")
+            return redirect("organisation-list")
     search = request.GET.get("q", "")
     page = Paginator(organisation_list(search=search), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
