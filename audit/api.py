@@ -82,11 +82,25 @@ class AuditVerifyAPI(ServiceAPIView):
                 "reason": serializers.CharField(),
                 "first_hash": serializers.CharField(allow_null=True),
                 "last_hash": serializers.CharField(allow_null=True),
+                "checkpoints": serializers.IntegerField(
+                    help_text="signed checkpoints verified (docs/audit.md)"
+                ),
+                "last_checkpoint": inline_serializer(
+                    "AuditCheckpointAnchor",
+                    {
+                        "sequence": serializers.IntegerField(),
+                        "head_hash": serializers.CharField(),
+                        "time": serializers.DateTimeField(),
+                        "root_sha256": serializers.CharField(),
+                    },
+                    allow_null=True,
+                ),
             },
         )
     )
     def get(self, request):
         report = audit_chain_verify()
+        last = report.checkpoints[-1] if report.checkpoints else None
         return Response(
             {
                 "intact": report.intact,
@@ -95,6 +109,17 @@ class AuditVerifyAPI(ServiceAPIView):
                 "reason": report.reason,
                 "first_hash": report.first_hash,
                 "last_hash": report.last_hash,
+                "checkpoints": len(report.checkpoints),
+                "last_checkpoint": (
+                    {
+                        "sequence": last.sequence,
+                        "head_hash": last.head_hash,
+                        "time": last.time,
+                        "root_sha256": last.root_sha256,
+                    }
+                    if last
+                    else None
+                ),
             }
         )
 

@@ -25,4 +25,6 @@ def audit_event_list_view(request):
 @login_required
 @permission_required("audit.view_auditevent", raise_exception=True)
 def audit_verify_view(request):
-    return render(request, "audit/verify.html", {"report": audit_chain_verify()})
+    report = audit_chain_verify()
+    unanchored = report.checked - report.checkpoints[-1].sequence if report.checkpoints else None
+    return render(request, "audit/verify.html", {"report": report, "unanchored": unanchored})

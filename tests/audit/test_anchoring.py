@@ -243,3 +243,20 @@ def test_the_api_reports_the_checkpoint_failure_too(pki, api, users):
     assert answer.status_code == 200
     assert answer.json()["intact"] is False
     assert f"checkpoint at event {checkpoint.sequence}" in answer.json()["reason"]
+
+
+def test_the_verify_page_and_api_show_the_last_checkpoint(pki, api, client, users):
+    from tests.factories import sign_in_verified
+
+    _write(3)
+    checkpoint = audit_checkpoint_write(force=True)
+    _write(2)
+    answer = api.as_user(users[Role.AUDITOR]).get("/api/v1/audit-events/verify/").json()
+    assert answer["intact"] is True
+    assert answer["checkpoints"] == 1
+    assert answer["last_checkpoint"]["sequence"] == checkpoint.sequence
+    assert answer["last_checkpoint"]["head_hash"] == checkpoint.head_hash
+    sign_in_verified(client, users[Role.AUDITOR])
+    page = client.get("/audit/verify/").content.decode()
+    assert f"event {checkpoint.sequence}," in page
+    assert checkpoint.head_hash in page
