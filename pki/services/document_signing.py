@@ -19,8 +19,9 @@ from pki.key_backends.base import supported_public_key
 from pki.models import PlatformSigner
 from pki.services.platform_signers import (
     platform_certificate_chain,
-    platform_sign,
     platform_signer_current,
+    platform_signing_key,
+    sha256_signature,
 )
 
 
@@ -50,7 +51,9 @@ class _BackendSigner(signers.Signer):
             signature_mechanism=algos.SignedDigestAlgorithm({"algorithm": mechanism}),
             embed_roots=True,
         )
-        self._platform_signer = platform_signer
+        # Loaded here, in the caller's synchronous context: pyHanko signs inside an event loop,
+        # where Django refuses database queries (the software backend reads its key's row).
+        self._key = platform_signing_key(platform_signer)
 
     async def async_sign_raw(
         self, data: bytes, digest_algorithm: str, dry_run: bool = False
@@ -60,7 +63,7 @@ class _BackendSigner(signers.Signer):
             raise ValueError(msg)
         if dry_run:
             return bytes(self._size)
-        return platform_sign(self._platform_signer, data)
+        return sha256_signature(self._key, data)
 
 
 def pdf_sign(pdf: bytes, *, reason: str, field_name: str = "CardForge") -> bytes:

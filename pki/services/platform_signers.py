@@ -140,7 +140,12 @@ def platform_signing_key(signer: PlatformSigner) -> SupportedPrivateKey:
 def platform_sign(signer: PlatformSigner, data: bytes) -> bytes:
     """`data` signed with SHA-256 as `openssl dgst -sha256 -sign` does: ECDSA (DER) or RSA
     PKCS#1 v1.5."""
-    key = platform_signing_key(signer)
+    return sha256_signature(platform_signing_key(signer), data)
+
+
+def sha256_signature(key: SupportedPrivateKey, data: bytes) -> bytes:
+    """`platform_sign` with the key object already at hand (no database access: what an
+    asyncio caller such as pyHanko needs)."""
     if isinstance(key, ec.EllipticCurvePrivateKey):
         return key.sign(data, ec.ECDSA(hashes.SHA256()))
     return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
