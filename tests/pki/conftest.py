@@ -30,6 +30,7 @@ from pki.models import (
     CertificateRevocationList,
     MasterKey,
     OcspResponder,
+    PlatformSigner,
     SoftwareKey,
 )
 from pki.services.ocsp import ocsp_cache_clear
@@ -69,6 +70,7 @@ SNAPSHOT_MODELS = (
     Certificate,
     OcspResponder,
     CertificateRevocationList,
+    PlatformSigner,
 )
 
 
