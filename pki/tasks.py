@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import OperationalError
 from kombu.exceptions import OperationalError as KombuOperationalError
 
+from config.errors import NotFound
 from pki.models import CertificateAuthority
 from pki.services.audit_checkpoints import audit_checkpoint_write
 from pki.services.cas import ocsp_responders_renew_due
@@ -65,8 +66,12 @@ def audit_checkpoint() -> int | None:
     """Beat schedule, every 30 s: a signed checkpoint of the audit trail when one is due
     (docs/audit.md); the platform keys are renewed first when close to expiry. Returns the
     sequence number anchored, or None."""
-    platform_signers_ensure()
-    checkpoint = audit_checkpoint_write()
+    try:
+        platform_signers_ensure()
+        checkpoint = audit_checkpoint_write()
+    except NotFound as missing:  # before `bootstrap_pki`: nothing can sign yet
+        logger.warning("no audit checkpoint: %s", missing.message)
+        return None
     return checkpoint.sequence if checkpoint else None
 
 

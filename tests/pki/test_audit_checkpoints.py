@@ -117,3 +117,10 @@ def test_an_auditor_checks_a_checkpoint_with_openssl_alone(pki, tmp_path):
     bad = openssl("dgst", "-sha256", "-verify", str(key), "-signature", str(signature), str(forged))
     assert bad.returncode != 0
     assert "Verification failure" in bad.stdout + bad.stderr
+
+
+def test_before_the_pki_is_bootstrapped_the_beat_task_writes_nothing_and_says_why(db, caplog):
+    _write(2)
+    assert audit_checkpoint.apply().get() is None
+    assert "no audit checkpoint: no authentication CA yet" in caplog.text
+    assert not AuditCheckpoint.objects.exists()
