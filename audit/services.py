@@ -37,21 +37,24 @@ def _lock_head() -> tuple[int, str]:
     rows = values_where(AuditChainHead, ("sequence", "hash"), {"id": 1}, for_update=True)
     if rows:
         return rows[0][0], rows[0][1]
-    # The head is made with the first event only. Rebuilding it from whatever is stored would
-    # hide events deleted from the end together with the head: refuse, verify_audit says why.
-    if AuditEvent.objects.exists():
-        msg = (
-            "the audit chain head is missing while events are stored: no event is recorded "
-            "until an administrator has run `manage.py verify_audit` (docs/audit.md)"
-        )
-        raise AuditChainHeadMissing(msg)
+    # The head is made with the first event only: by whichever first writer inserts it (the
+    # others' INSERT waits for that one's commit, then fails, and they lock its row). Rebuilding
+    # it while events are stored would hide events deleted from the end together with the head:
+    # refuse, verify_audit says why.
     try:
-        with transaction.atomic():
+        with transaction.atomic():  # a savepoint: rolled back by either exception below
             AuditChainHead.objects.create(pk=1, sequence=0, hash=GENESIS_HASH)
+            if AuditEvent.objects.exists():
+                msg = (
+                    "the audit chain head is missing while events are stored: no event is "
+                    "recorded until an administrator has run `manage.py verify_audit` "
+                    "(docs/audit.md)"
+                )
+                raise AuditChainHeadMissing(msg)
     except IntegrityError:
-        pass  # another writer created it first; lock theirs
-    head = AuditChainHead.objects.select_for_update(no_key=True).get(pk=1)
-    return head.sequence, head.hash
+        pass  # another writer created it first: lock theirs
+    rows = values_where(AuditChainHead, ("sequence", "hash"), {"id": 1}, for_update=True)
+    return rows[0][0], rows[0][1]
 
 
 def _describe(pending: PendingEvent) -> tuple[str, str, str, object]:
