@@ -8,8 +8,10 @@ PYTHON ?= python3
 
 # What pyscard needs to build and WeasyPrint to render.
 RUN_PACKAGES := gcc libpcsclite-dev libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
-# What the tests drive for real: pcscd + vpcd, OpenSC, yubico-piv-tool, SoftHSM2, Chromium, poppler.
-TEST_PACKAGES := $(RUN_PACKAGES) pcscd vsmartcard-vpcd opensc yubico-piv-tool softhsm2 chromium poppler-utils
+# What the tests drive for real: pcscd + vpcd, OpenSC, yubico-piv-tool, SoftHSM2, Chromium, poppler,
+# and a virtual IPP card printer (ippeveprinter, which needs a D-Bus daemon to start).
+TEST_PACKAGES := $(RUN_PACKAGES) pcscd vsmartcard-vpcd opensc yubico-piv-tool softhsm2 chromium poppler-utils \
+  cups-ipp-utils dbus-daemon
 
 .PHONY: run test test-fast lint format check-migrations system-packages test-system-packages clean
 

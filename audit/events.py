@@ -42,6 +42,8 @@ class EventType(IntEnum):
     PERSONALIZATION_JOB_REFUSED = 407  # a worker that is not the job's station received it
     CARD_PERSONALIZED = 410
     CARD_REPLACED = 411  # no longer written: a newer card activated revokes it (superseded)
+    CARD_PRINTED = 412  # its face printed by the station's printer (runner/steps/printing.py)
+    CARD_SPOILED = 413  # the printer aborted or canceled its face: the physical card is spoiled
     PIN_MAILER_DOWNLOADED = 420
     CARD_DOCUMENT_DOWNLOADED = 421
     STATION_CREATED = 430

@@ -524,6 +524,9 @@ CARDFORGE_STATION_KEYS_DIR = Path(
 # A station's worker refuses to start where the signer's secrets (the KEK, the HSM PIN) can be
 # read, unless this says station and signer share a host on purpose (development only).
 CARDFORGE_DEVELOPMENT_SHARED_HOST = env_bool("CARDFORGE_DEVELOPMENT_SHARED_HOST", default=False)
+# How long the print step waits for the station's printer to be ready, then for its print to
+# end (personalization/runner/steps/printing.py), before failing the job.
+CARDFORGE_PRINT_TIMEOUT_SECONDS = env_int("CARDFORGE_PRINT_TIMEOUT_SECONDS", default=300, minimum=1)
 # How old a station's signed request may be when the signer reads it (its queue's latency).
 CARDFORGE_SIGNER_REQUEST_MAX_AGE_SECONDS = env_int(
     "CARDFORGE_SIGNER_REQUEST_MAX_AGE_SECONDS", default=300, minimum=5

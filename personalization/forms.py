@@ -1,7 +1,7 @@
 from django import forms
 
 from cards.models import CardRequest
-from personalization.models import EncoderStation
+from personalization.models import EncoderStation, PrintPlacement, PrintSides
 from personalization.selectors import stations_for_queueing
 from personalization.services.jobs import ABANDON_REASON_MAX_LENGTH
 
@@ -49,6 +49,40 @@ class StationEditForm(forms.Form):
         help_text="Moves this from the station that has it: one station at most.",
     )
 
+    printer_uri = forms.CharField(
+        label="Card printer",
+        max_length=200,
+        required=False,
+        help_text="ipp://host:631/ipp/print, ipps://…, or the name of a CUPS queue on the "
+        "station's host; empty: the station has no printer.",
+    )
+    printer_sides = forms.ChoiceField(label="Sides", choices=PrintSides.choices, required=False)
+    printer_color = forms.ChoiceField(
+        label="Colour",
+        choices=[("yes", "Colour"), ("no", "Monochrome")],
+        required=False,
+    )
+    printer_placement = forms.ChoiceField(
+        label="Prints", choices=PrintPlacement.choices, required=False
+    )
+
+    def _kept(self, name: str):
+        """A printer choice left out of the form keeps the station's value."""
+        return self.cleaned_data.get(name) or self.initial.get(name)
+
+    def clean_printer_sides(self):
+        return self._kept("printer_sides")
+
+    def clean_printer_placement(self):
+        return self._kept("printer_placement")
+
+    def clean_printer_color(self):
+        value = self.cleaned_data.get("printer_color")
+        return self.initial.get("printer_color") if not value else value == "yes"
+
+    def has_changed_field(self, name: str) -> bool:
+        return self.cleaned_data.get(name) != self.initial.get(name)
+
     @classmethod
     def for_station(cls, station: EncoderStation, data=None) -> "StationEditForm":
         return cls(
@@ -58,6 +92,10 @@ class StationEditForm(forms.Form):
                 "reader_pattern": station.reader_pattern,
                 "is_enabled": station.is_enabled,
                 "takes_approved_requests": station.takes_approved_requests,
+                "printer_uri": station.printer_uri,
+                "printer_sides": station.printer_sides,
+                "printer_color": station.printer_color,
+                "printer_placement": station.printer_placement,
             },
         )
 

@@ -8,6 +8,16 @@ from django.utils import timezone
 from cards.models import Card, CardRequest
 
 
+class PrintSides(models.TextChoices):
+    FRONT = "front", "Front only"
+    BOTH = "both", "Front and back"
+
+
+class PrintPlacement(models.TextChoices):
+    BEFORE = "before", "Before encoding"
+    AFTER = "after", "After encoding"
+
+
 class EncoderStation(models.Model):
     """A card encoder: one Celery queue (`station.<name>`) bound to one transport and reader.
 
@@ -33,6 +43,24 @@ class EncoderStation(models.Model):
     )
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     worker = models.CharField(max_length=200, blank=True, help_text="The worker last seen.")
+    # Its card printer (personalization/printing.py, docs/personalization.md "Card printers"):
+    # none when the URI is empty. ID-1 cards only (the card face is 85.60 x 53.98 mm).
+    printer_uri = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="ipp://host:631/ipp/print, ipps://…, or the name of a CUPS queue on the "
+        "station's host; empty: no printer.",
+    )
+    printer_sides = models.CharField(
+        max_length=8, choices=PrintSides.choices, default=PrintSides.BOTH
+    )
+    printer_color = models.BooleanField(default=True, help_text="Print in colour.")
+    printer_placement = models.CharField(
+        max_length=8, choices=PrintPlacement.choices, default=PrintPlacement.AFTER
+    )
+    # What the printer last said (the print step and the station's ping ask it).
+    printer_state = models.CharField(max_length=200, blank=True)
+    printer_checked_at = models.DateTimeField(null=True, blank=True)
     busy_job = models.ForeignKey(
         "PersonalizationJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -159,6 +187,9 @@ class PersonalizationJob(models.Model):
     card = models.ForeignKey(
         Card, null=True, blank=True, on_delete=models.PROTECT, related_name="jobs"
     )
+    # The station's printer as this attempt started (runner/plan.py reads it): a setting
+    # changed meanwhile does not change the steps of a job under way. Empty: no printing.
+    printing = models.JSONField(default=dict, blank=True)
     error_code = models.CharField(max_length=60, blank=True)
     error_message = models.TextField(blank=True)
     lease_owner = models.CharField(max_length=200, blank=True)
@@ -260,3 +291,35 @@ class JobDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"delivery for {self.job}, attempt {self.attempt}"
+
+
+class CardPrint(models.Model):
+    """One card face sent to a station's printer (runner/steps/printing.py): recorded as soon as
+    the printer took it, so a job resumed after a crash waits for that print instead of
+    printing the card twice."""
+
+    class State(models.TextChoices):
+        SENT = "sent", "Sent to the printer"
+        COMPLETED = "completed", "Printed"
+        ABORTED = "aborted", "Aborted by the printer"
+        CANCELED = "canceled", "Canceled"
+        REFUSED = "refused", "Refused by the printer"
+
+    job = models.ForeignKey(PersonalizationJob, on_delete=models.PROTECT, related_name="prints")
+    attempt = models.PositiveIntegerField()
+    card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="prints")
+    printer_uri = models.CharField(max_length=200)
+    job_name = models.CharField(max_length=200)
+    ipp_job_id = models.PositiveIntegerField(null=True, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.SENT)
+    reasons = models.CharField(max_length=300, blank=True)
+    pages = models.PositiveSmallIntegerField(default=1)
+    document_sha256 = models.CharField(max_length=64, blank=True)
+    sent_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-sent_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"print of card {self.card_id} (IPP job {self.ipp_job_id})"

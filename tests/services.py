@@ -1,6 +1,6 @@
 """Checks for the outside services some tests need.
 
-A test marked `postgres`, `redis`, `pcsc`, `browser`, `softhsm` or `poppler` is skipped when its service is
+A test marked `postgres`, `redis`, `pcsc`, `browser`, `softhsm`, `poppler` or `printer` is skipped when its service is
 missing, unless CARDFORGE_REQUIRE_SERVICES=1 (as in CI): then it fails, so a broken set-up can
 never pass by skipping.
 """
@@ -82,6 +82,14 @@ def _poppler() -> str | None:
     return None
 
 
+@functools.cache
+def _printer() -> str | None:
+    missing = [name for name in ("ippeveprinter", "dbus-daemon") if shutil.which(name) is None]
+    if missing:
+        return f"{', '.join(missing)} not installed (apt-get install cups-ipp-utils dbus)"
+    return None
+
+
 CHECKS = {
     "postgres": _postgres,
     "redis": _redis,
@@ -89,4 +97,5 @@ CHECKS = {
     "pcsc": _pcsc,
     "softhsm": _softhsm,
     "poppler": _poppler,
+    "printer": _printer,
 }

@@ -42,6 +42,12 @@ class StationOutput(serializers.ModelSerializer):
             "reader_pattern",
             "enabled",
             "takes_approved_requests",
+            "printer_uri",
+            "printer_sides",
+            "printer_color",
+            "printer_placement",
+            "printer_state",
+            "printer_checked_at",
             "queue",
             "status",
             "heartbeat_at",
@@ -100,6 +106,15 @@ class StationUpdateInput(serializers.Serializer):
         help_text="true moves automatic queueing of approved requests here from the station "
         "that had it",
     )
+    printer_uri = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="its card printer: ipp://host:631/ipp/print, ipps://…, or a CUPS queue name "
+        "on the station's host; empty for none",
+    )
+    printer_sides = serializers.CharField(required=False, help_text="front or both")
+    printer_color = serializers.BooleanField(required=False)
+    printer_placement = serializers.CharField(required=False, help_text="before or after encoding")
 
 
 class StationListCreateAPI(ServiceAPIView):

@@ -89,11 +89,13 @@ def _pdf(template: str, context: dict) -> bytes:
     return html_to_pdf(render_to_string(template, context))
 
 
-def card_face_pdf(document: CardDocument, *, template: str = "documents/card_face.html") -> bytes:
-    """Two ID-1 pages, front and back, for the card printer."""
+def card_face_pdf(
+    document: CardDocument, *, template: str = "documents/card_face.html", back: bool = True
+) -> bytes:
+    """ID-1 pages for the card printer: the front, then the back (`back`)."""
     return _pdf(
         template,
-        {"card": document, "width_mm": ID1_WIDTH_MM, "height_mm": ID1_HEIGHT_MM},
+        {"card": document, "width_mm": ID1_WIDTH_MM, "height_mm": ID1_HEIGHT_MM, "back": back},
     )
 
 

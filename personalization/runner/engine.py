@@ -28,7 +28,7 @@ from cards.services.card_actions import card_unblocked
 from cards.services.cards import card_fail, card_personalized
 from config.errors import DomainError
 from config.sealing import SealError
-from config.statements import insert_one
+from config.statements import insert_one, update_where
 from personalization.dispatch import signer_request_here, signer_request_send
 from personalization.job_states import (
     LeaseLost,
@@ -44,7 +44,13 @@ from personalization.job_states import (
 from personalization.models import JobStep, PersonalizationJob
 from personalization.runner.approval import job_approved
 from personalization.runner.heartbeat import StepHeartbeat
-from personalization.runner.plan import FINISH_STEP, signer_step_of, step_names
+from personalization.runner.plan import (
+    FINISH_STEP,
+    job_printing,
+    signer_step_of,
+    station_printing,
+    step_names,
+)
 from personalization.runner.session import CardSession
 from personalization.runner.steps import (
     QualityCheckFailed,
@@ -84,7 +90,7 @@ def steps_for(job: PersonalizationJob) -> list[Step]:
     steps = (
         unblock_plan()
         if job.kind == PersonalizationJob.Kind.UNBLOCK
-        else plan(job.card_request.profile_version.definition)
+        else plan(job.card_request.profile_version.definition, job_printing(job))
     )
     # The steps that pages and the API announce (runner/plan.py) are the ones that run.
     if [step.name for step in steps] + [FINISH_STEP] != step_names(job):
@@ -210,6 +216,8 @@ def _started(job: PersonalizationJob, worker: str, journal: dict, *, current_ste
         job_lease_renew(job, worker, now=now, current_step=current_step)
         station_beat(job.station, now)
         job_started(job, now=now)
+        if not journal:
+            update_where(PersonalizationJob, {"printing": job.printing}, {"id": job.pk})
         audit_record(
             event=(
                 EventType.PERSONALIZATION_JOB_STARTED
@@ -314,6 +322,10 @@ def job_run(*, job_id: int, worker: str, stations: Collection[str] | None = None
     journal = {
         step.name: step.detail for step in JobStep.objects.filter(job=job, attempt=job.attempt)
     }
+    if not journal and job.kind == PersonalizationJob.Kind.PERSONALIZE:
+        # This attempt starts: its steps follow the station's printer as it is now, whatever
+        # is changed before the attempt ends (written with the start, under the lease).
+        job.printing = station_printing(job.station)
     missing = [step for step in steps_for(job) if step.name not in journal]
     # The step the last record announced: no _beat needed before it.
     announced = missing[0].name if missing else FINISH_STEP

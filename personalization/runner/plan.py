@@ -21,6 +21,7 @@ STEP_LABELS = {
     "find_card": "Check the card in the reader is this card",
     "unblock_secrets": "Signer: a new PIN and the card's PUK",
     "reset_pin": "Unblock: reset the PIN with the PUK, verify the new PIN",
+    "print_card_face": "Print the card face on the station's printer",
     FINISH_STEP: "Mark the card personalized",
 }
 
@@ -54,12 +55,42 @@ def receives_retired_keys(profile: dict) -> bool:
     return "9D" in central_slots(profile)
 
 
-def step_names_for_profile(profile: dict) -> list[str]:
+# The card face printed by the station's printer (runner/steps/printing.py): right after the
+# card is identified (its serial is known) when the station prints before encoding, after the
+# quality check when it prints after.
+PRINT_STEP = "print_card_face"
+
+
+def station_printing(station) -> dict:
+    """A station's printer settings as a job snapshots them when an attempt starts
+    (PersonalizationJob.printing); {} for a station without a printer."""
+    if not station.printer_uri:
+        return {}
+    return {
+        "uri": station.printer_uri,
+        "sides": station.printer_sides,
+        "color": station.printer_color,
+        "placement": station.printer_placement,
+    }
+
+
+def job_printing(job) -> dict:
+    """What the job prints: its snapshot once it has started, its station's settings while it
+    waits to start."""
+    if job.status == "waiting":
+        return station_printing(job.station)
+    return job.printing or {}
+
+
+def step_names_for_profile(profile: dict, printing: dict | None = None) -> list[str]:
     """The steps a card of this profile definition goes through, in order, `finish` last: the
     card makes its keys, the signer certifies them and makes what the station needs (PIN and
-    PUK, central keys, the card's management key), the station writes it all."""
+    PUK, central keys, the card's management key), the station writes it all; its face is
+    printed before or after, on a station with a printer (`printing`)."""
+    placement = (printing or {}).get("placement")
     return [
         "identify_card",
+        *([PRINT_STEP] if placement == "before" else []),
         "authenticate",
         *(generate_step_name(slot) for slot in on_card_slots(profile)),
         SIGNER_STEP,
@@ -69,6 +100,7 @@ def step_names_for_profile(profile: dict) -> list[str]:
         "write_objects",
         "rotate_management_key",
         "quality_check",
+        *([PRINT_STEP] if placement == "after" else []),
         FINISH_STEP,
     ]
 
@@ -82,7 +114,7 @@ def step_names(job) -> list[str]:
     decides which keys are made)."""
     if job.kind == "unblock":
         return list(UNBLOCK_STEPS)
-    return step_names_for_profile(job.card_request.profile_version.definition)
+    return step_names_for_profile(job.card_request.profile_version.definition, job_printing(job))
 
 
 def signer_step_of(job) -> str:

@@ -10,7 +10,13 @@ from django.utils import timezone
 from audit.events import EventType
 from audit.services import audit_record
 from config.errors import Conflict, FieldError, NotAllowed, ValidationFailed
-from personalization.models import EncoderStation, PersonalizationJob
+from personalization.models import (
+    EncoderStation,
+    PersonalizationJob,
+    PrintPlacement,
+    PrintSides,
+)
+from personalization.printing import printer_uri
 from personalization.services.jobs import send_on_commit
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,48}[a-z0-9]$|^[a-z0-9]$")
@@ -86,12 +92,23 @@ def station_create(
 # What an administrator may change, and what never changes: a station's name is its Celery
 # queue (`station.<name>`, where its worker listens and its waiting jobs' messages are), and
 # its transport is what its worker host and its jobs' cards were set up for.
-STATION_CHANGEABLE = ("description", "reader_pattern", "is_enabled", "takes_approved_requests")
+STATION_CHANGEABLE = (
+    "description",
+    "reader_pattern",
+    "is_enabled",
+    "takes_approved_requests",
+    # Its card printer (personalization/printing.py): an empty URI is no printer.
+    "printer_uri",
+    "printer_sides",
+    "printer_color",
+    "printer_placement",
+)
+_CHOICES = {"printer_sides": PrintSides, "printer_placement": PrintPlacement}
 _FIXED = {
     "name": "cannot be changed: it is the queue its worker listens on; add a new station instead",
     "transport": "cannot be changed: add a new station for the other transport",
 }
-_TEXT_MAX_LENGTH = {"description": 200, "reader_pattern": 200}
+_TEXT_MAX_LENGTH = {"description": 200, "reader_pattern": 200, "printer_uri": 200}
 
 
 def _check_changes(changes: dict) -> list[FieldError]:
@@ -108,6 +125,15 @@ def _check_changes(changes: dict) -> list[FieldError]:
                 errors.append(
                     FieldError(field, f"is longer than {_TEXT_MAX_LENGTH[field]} characters")
                 )
+            elif field == "printer_uri" and value.strip():
+                try:
+                    printer_uri(value)
+                except ValueError as bad:
+                    errors.append(FieldError(field, str(bad)))
+        elif field in _CHOICES:
+            if value not in _CHOICES[field].values:
+                known = ", ".join(_CHOICES[field].values)
+                errors.append(FieldError(field, f"must be one of {known}, not {value!r}"))
         elif not isinstance(value, bool):
             errors.append(FieldError(field, "must be true or false"))
     return errors
@@ -138,7 +164,10 @@ def _resend_waiting_jobs(station: EncoderStation) -> int:
 
 @transaction.atomic
 def station_update(*, station: EncoderStation, by, **changes) -> EncoderStation:
-    """Change `description`, `reader_pattern`, `is_enabled` or `takes_approved_requests`.
+    """Change `description`, `reader_pattern`, `is_enabled`, `takes_approved_requests`, or its
+    printer: `printer_uri` (ipp://, ipps:// or a CUPS queue name; "" for none), `printer_sides`
+    (front, both), `printer_color`, `printer_placement` (before or after encoding). A job under
+    way keeps the printer settings its attempt started with.
 
     `by` must hold `personalization.change_encoderstation`; no part of the system changes a
     station by itself, so None is refused. Each refusal (NotAllowed, or ValidationFailed naming

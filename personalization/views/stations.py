@@ -123,7 +123,11 @@ def station_edit_view(request, pk: int):
     station = get_object_or_404(EncoderStation, pk=pk)
     form = StationEditForm.for_station(station, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        changes = {field: form.cleaned_data[field] for field in form.changed_data}
+        changes = {
+            field: form.cleaned_data[field]
+            for field in form.fields
+            if field in form.changed_data and form.has_changed_field(field)
+        }
         if _update(request, station, changes, form):
             return redirect("station-list")
     return render(request, "personalization/station_form.html", {"form": form, "station": station})

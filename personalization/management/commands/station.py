@@ -1,7 +1,8 @@
-"""`manage.py station list | enable NAME | disable NAME --as-user USER`: encoder stations from a
-shell, for the administrator who takes one out of service (docs/operations.md), e.g. from the
-maintenance script of the station's host. `enable` and `disable` go through `station_update`:
-the same checks and the same STATION_UPDATED audit event as the stations page, made as USER.
+"""`manage.py station list | enable NAME | disable NAME | printer NAME … --as-user USER`: encoder
+stations from a shell, for the administrator who takes one out of service (docs/operations.md),
+e.g. from the maintenance script of the station's host, or sets up its card printer. `enable`,
+`disable` and `printer` go through `station_update`: the same checks and the same
+STATION_UPDATED audit event as the stations page, made as USER.
 """
 
 from __future__ import annotations
@@ -13,7 +14,12 @@ from django.utils import timezone
 
 from accounts.console import console_sign_in
 from config.errors import DomainError
-from personalization.models import EncoderStation, PersonalizationJob
+from personalization.models import (
+    EncoderStation,
+    PersonalizationJob,
+    PrintPlacement,
+    PrintSides,
+)
 from personalization.selectors import station_current_job, station_list
 from personalization.services.stations import station_update
 
@@ -35,14 +41,29 @@ class Command(BaseCommand):
             ("disable", "disable station NAME: it gets no new job; its current job finishes"),
         ):
             sub = actions.add_parser(action, help=text)
-            sub.add_argument("name", help="the station's name")
-            sub.add_argument(
-                "--as-user",
-                required=True,
-                metavar="USER",
-                help="the administrator making the change (audited); asks for their password "
-                "and authenticator code",
-            )
+            self._station_arguments(sub)
+        printer = actions.add_parser(
+            "printer", help="set station NAME's card printer (docs/personalization.md)"
+        )
+        self._station_arguments(printer)
+        printer.add_argument(
+            "--uri",
+            help="ipp://host:631/ipp/print, ipps://…, or a CUPS queue name; '' for no printer",
+        )
+        printer.add_argument("--sides", choices=[s.value for s in PrintSides])
+        printer.add_argument("--color", choices=["yes", "no"])
+        printer.add_argument("--placement", choices=[p.value for p in PrintPlacement])
+
+    @staticmethod
+    def _station_arguments(sub: CommandParser) -> None:
+        sub.add_argument("name", help="the station's name")
+        sub.add_argument(
+            "--as-user",
+            required=True,
+            metavar="USER",
+            help="the administrator making the change (audited); asks for their password "
+            "and authenticator code",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "list":
@@ -52,6 +73,9 @@ class Command(BaseCommand):
         if station is None:
             raise CommandError(f"no station named {options['name']!r}")
         user = console_sign_in(options["as_user"])  # asks for the password (and TOTP code)
+        if options["action"] == "printer":
+            self._printer(station, user, options)
+            return
         enable, was = options["action"] == "enable", station.is_enabled
         try:
             station = station_update(station=station, by=user, is_enabled=enable)
@@ -74,6 +98,35 @@ class Command(BaseCommand):
             )
         if waiting:
             self.stdout.write(f"{waiting} job(s) wait on it until it is enabled again.")
+
+    def _printer(self, station: EncoderStation, user, options: dict[str, Any]) -> None:
+        changes: dict[str, Any] = {}
+        for option, field in (
+            ("uri", "printer_uri"),
+            ("sides", "printer_sides"),
+            ("placement", "printer_placement"),
+        ):
+            if options[option] is not None:
+                changes[field] = options[option]
+        if options["color"] is not None:
+            changes["printer_color"] = options["color"] == "yes"
+        if not changes:
+            raise CommandError("printer: give --uri, --sides, --color or --placement")
+        try:
+            station = station_update(station=station, by=user, **changes)
+        except DomainError as error:
+            raise CommandError(
+                "; ".join(f"{e.field}: {e.message}" for e in error.errors) or error.message
+            ) from None
+        if not station.printer_uri:
+            self.stdout.write(f"Station {station.name} has no printer.")
+            return
+        self.stdout.write(
+            f"Station {station.name} prints on {station.printer_uri}: "
+            f"{station.get_printer_sides_display().lower()}, "
+            f"{'colour' if station.printer_color else 'monochrome'}, "
+            f"{station.get_printer_placement_display().lower()}."
+        )
 
     def _list(self) -> None:
         now = timezone.now()

@@ -13,6 +13,7 @@ certificates, PIN and PUK, central keys and management key are the signer's (sig
 from __future__ import annotations
 
 from personalization.runner.plan import (
+    PRINT_STEP,
     RETIRED_KEYS_STEP,
     SIGNER_STEP,
     UNBLOCK_SIGNER_STEP,
@@ -27,6 +28,7 @@ from personalization.runner.steps.identify import identify_card
 from personalization.runner.steps.keys import generate_key_step
 from personalization.runner.steps.management_key import rotate_management_key
 from personalization.runner.steps.pin_puk import set_pin_puk
+from personalization.runner.steps.printing import print_card_face
 from personalization.runner.steps.quality import quality_check
 from personalization.runner.steps.retired_keys import import_retired_keys
 from personalization.runner.steps.unblock import find_card, reset_pin
@@ -42,9 +44,12 @@ def unblock_plan() -> list[Step]:
     ]
 
 
-def plan(profile: dict) -> list[Step]:
+def plan(profile: dict, printing: dict | None = None) -> list[Step]:
+    placement = (printing or {}).get("placement")
+    printed = [Step(PRINT_STEP, print_card_face)]
     return [
         Step("identify_card", identify_card, records_itself=True),
+        *(printed if placement == "before" else []),
         Step("authenticate", authenticate),
         *(generate_key_step(slot) for slot in on_card_slots(profile)),
         Step(SIGNER_STEP, None, on_signer=True),  # the signer's (docs/signer.md)
@@ -54,4 +59,5 @@ def plan(profile: dict) -> list[Step]:
         Step("write_objects", write_objects),
         Step("rotate_management_key", rotate_management_key),
         Step("quality_check", quality_check),
+        *(printed if placement == "after" else []),
     ]

@@ -26,9 +26,9 @@ def _watching(monkeypatch, on_step):
     """Make every step call `on_step(name)` before it runs."""
     plan = engine.plan
 
-    def watched(profile):
+    def watched(profile, printing=None):
         steps = []
-        for step in plan(profile):
+        for step in plan(profile, printing):
 
             def run(context, *args, _step=step, **kwargs):
                 on_step(_step.name)
