@@ -423,3 +423,49 @@ def test_the_same_through_a_web_process_and_a_pcsc_station_and_opensc_lists_the_
     second_reader.remove()
     stored = EmulatedCard.objects.get(pk=blank.pk)
     _assert_the_card_works(PivClient.connect(EmulatedTransport(emulated_card_open(stored))), card)
+
+
+@pytest.mark.printer
+@pytest.mark.poppler
+def test_a_station_with_a_printer_prints_exactly_one_face_for_the_card_its_worker_made(
+    pki, profiles, users, names, signer, tmp_path
+):
+    """Acceptance (card printers): an approved request on a station whose printer is
+    `ippeveprinter`, through real station and signer workers, ends with a personalized card and
+    exactly one print job whose document shows that card's serial and holder name."""
+    from personalization.models import CardPrint
+    from personalization.services.stations import station_update
+    from tests.personalization.jobs.virtual_printer import VirtualPrinter
+
+    printer = VirtualPrinter.start(tmp_path / "printer")
+    try:
+        station = station_create(
+            name=names("printing"), transport="emulated", takes_approved_requests=True
+        )
+        station = station_update(
+            station=station, by=users[Role.ADMINISTRATOR], printer_uri=printer.uri
+        )
+        station_enrol_here(station)
+        request = _approved_request_for_an_imported_professional(users, profiles)
+        worker = WorkerProcess.station(
+            station.name,
+            tmp_path / "worker.log",
+            env=_without_the_signers_secrets(worker_environment(CARDFORGE_SIGNER_QUEUE=signer)),
+        )
+        try:
+            worker.wait_ready()
+            job = _personalize_and_wait(request, station.name)
+        finally:
+            assert worker.stop() == 0, worker.log()[-3000:]
+        card = _assert_personalized_once(request, job)
+        (received,) = printer.received()
+        text = subprocess.run(
+            ["pdftotext", str(received), "-"], capture_output=True, text=True, check=True
+        ).stdout
+        assert card.serial in text.replace(" ", "")
+        assert card.card_request.snapshot.last_name.upper() in text.upper()
+        (record,) = CardPrint.objects.filter(card=card)
+        assert record.state == "completed"
+        assert str(record.ipp_job_id) == received.name.split("-", 1)[0]
+    finally:
+        printer.stop()
