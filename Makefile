@@ -6,12 +6,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-# What pyscard needs to build and WeasyPrint to render.
-RUN_PACKAGES := gcc libpcsclite-dev libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
-# What the tests drive for real: pcscd + vpcd, OpenSC, yubico-piv-tool, SoftHSM2, Chromium, poppler,
-# and a virtual IPP card printer (ippeveprinter, which needs a D-Bus daemon to start).
-TEST_PACKAGES := $(RUN_PACKAGES) pcscd vsmartcard-vpcd opensc yubico-piv-tool softhsm2 chromium poppler-utils \
+# What pyscard needs to build, WeasyPrint to render, and the demo's virtual card printer.
+RUN_PACKAGES := gcc libpcsclite-dev libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
   cups-ipp-utils dbus-daemon
+# What the tests drive for real: pcscd + vpcd, OpenSC, yubico-piv-tool, SoftHSM2, Chromium, poppler,
+# and the virtual IPP card printer (ippeveprinter, which needs a D-Bus daemon to start).
+TEST_PACKAGES := $(RUN_PACKAGES) pcscd vsmartcard-vpcd opensc yubico-piv-tool softhsm2 chromium poppler-utils
 
 .PHONY: run test test-fast lint format check-migrations system-packages test-system-packages clean
 

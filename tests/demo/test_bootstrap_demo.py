@@ -69,3 +69,18 @@ def test_bootstrap_grants_are_audited_as_such():
     ]
     assert {event.actor for event in grants} == {""}  # a setup command, not an administrator
     assert get_user_model().objects.get(username="admin").is_staff
+
+
+def test_the_demo_station_gets_the_virtual_printer_make_run_starts():
+    uri = "ipp://localhost:8631/ipp/print"
+    out = StringIO()
+    call_command("bootstrap_demo", "--printer-uri", uri, stdout=out)
+    assert f"encoder station demo prints card faces on {uri}" in out.getvalue()
+    assert EncoderStation.objects.get(name="demo").printer_uri == uri
+    event = AuditEvent.objects.filter(event=EventType.STATION_UPDATED).get()
+    assert event.actor == "admin"
+    assert event.payload["changed"] == {"printer_uri": {"from": "", "to": uri}}
+    again = StringIO()
+    call_command("bootstrap_demo", "--printer-uri", uri, stdout=again)
+    assert "prints card faces" not in again.getvalue()
+    assert AuditEvent.objects.filter(event=EventType.STATION_UPDATED).count() == 1

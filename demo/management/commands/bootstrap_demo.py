@@ -1,3 +1,4 @@
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -8,7 +9,7 @@ from demo.data import DEMO_ORGANISATION, DEMO_PROFESSIONALS
 from issuance.models import Organisation, Professional
 from issuance.services.registry import organisation_create, professional_create
 from personalization.models import EncoderStation
-from personalization.services.stations import station_ensure
+from personalization.services.stations import station_ensure, station_update
 from pki.services.cas import pki_bootstrap
 
 DEMO_STATION = "demo"
@@ -30,6 +31,13 @@ class Command(BaseCommand):
         "professionals. Idempotent: run it again and it only adds what is missing."
     )
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--printer-uri",
+            help="the demo station's card printer (make run starts a virtual one, ippeveprinter); "
+            "set as the demo administrator, audited",
+        )
+
     def handle(self, *args, **options):
         logins = [
             user_ensure_with_role(username=name, role=role, full_name=full_name)
@@ -49,6 +57,8 @@ class Command(BaseCommand):
                 takes_approved_requests=True,
             )
             self.stdout.write(f"encoder station {DEMO_STATION} created: approved requests go there")
+        if options["printer_uri"] is not None:
+            self._printer(options["printer_uri"])
         with transaction.atomic():
             if not Organisation.objects.filter(finess=DEMO_ORGANISATION["finess"]).exists():
                 organisation_create(**DEMO_ORGANISATION, by=None)
@@ -70,3 +80,13 @@ class Command(BaseCommand):
                 "Passwords are printed only when a user is created. "
                 "Reset one with: python manage.py changepassword USERNAME"
             )
+
+    def _printer(self, uri: str) -> None:
+        """The demo station's printer, set through the audited station update as the demo
+        administrator (no part of the system changes a station by itself)."""
+        station = EncoderStation.objects.get(name=DEMO_STATION)
+        if station.printer_uri == uri:
+            return
+        admin = get_user_model().objects.get(username="admin")
+        station_update(station=station, by=admin, printer_uri=uri)
+        self.stdout.write(f"encoder station {DEMO_STATION} prints card faces on {uri or '(none)'}")
