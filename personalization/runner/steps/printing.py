@@ -11,6 +11,7 @@ refuses the job, cannot be reached or stays stopped fails the job before anythin
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 
@@ -84,6 +85,9 @@ def _wait_final(uri: str, station: EncoderStation, job_id: int) -> PrintJob:
         except PrinterError as error:
             raise PrintFailed(f"{error} while printing (IPP job {job_id})") from None
         if job.final:
+            # The printer as the print leaves it (idle, or out of ribbon), for the station's page.
+            with contextlib.suppress(PrinterError):
+                _station_state(station, printer_state(uri).describe())
             return job
         if time.monotonic() - checked > 2:  # the station's page shows media and jam states
             checked = time.monotonic()

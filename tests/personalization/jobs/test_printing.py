@@ -91,6 +91,8 @@ def test_the_card_face_is_printed_after_encoding_one_id1_page_per_side(
     printed = AuditEvent.objects.get(event=EventType.CARD_PRINTED)
     assert printed.payload["ipp_job"] == record.ipp_job_id
     assert JobStep.objects.get(job=job, name=PRINT_STEP).detail["ipp_job"] == record.ipp_job_id
+    station.refresh_from_db()  # as the print left the printer, not as it was while printing
+    assert station.printer_state == "idle"
 
 
 @pytest.mark.poppler

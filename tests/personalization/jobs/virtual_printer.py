@@ -53,7 +53,7 @@ class VirtualPrinter:
         directory: Path,
         *,
         formats: str = "application/pdf",
-        command: str | None = None,
+        command: str | None = "/bin/true",
         name: str = "Evolis Primacy (virtual)",
     ) -> VirtualPrinter:
         directory.mkdir(parents=True, exist_ok=True)
@@ -79,6 +79,8 @@ class VirtualPrinter:
         args = ["ippeveprinter", "-r", "off", "-n", "localhost", "-p", str(port)]
         args += ["-d", str(directory), "-k", "-f", formats, "-s", "600,600"]
         args += ["-M", "Evolis", "-m", "Primacy"]
+        # Without a command ippeveprinter "prints" by sleeping 5 to 15 s at random; `true` ends
+        # each job at once (completed), `false` aborts it. The document is kept either way (-k).
         if command:
             args += ["-c", command]
         printer = subprocess.Popen(
