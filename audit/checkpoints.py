@@ -231,7 +231,19 @@ def _verify_signature(public_key, signature: bytes, data: bytes) -> None:
         raise InvalidSignature
 
 
-def _chain(directory: Path, fingerprint: str) -> tuple[x509.Certificate, str]:
+def _chain(
+    directory: Path, fingerprint: str, checked: dict | None = None
+) -> tuple[x509.Certificate, str]:
+    """`_chain_check` once per certificate in a verification (`checked` remembers them): a
+    store holds thousands of checkpoints signed under a handful of certificates."""
+    if checked is None:
+        return _chain_check(directory, fingerprint)
+    if fingerprint not in checked:
+        checked[fingerprint] = _chain_check(directory, fingerprint)
+    return checked[fingerprint]
+
+
+def _chain_check(directory: Path, fingerprint: str) -> tuple[x509.Certificate, str]:
     """The signing certificate named by `fingerprint`, its chain checked up to a self-signed
     root; (certificate, the root's SHA-256). CheckpointError otherwise."""
     path = directory / certificate_file_name(fingerprint)
@@ -269,12 +281,13 @@ def store_verify(recorded: dict[int, str]) -> StoreReport:
     directory = store_dir()
     anchors: list[Anchor] = []
     previous: Anchor | None = None
+    checked: dict = {}
     for name in sorted(_names(directory)):
         path = directory / name
         data = path.read_bytes()
         sequence = int(name.split(".")[0])
         try:
-            checkpoint = _verified(directory, path, data)
+            checkpoint = _verified(directory, path, data, checked)
         except CheckpointError as error:
             return StoreReport(tuple(anchors), f"checkpoint file {name}: {error}", sequence)
         expected = (previous.sequence, previous.file_sha256) if previous else (0, GENESIS_HASH)
@@ -290,7 +303,7 @@ def store_verify(recorded: dict[int, str]) -> StoreReport:
                 f"before it (event {expected[0]}) as its predecessor"
             )
             return StoreReport(tuple(anchors), problem, checkpoint.sequence)
-        _signing, root = _chain(directory, checkpoint.certificate_sha256)
+        _signing, root = _chain(directory, checkpoint.certificate_sha256, checked)
         previous = Anchor(
             checkpoint.sequence,
             checkpoint.head_hash,
@@ -316,7 +329,7 @@ def store_verify(recorded: dict[int, str]) -> StoreReport:
     return StoreReport(tuple(anchors))
 
 
-def _verified(directory: Path, path: Path, data: bytes) -> Checkpoint:
+def _verified(directory: Path, path: Path, data: bytes, checked: dict) -> Checkpoint:
     """The checkpoint in `path`, its signature verified; CheckpointError otherwise."""
     signature_path = path.with_suffix(".sig")
     if not signature_path.exists():
@@ -327,7 +340,7 @@ def _verified(directory: Path, path: Path, data: bytes) -> Checkpoint:
         checkpoint = None
     # The signature first: an edited file is reported as such, whatever it now says.
     fingerprint = checkpoint.certificate_sha256 if checkpoint else _fingerprint_in(data)
-    signing, _root = _chain(directory, fingerprint)
+    signing, _root = _chain(directory, fingerprint, checked)
     try:
         _verify_signature(signing.public_key(), signature_path.read_bytes(), data)
     except InvalidSignature:

@@ -26,7 +26,7 @@ from personalization.models import EncoderStation
 from reports.documents import report_pdf
 from reports.figures import Parameters, report_figures
 from reports.models import AuditReport
-from reports.tables import report_csv_zip
+from reports.tables import report_csv_files, report_csv_zip
 
 logger = logging.getLogger(__name__)
 
@@ -142,10 +142,11 @@ def report_build(
 
     try:
         figures = report_figures(report_parameters(report), progress=step)
+        step(60, "writing the CSV files")
+        files = report_csv_files(figures)
+        csv_zip = report_csv_zip(figures, files)
         step(65, "drawing the charts and the PDF")
-        pdf = report_pdf(figures)
-        step(85, "writing the CSV files")
-        csv_zip = report_csv_zip(figures)
+        pdf = report_pdf(figures, files)
     except Exception as error:
         logger.exception("report %s could not be built", report_id)
         report_failed(report_id, f"{type(error).__name__}: {str(error)[:300]}")

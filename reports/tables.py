@@ -29,19 +29,24 @@ def table_csv(table: Table) -> bytes:
     return out.getvalue().encode("utf-8-sig")  # with a BOM: spreadsheets read UTF-8 then
 
 
-def report_csv_zip(figures: Figures) -> bytes:
+def report_csv_files(figures: Figures) -> dict[str, bytes]:
     """Every table as `<key>.csv`, and `parameters.csv` saying what the report covers."""
+    parameters = Table(
+        "parameters",
+        "Parameters",
+        ["Parameter", "Value"],
+        [
+            *[[name, value] for name, value in figures.parameters.describe()],
+            ["Generated at", figures.generated_at.isoformat(timespec="seconds")],
+        ],
+    )
+    return {f"{table.key}.csv": table_csv(table) for table in [parameters, *figures.tables]}
+
+
+def report_csv_zip(figures: Figures, files: dict[str, bytes] | None = None) -> bytes:
+    """The CSV files in one zip."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        parameters = Table(
-            "parameters",
-            "Parameters",
-            ["Parameter", "Value"],
-            [
-                *[[name, value] for name, value in figures.parameters.describe()],
-                ["Generated at", figures.generated_at.isoformat(timespec="seconds")],
-            ],
-        )
-        for table in [parameters, *figures.tables]:
-            archive.writestr(f"{table.key}.csv", table_csv(table))
+        for name, data in (files or report_csv_files(figures)).items():
+            archive.writestr(name, data)
     return out.getvalue()

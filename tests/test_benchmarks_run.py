@@ -4,6 +4,7 @@ and must end with its own correctness check."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -14,10 +15,11 @@ from tests.cardedge.pcsc_harness import REPO_ROOT
 pytestmark = pytest.mark.slow
 
 
-def _run(*args: str) -> str:
+def _run(*args: str, env: dict[str, str] | None = None) -> str:
     result = subprocess.run(
         [sys.executable, "-m", *args],
         cwd=REPO_ROOT,
+        env=env,
         capture_output=True,
         text=True,
         timeout=300,
@@ -47,6 +49,24 @@ def test_the_pki_benchmark_runs():
         "1",
     )
     assert "OCSP revocation visible          good -> revoked" in out
+
+
+def test_the_audit_report_benchmark_builds_signs_and_checks_its_report():
+    """The whole report over a small trail: it signs with the reports key, so it needs the
+    signer's secrets, as `make test` sets them."""
+    secrets = os.environ.get("CARDFORGE_SIGNER_SECRETS_FILE", str(REPO_ROOT / "var/signer.env"))
+    out = _run(
+        "benchmarks.audit_report",
+        "--events",
+        "2000",
+        "--rounds",
+        "1",
+        env={**os.environ, "CARDFORGE_SIGNER_SECRETS_FILE": secrets},
+    )
+    assert "| PAdES signature (pyHanko, reports key) |" in out
+    assert "| **the whole report** |" in out
+    assert "audit trail of 2,000 events intact" in out
+    assert "validates with pyHanko against the root CA" in out
 
 
 @pytest.mark.postgres
