@@ -165,3 +165,29 @@ def test_pdfsig_says_the_signature_is_valid_and_not_once_a_byte_changed(ready, t
     bad = subprocess.run(["pdfsig", str(tampered)], capture_output=True, text=True, check=False)
     assert "Signature is Valid." not in bad.stdout
     assert "Digest Mismatch" in bad.stdout or "Signature is Invalid" in bad.stdout
+
+
+@poppler
+def test_a_long_table_lists_its_first_rows_and_the_pdf_states_every_csv_files_digest(
+    ready, monkeypatch, tmp_path
+):
+    import hashlib
+
+    from reports import documents
+    from reports.figures import report_figures
+    from reports.services import report_parameters
+    from reports.tables import report_csv_files
+
+    monkeypatch.setattr(documents, "PDF_TABLE_ROWS", 2)  # the period holds 5 decisions
+    figures = report_figures(report_parameters(ready))
+    files = report_csv_files(figures)
+    pdf = tmp_path / "short.pdf"
+    pdf.write_bytes(documents.report_pdf(figures, files))
+    text = subprocess.run(
+        ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "3 more in approvals.csv" in " ".join(text.split())
+    flat = text.replace("\n", "")
+    assert hashlib.sha256(files["approvals.csv"]).hexdigest() in flat
+    archive = zipfile.ZipFile(io.BytesIO(bytes(ready.csv_zip)))
+    assert set(archive.namelist()) == set(files)
