@@ -130,6 +130,7 @@ def build_world(events: int, days: int) -> World:
 
     from accounts.roles import Role
     from audit.models import AuditEvent
+    from benchmarks.personalization import professional_row
     from cardprofiles.services.versions import card_profile_sync_builtin
     from cards.models import Card, CardRequest
     from issuance.identity import identity_of
@@ -171,22 +172,10 @@ def build_world(events: int, days: int) -> World:
         plan.append((outcome, revoked))
         missing -= events_of(index, outcome, revoked)
     cycles = len(plan)
-    professionals = []
-    for index in range(cycles):
-        payload = f"8{index:09d}"
-        professionals.append(
-            Professional(
-                rpps=payload + luhn_check_digit(payload),
-                last_name="Lefèvre-Nguyễn",
-                first_name="Hélène",
-                profession=10,
-                email=f"p{index}@example.org",
-                address_line1=f"{index} rue de Rivoli",
-                postal_code="75001",
-                city="Paris",
-                organisation=organisations[index % len(organisations)],
-            )
-        )
+    professionals = [
+        professional_row(index, organisations[index % len(organisations)])
+        for index in range(cycles)
+    ]
     Professional.objects.bulk_create(professionals)
     professionals = list(Professional.objects.select_related("organisation").order_by("rpps"))
 

@@ -78,6 +78,26 @@ class World:
     professionals: list = field(default_factory=list)
 
 
+def professional_row(index: int, organisation):
+    """The benchmarks' professional number `index` (unsaved): a valid RPPS, a long accented
+    name."""
+    from issuance.models import Professional
+    from issuance.validators import luhn_check_digit
+
+    payload = f"8{index:09d}"
+    return Professional(
+        rpps=payload + luhn_check_digit(payload),
+        last_name="Lefèvre-Nguyễn",
+        first_name="Hélène",
+        profession=10,
+        email=f"p{index}@example.org",
+        address_line1=f"{index} rue de Rivoli",
+        postal_code="75001",
+        city="Paris",
+        organisation=organisation,
+    )
+
+
 def build_world(count: int, processes: int) -> World:
     from cryptography import x509
     from django.contrib.auth import get_user_model
@@ -86,7 +106,6 @@ def build_world(count: int, processes: int) -> World:
     from accounts.roles import Role
     from cardprofiles.services.versions import card_profile_sync_builtin
     from issuance.models import Organisation, Professional
-    from issuance.validators import luhn_check_digit
     from personalization.services.stations import station_create
     from pki import profiles
     from pki.key_backends import key_backend
@@ -115,23 +134,9 @@ def build_world(count: int, processes: int) -> World:
         return made
 
     organisation = Organisation.objects.create(name="Centre hospitalier", finess="910000009")
-    rows = []
-    for index in range(count):
-        payload = f"8{index:09d}"
-        rows.append(
-            Professional(
-                rpps=payload + luhn_check_digit(payload),
-                last_name="Lefèvre-Nguyễn",
-                first_name="Hélène",
-                profession=10,
-                email=f"p{index}@example.org",
-                address_line1=f"{index} rue de Rivoli",
-                postal_code="75001",
-                city="Paris",
-                organisation=organisation,
-            )
-        )
-    Professional.objects.bulk_create(rows)
+    Professional.objects.bulk_create(
+        [professional_row(index, organisation) for index in range(count)]
+    )
 
     ca_keys = {}
     for name in (

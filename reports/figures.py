@@ -134,26 +134,37 @@ def _in(params: Parameters, field_name: str) -> Q:
     return Q(**{f"{field_name}__gte": params.since, f"{field_name}__lt": params.until})
 
 
+def _narrowed(queryset, params: Parameters, *, organisation: str, profile: str, station: str):
+    """`queryset` narrowed to the report's filters, each through its path from the model."""
+    for value, path in (
+        (params.organisation, organisation),
+        (params.profile, profile),
+        (params.station, station),
+    ):
+        if value is not None:
+            queryset = queryset.filter(**{path: value})
+    return queryset
+
+
 def _requests(params: Parameters):
-    requests = CardRequest.objects.all()
-    if params.organisation:
-        requests = requests.filter(professional__organisation=params.organisation)
-    if params.profile:
-        requests = requests.filter(card_profile=params.profile)
-    if params.station:
-        requests = requests.filter(cards__station=params.station).distinct()
-    return requests
+    requests = _narrowed(
+        CardRequest.objects.all(),
+        params,
+        organisation="professional__organisation",
+        profile="card_profile",
+        station="cards__station",
+    )
+    return requests.distinct() if params.station else requests
 
 
 def _cards(params: Parameters):
-    cards = Card.objects.all()
-    if params.organisation:
-        cards = cards.filter(professional__organisation=params.organisation)
-    if params.profile:
-        cards = cards.filter(card_profile=params.profile)
-    if params.station:
-        cards = cards.filter(station=params.station)
-    return cards
+    return _narrowed(
+        Card.objects.all(),
+        params,
+        organisation="professional__organisation",
+        profile="card_profile",
+        station="station",
+    )
 
 
 def _certificates(params: Parameters):
@@ -167,14 +178,13 @@ def _certificates(params: Parameters):
 
 
 def _jobs(params: Parameters):
-    jobs = PersonalizationJob.objects.all()
-    if params.organisation:
-        jobs = jobs.filter(card_request__professional__organisation=params.organisation)
-    if params.profile:
-        jobs = jobs.filter(card_request__card_profile=params.profile)
-    if params.station:
-        jobs = jobs.filter(station=params.station)
-    return jobs
+    return _narrowed(
+        PersonalizationJob.objects.all(),
+        params,
+        organisation="card_request__professional__organisation",
+        profile="card_request__card_profile",
+        station="station",
+    )
 
 
 def _per_day(queryset, field_name: str) -> Counter:
