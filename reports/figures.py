@@ -187,6 +187,17 @@ def _jobs(params: Parameters):
     )
 
 
+def _counted(queryset, *fields: str, order: tuple[str, ...] | None = None) -> list[list]:
+    """One row per distinct value of `fields`, with how many rows have it (`[*values, count]`),
+    in the order of `fields` unless `order` says otherwise."""
+    return [
+        list(row)
+        for row in queryset.values_list(*fields)
+        .annotate(count=Count("pk"))
+        .order_by(*(order or fields))
+    ]
+
+
 def _per_day(queryset, field_name: str) -> Counter:
     return Counter(
         dict(
@@ -219,23 +230,13 @@ def _activity(params: Parameters) -> Section:
         "cards_by_profile",
         "Cards personalized per card profile",
         ["Card profile", "Cards personalized"],
-        [
-            [name, count]
-            for name, count in made.values_list("card_profile__name")
-            .annotate(count=Count("pk"))
-            .order_by("card_profile__name")
-        ],
+        _counted(made, "card_profile__name"),
     )
     by_station = Table(
         "cards_by_station",
         "Cards personalized per station",
         ["Station", "Cards personalized"],
-        [
-            [name or "(none)", count]
-            for name, count in made.values_list("station__name")
-            .annotate(count=Count("pk"))
-            .order_by("station__name")
-        ],
+        [[name or "(none)", count] for name, count in _counted(made, "station__name")],
     )
     summary = [
         ("Card requests submitted", str(by_day.total("Submitted"))),
@@ -292,25 +293,14 @@ def _certificates_section(params: Parameters) -> Section:
         "certificates_issued",
         "Certificates issued per CA and profile",
         ["CA", "Profile", "Issued"],
-        [
-            [ca, profile, count]
-            for ca, profile, count in certificates.filter(_in(params, "issued_at"))
-            .values_list("ca__slug", "profile")
-            .annotate(count=Count("pk"))
-            .order_by("ca__slug", "profile")
-        ],
+        _counted(certificates.filter(_in(params, "issued_at")), "ca__slug", "profile"),
     )
     revoked_in = certificates.filter(_in(params, "revoked_at"))
     revoked = Table(
         "certificates_revoked",
         "Certificates revoked or put on hold per CA and profile",
         ["CA", "Profile", "Revoked or on hold"],
-        [
-            [ca, profile, count]
-            for ca, profile, count in revoked_in.values_list("ca__slug", "profile")
-            .annotate(count=Count("pk"))
-            .order_by("ca__slug", "profile")
-        ],
+        _counted(revoked_in, "ca__slug", "profile"),
     )
     reasons = Table(
         "revocations_by_reason",
@@ -318,9 +308,7 @@ def _certificates_section(params: Parameters) -> Section:
         ["Reason", "Certificates"],
         [
             [RevocationReason(reason).label if reason is not None else "(none)", count]
-            for reason, count in revoked_in.values_list("revocation_reason")
-            .annotate(count=Count("pk"))
-            .order_by("revocation_reason")
+            for reason, count in _counted(revoked_in, "revocation_reason")
         ],
     )
     summary = [
@@ -487,9 +475,7 @@ def _operations(params: Parameters) -> Section:
         ["Error code", "Jobs"],
         [
             [code or "(none)", count]
-            for code, count in failed.values_list("error_code")
-            .annotate(count=Count("pk"))
-            .order_by("-count", "error_code")
+            for code, count in _counted(failed, "error_code", order=("-count", "error_code"))
         ],
     )
     retried = jobs.filter(_in(params, "queued_at"), attempt__gt=1).count()

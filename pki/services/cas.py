@@ -43,14 +43,13 @@ from pki.services.signing import (
     certificate_row,
     forget_current_cas,
     issuer_context,
+    renewal_due,
 )
 from pki.x509util import fingerprint_sha256, serial_hex
 
 logger = logging.getLogger(__name__)
 
 ROLES = ("root", "authentication", "qualified-signature")
-# A responder certificate is replaced when less than this share of its validity remains.
-RESPONDER_RENEWAL_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -263,19 +262,11 @@ def _ca_create(
     return ca
 
 
-def _responder_due(responder: OcspResponder | None, now: dt.datetime) -> bool:
-    if responder is None:
-        return True
-    certificate = responder.certificate
-    lifetime = certificate.not_after - certificate.not_before
-    return certificate.not_after - now < lifetime * RESPONDER_RENEWAL_SHARE
-
-
 def _ocsp_responder_ensure(
     *, ca: CertificateAuthority, by: Actor, now: dt.datetime
 ) -> tuple[OcspResponder, bool]:
     current = OcspResponder.objects.select_related("certificate").current().filter(ca=ca).first()
-    if current is not None and not _responder_due(current, now):
+    if current is not None and not renewal_due(current.certificate, now):
         return current, False
     return ocsp_responder_create(ca=ca, by=by, now=now), True
 
@@ -333,7 +324,7 @@ def ocsp_responders_renew_due(*, by: Actor = None) -> list[OcspResponder]:
         current = (
             OcspResponder.objects.select_related("certificate").current().filter(ca=ca).first()
         )
-        if _responder_due(current, now):
+        if renewal_due(current.certificate if current else None, now):
             renewed.append(ocsp_responder_create(ca=ca, by=by, now=now))
     return renewed
 

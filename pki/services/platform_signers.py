@@ -29,22 +29,13 @@ from pki.services.signing import (
     certificate_row,
     current_ca,
     issuer_context,
+    renewal_due,
 )
 
-# A platform certificate is replaced when less than this share of its lifetime remains.
-RENEWAL_SHARE = 0.25
 _PROFILE = {
     PlatformSigner.Purpose.AUDIT_CHECKPOINTS: (profiles.AUDIT_SIGNING, "Audit Checkpoints"),
     PlatformSigner.Purpose.REPORTS: (profiles.DOCUMENT_SIGNING, "Reports"),
 }
-
-
-def _due(signer: PlatformSigner | None, now: dt.datetime) -> bool:
-    if signer is None:
-        return True
-    certificate = signer.certificate
-    lifetime = certificate.not_after - certificate.not_before
-    return certificate.not_after - now < lifetime * RENEWAL_SHARE
 
 
 def platform_signer_create(
@@ -111,7 +102,7 @@ def platform_signers_ensure(
             .filter(purpose=purpose)
             .first()
         )
-        if _due(current, now):
+        if renewal_due(current.certificate if current else None, now):
             made.append(
                 platform_signer_create(purpose=purpose, backend_alias=backend_alias, by=by, now=now)
             )

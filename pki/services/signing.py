@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import threading
 import time
@@ -109,3 +110,16 @@ def certificate_row(
         issued_by=acting_user(by),
         **fields,
     )
+
+
+# A platform certificate (an OCSP responder's, the platform's own signing keys) is replaced when
+# less than this share of its lifetime remains.
+RENEWAL_SHARE = 0.25
+
+
+def renewal_due(certificate: Certificate | None, now: dt.datetime) -> bool:
+    """No certificate yet, or less than RENEWAL_SHARE of its lifetime left."""
+    if certificate is None:
+        return True
+    lifetime = certificate.not_after - certificate.not_before
+    return certificate.not_after - now < lifetime * RENEWAL_SHARE
